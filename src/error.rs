@@ -1,0 +1,144 @@
+//! The one error type that crosses the wire, for server functions and the JSON API alike.
+//! Shared by both targets: the browser decodes it to show the message in place.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Every failure a client can see. Internal detail never travels in here: faults are
+/// logged where they happen and become [`AppError::Internal`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    InvalidInput { message: String, fields: BTreeMap<String, String> },
+    #[error("An account with this email already exists. Sign in instead?")]
+    EmailTaken,
+    #[error("Invalid email or password")]
+    InvalidCredentials,
+    #[error("Too many attempts. Try again in {retry_after} seconds.")]
+    TooManyAttempts { retry_after: u64 },
+    #[error("Sign-in required")]
+    InvalidToken,
+    #[error("Your access token has expired")]
+    TokenExpired,
+    #[error("Your session on this device has ended. Sign in again.")]
+    InvalidRefreshToken,
+    #[error("Your session on this device has expired. Sign in again.")]
+    RefreshTokenExpired,
+    #[error("This session has been signed out. Sign in again.")]
+    SessionRevoked,
+    #[error("This sign-in link was used twice, so the session was ended to protect you. Sign in again.")]
+    RefreshTokenReused,
+    #[error("Not found")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("The request body is too large")]
+    PayloadTooLarge,
+    #[error("Send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// A transport failure seen by the browser (network down, undecodable answer).
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The stable, snake_case code of the JSON API contract.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidInput { .. } => "invalid_input",
+            AppError::EmailTaken => "email_taken",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::TooManyAttempts { .. } => "too_many_attempts",
+            AppError::InvalidToken => "invalid_token",
+            AppError::TokenExpired => "token_expired",
+            AppError::InvalidRefreshToken => "invalid_refresh_token",
+            AppError::RefreshTokenExpired => "refresh_token_expired",
+            AppError::SessionRevoked => "session_revoked",
+            AppError::RefreshTokenReused => "refresh_token_reused",
+            AppError::NotFound => "not_found",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::BadRequest(_) => "malformed_request",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::Internal => "internal_error",
+            AppError::Transport(_) => "transport_error",
+        }
+    }
+
+    /// The HTTP status that fits the error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::InvalidInput { .. } => 422,
+            AppError::EmailTaken => 409,
+            AppError::InvalidCredentials
+            | AppError::InvalidToken
+            | AppError::TokenExpired
+            | AppError::InvalidRefreshToken
+            | AppError::RefreshTokenExpired
+            | AppError::SessionRevoked
+            | AppError::RefreshTokenReused => 401,
+            AppError::TooManyAttempts { .. } => 429,
+            AppError::NotFound => 404,
+            AppError::Forbidden(_) => 403,
+            AppError::BadRequest(_) => 400,
+            AppError::PayloadTooLarge => 413,
+            AppError::UnsupportedMediaType => 415,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+
+    /// True when a fresh access token could make the same call succeed.
+    pub fn wants_refresh(&self) -> bool {
+        matches!(self, AppError::TokenExpired | AppError::InvalidToken)
+    }
+
+    /// True when the refresh token itself is gone: the person must sign in again.
+    pub fn session_ended(&self) -> bool {
+        matches!(
+            self,
+            AppError::InvalidRefreshToken
+                | AppError::RefreshTokenExpired
+                | AppError::SessionRevoked
+                | AppError::RefreshTokenReused
+        )
+    }
+
+    /// One field's message, for showing errors inline next to their input.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::InvalidInput { fields, .. } => fields.get(name).cloned(),
+            _ => None,
+        }
+    }
+
+    /// A validation failure with per-field messages.
+    pub fn invalid(fields: BTreeMap<String, String>) -> Self {
+        let message = if fields.len() == 1 {
+            fields.values().next().cloned().unwrap_or_default()
+        } else {
+            "Please correct the highlighted fields".to_string()
+        };
+        AppError::InvalidInput { message, fields }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Args(m) | E::MissingArg(m) => AppError::BadRequest(format!("Bad form data: {m}")),
+            E::Request(m) | E::Deserialization(m) => AppError::Transport(m),
+            other => {
+                // Only reaches the client as a generic message.
+                leptos::logging::error!("server function fault: {other}");
+                AppError::Internal
+            }
+        }
+    }
+}

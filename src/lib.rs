@@ -1,0 +1,23 @@
+//! Gatehouse: sign-in with short-lived access tokens and rotating refresh tokens.
+//!
+//! - `app`, `pages`, `components`: the UI, rendered on the server and hydrated in the browser.
+//! - `api`: server functions, the browser's calls into the server.
+//! - `error`, `model`: what crosses the wire.
+//! - `server` (ssr only): tokens, sessions, passwords, the database, the JSON API.
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The wasm entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,42 @@
+//! `/register`: create an account; it is signed in straight away.
+
+use crate::{api::auth::Register, components::{field::Field, layout::PublicHeader}, error::AppError};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action = ServerAction::<Register>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
+    // Errors that belong to no single field (e.g. the email is taken) show above the button.
+    let form_error = move || match error.get() {
+        Some(AppError::InvalidInput { .. }) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    let pending = action.pending();
+    view! {
+        <Title text="Create account — Gatehouse" />
+        <PublicHeader />
+        <main class="narrow">
+            <h1>"Create account"</h1>
+            <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
+                <Field label="Email" name="email" kind="email" autocomplete="email" error=field("email") />
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="new-password"
+                    error=field("password")
+                    hint="At least 10 characters. A few unrelated words make a strong one."
+                />
+                <p class="form-error" role="alert">{form_error}</p>
+                <button type="submit" disabled=move || pending.get()>
+                    {move || if pending.get() { "Creating account…" } else { "Create account" }}
+                </button>
+            </ActionForm>
+            <p class="aside">"Already have an account? " <a href="/login">"Sign in"</a></p>
+        </main>
+    }
+}

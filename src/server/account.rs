@@ -1,0 +1,125 @@
+//! The flow itself (ssr only): register, sign in, refresh, sign out. Server functions and the
+//! JSON API both call these, so the browser and API clients get exactly the same rules.
+
+use crate::{
+    error::AppError,
+    model::User,
+    server::{
+        password::PasswordError,
+        secret::Secret,
+        sessions::{self, rotate::RotateError, Client},
+        state::AppState,
+        tokens::{access, refresh},
+        users, validate,
+    },
+};
+
+/// A token pair handed to a client after sign-in or refresh.
+#[derive(Debug)]
+pub struct Issued {
+    pub user: User,
+    pub session_id: String,
+    pub access_token: Secret,
+    pub access_claims: access::AccessClaims,
+    pub refresh_token: Secret,
+    pub refresh_expires_at: i64,
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::Internal
+    }
+}
+
+impl From<PasswordError> for AppError {
+    fn from(err: PasswordError) -> Self {
+        tracing::error!(error = %err, "password hashing error");
+        AppError::Internal
+    }
+}
+
+impl From<jsonwebtoken::errors::Error> for AppError {
+    fn from(err: jsonwebtoken::errors::Error) -> Self {
+        tracing::error!(error = %err, "token signing error");
+        AppError::Internal
+    }
+}
+
+/// Creates an account. Does not sign in.
+pub async fn register(state: &AppState, email: &str, password: &str, display_name: &str, now: i64) -> Result<User, AppError> {
+    let (email, password, display_name) = validate::registration(email, password, display_name)?;
+    let hash = state.passwords.hash(&password).await?;
+    match users::insert(&state.db, email.as_str(), display_name.as_str(), &hash, now).await {
+        Ok(row) => {
+            tracing::info!(user_id = %row.id, "account registered");
+            Ok(row.public())
+        }
+        Err(e) if crate::server::db::is_unique_violation(&e) => Err(AppError::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks credentials and starts a session. Unknown email and wrong password answer alike
+/// and cost alike (a dummy hash is verified when there is no account).
+pub async fn login(state: &AppState, email: &str, password: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
+    // Over-long input cannot match anything we stored; refuse it before hashing.
+    if email.len() > 4 * validate::EMAIL_MAX_CHARS || password.chars().count() > validate::PASSWORD_MAX_CHARS {
+        return Err(AppError::InvalidCredentials);
+    }
+    let email = email.trim().to_lowercase();
+    let password = Secret::new(password);
+    let user = users::by_email(&state.db, &email).await?;
+    let verified = state.passwords.verify(&password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let Some(user) = user.filter(|_| verified.matches) else {
+        tracing::info!("sign-in failed");
+        return Err(AppError::InvalidCredentials);
+    };
+    if verified.needs_rehash {
+        let hash = state.passwords.hash(&password).await?;
+        users::set_password_hash(&state.db, &user.id, &hash).await?;
+    }
+    let started = sessions::start::start(&state.db, &user.id, client, &state.sessions, now).await?;
+    tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
+    let (token, claims) = access::mint(&state.keys, &state.access, &user.id, &started.session_id, now)?;
+    Ok(Issued {
+        user: user.public(),
+        session_id: started.session_id,
+        access_token: Secret::new(token),
+        access_claims: claims,
+        refresh_token: started.refresh,
+        refresh_expires_at: started.refresh_expires_at,
+    })
+}
+
+/// Exchanges a refresh token for a new pair (rotation).
+pub async fn refresh(state: &AppState, presented: &str, now: i64) -> Result<Issued, AppError> {
+    let token = refresh::parse(presented).ok_or(AppError::InvalidRefreshToken)?;
+    let rotated = sessions::rotate::rotate(&state.db, &state.successor_key, &state.revoked, &token, &state.sessions, now)
+        .await
+        .map_err(|e| match e {
+            RotateError::Invalid => AppError::InvalidRefreshToken,
+            RotateError::Expired => AppError::RefreshTokenExpired,
+            RotateError::Revoked => AppError::SessionRevoked,
+            RotateError::Reused { .. } => AppError::RefreshTokenReused,
+            RotateError::Db(e) => e.into(),
+        })?;
+    let user = users::by_id(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
+    let (token, claims) = access::mint(&state.keys, &state.access, &user.id, &rotated.session_id, now)?;
+    Ok(Issued {
+        user: user.public(),
+        session_id: rotated.session_id,
+        access_token: Secret::new(token),
+        access_claims: claims,
+        refresh_token: rotated.refresh,
+        refresh_expires_at: rotated.refresh_expires_at,
+    })
+}
+
+/// Ends one session for good.
+pub async fn logout(state: &AppState, session_id: &str, now: i64) -> Result<(), AppError> {
+    if sessions::revoke::revoke_session(&state.db, &state.revoked, session_id, None, "signed_out", now).await? {
+        tracing::info!(session_id = %session_id, "signed out");
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Configuration from flags and environment variables (ssr only).
+//! Every setting has a safe default; a bad value stops start-up with the variable's name.
+
+use clap::{Args, Parser, Subcommand};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about = "Sign-in with short-lived access tokens and rotating refresh tokens")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the app (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Folder for the default SQLite database.
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Database to use; default: a SQLite file `gatehouse.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Address to listen on.
+    #[arg(long = "addr", env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub site_addr: SocketAddr,
+
+    /// The origin people use to reach the app. `https://…` turns on Secure `__Host-` cookies.
+    /// Default: `http://` plus the listening address.
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Lifetime of an access token.
+    #[arg(long, env = "GATEHOUSE_ACCESS_TTL", default_value = "15m", value_parser = parse_duration)]
+    pub access_ttl: Duration,
+
+    /// A refresh token not used for this long expires (idle timeout).
+    #[arg(long, env = "GATEHOUSE_REFRESH_IDLE_TTL", default_value = "7d", value_parser = parse_duration)]
+    pub refresh_idle_ttl: Duration,
+
+    /// A session ends this long after sign-in, however active (absolute timeout).
+    #[arg(long, env = "GATEHOUSE_REFRESH_ABSOLUTE_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub refresh_absolute_ttl: Duration,
+
+    /// How long a just-rotated refresh token is still accepted from a racing tab.
+    #[arg(long, env = "GATEHOUSE_REFRESH_GRACE", default_value = "5s", value_parser = parse_duration)]
+    pub refresh_grace: Duration,
+
+    /// Password hashes computed at once (default: the number of CPUs).
+    #[arg(long, env = "GATEHOUSE_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+
+    /// Argon2id memory cost in KiB (OWASP: 19456).
+    #[arg(long, env = "GATEHOUSE_ARGON2_MEMORY_KIB", default_value_t = 19456)]
+    pub argon2_memory_kib: u32,
+
+    /// Argon2id iterations (OWASP: 2).
+    #[arg(long, env = "GATEHOUSE_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+
+    /// Folder holding the compiled site (wasm, js, css).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "GATEHOUSE_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+impl Config {
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("gatehouse.db").display()),
+        }
+    }
+
+    /// The public origin without a trailing slash.
+    pub fn public_origin(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.site_addr),
+        }
+    }
+
+    /// Served over https: cookies get `Secure` and their prefixes.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin().starts_with("https://")
+    }
+
+    /// A configuration for tests: temporary data dir, port 0, cheap hashing is NOT used —
+    /// tests run the real argon2id parameters unless they say otherwise.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Cli::parse_from(["gatehouse"]).config.with_data_dir(data_dir)
+    }
+
+    fn with_data_dir(mut self, data_dir: PathBuf) -> Self {
+        self.data_dir = data_dir;
+        self.database_url = None;
+        self.site_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        self.public_url = None;
+        self
+    }
+}
+
+/// Parses `15m`, `7d`, `3s`, `0s`, `1h 30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration such as 15m, 7d or 3s ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_the_spec() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn https_public_url_turns_on_secure_cookies() {
+        let mut c = Config::for_tests(PathBuf::from("/tmp/x"));
+        assert!(!c.secure_cookies());
+        c.public_url = Some("https://auth.example.com/".into());
+        assert!(c.secure_cookies());
+        assert_eq!(c.public_origin(), "https://auth.example.com");
+    }
+}

@@ -1,0 +1,91 @@
+//! The two token cookies (ssr only).
+//!
+//! - access token: `HttpOnly; SameSite=Lax; Path=/` — sent with every page and call.
+//! - refresh token: `HttpOnly; SameSite=Strict; Path=/auth` — sent only to the refresh and
+//!   sign-out endpoints, never to pages, never readable by scripts.
+//!
+//! Over https both get `Secure`, and prefixes the browser enforces: `__Host-` for the access
+//! cookie (Secure, Path=/, no Domain) and `__Secure-` for the refresh cookie (`__Host-`
+//! demands Path=/, which would send the refresh token everywhere).
+
+use crate::server::{account::Issued, secret::Secret};
+use http::HeaderMap;
+use tower_cookies::{cookie::{time::Duration, SameSite}, Cookie, Cookies};
+
+/// The path the refresh cookie is scoped to; the browser refresh and sign-out live under it.
+pub const REFRESH_PATH: &str = "/auth";
+
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    pub secure: bool,
+    pub access_name: &'static str,
+    pub refresh_name: &'static str,
+}
+
+impl CookieSettings {
+    pub fn new(secure: bool) -> Self {
+        if secure {
+            CookieSettings { secure, access_name: "__Host-gh_access", refresh_name: "__Secure-gh_refresh" }
+        } else {
+            CookieSettings { secure, access_name: "gh_access", refresh_name: "gh_refresh" }
+        }
+    }
+
+    /// Puts a freshly issued pair into the browser.
+    pub fn set_tokens(&self, cookies: &Cookies, issued: &Issued, now: i64) {
+        let lifetime = Duration::seconds((issued.refresh_expires_at - now).max(0));
+        // The access cookie lives as long as the session may, so an expired token still tells
+        // us "this browser was signed in" and we refresh instead of showing the login page.
+        let access = Cookie::build((self.access_name, issued.access_token.expose().to_owned()))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .max_age(lifetime);
+        let refresh = Cookie::build((self.refresh_name, issued.refresh_token.expose().to_owned()))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Strict)
+            .path(REFRESH_PATH)
+            .max_age(lifetime);
+        cookies.add(access.build());
+        cookies.add(refresh.build());
+    }
+
+    /// Removes both cookies.
+    pub fn clear(&self, cookies: &Cookies) {
+        for (name, path) in [(self.access_name, "/"), (self.refresh_name, REFRESH_PATH)] {
+            let gone = Cookie::build((name, ""))
+                .http_only(true)
+                .secure(self.secure)
+                .path(path)
+                .max_age(Duration::ZERO);
+            cookies.add(gone.build());
+        }
+    }
+
+    pub fn refresh_token(&self, cookies: &Cookies) -> Option<Secret> {
+        cookies.get(self.refresh_name).map(|c| Secret::new(c.value()))
+    }
+
+    pub fn access_token(&self, cookies: &Cookies) -> Option<Secret> {
+        cookies.get(self.access_name).map(|c| Secret::new(c.value()))
+    }
+
+    /// The access cookie straight from request headers (no cookie layer needed).
+    pub fn access_token_from_headers(&self, headers: &HeaderMap) -> Option<Secret> {
+        cookie_from_headers(headers, self.access_name)
+    }
+}
+
+/// One cookie's value from the `Cookie` request headers.
+pub fn cookie_from_headers(headers: &HeaderMap, name: &str) -> Option<Secret> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| Secret::new(v))
+}

@@ -1,0 +1,86 @@
+//! The in-memory list of revoked sessions (ssr only).
+//!
+//! An access token is self-contained: on its own it stays valid until `exp`. To make a
+//! sign-out take effect at once, every request also asks this list whether the token's
+//! `sid` was revoked — a read-locked hash-map lookup, no database round trip.
+//!
+//! An entry only has to outlive the last access token its session could have minted, so it
+//! is kept for the access-token lifetime (plus clock leeway) and then dropped; the list
+//! stays as small as the number of sessions revoked in the last few minutes. On start-up it
+//! is filled from the database, so a restart forgets nothing.
+
+use crate::server::db::Db;
+use std::{collections::HashMap, sync::RwLock};
+
+#[derive(Debug)]
+pub struct RevocationList {
+    /// session id → unix second after which the entry is no longer needed.
+    revoked: RwLock<HashMap<String, i64>>,
+    keep_secs: i64,
+}
+
+impl RevocationList {
+    /// `access_ttl_secs`: how long an access token lives.
+    pub fn new(access_ttl_secs: i64) -> Self {
+        RevocationList { revoked: RwLock::new(HashMap::new()), keep_secs: access_ttl_secs + 60 }
+    }
+
+    /// Loads the sessions revoked recently enough that some access token may still carry them.
+    pub async fn load(&self, db: &Db, now: i64) -> Result<usize, sqlx::Error> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("select id, revoked_at from sessions where revoked_at is not null and revoked_at > $1")
+                .bind(now - self.keep_secs)
+                .fetch_all(db)
+                .await?;
+        let count = rows.len();
+        for (id, revoked_at) in rows {
+            self.insert(id, revoked_at);
+        }
+        Ok(count)
+    }
+
+    /// Records that a session was revoked at `revoked_at`.
+    pub fn insert(&self, session_id: String, revoked_at: i64) {
+        let until = revoked_at + self.keep_secs;
+        let mut map = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, keep_until| *keep_until > revoked_at);
+        map.insert(session_id, until);
+    }
+
+    /// True when the session was revoked. Called on every authenticated request.
+    pub fn is_revoked(&self, session_id: &str) -> bool {
+        self.revoked.read().unwrap_or_else(|p| p.into_inner()).contains_key(session_id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.revoked.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_revoked_session_is_listed_and_others_are_not() {
+        let list = RevocationList::new(900);
+        list.insert("a".into(), 1000);
+        assert!(list.is_revoked("a"));
+        assert!(!list.is_revoked("b"));
+    }
+
+    #[test]
+    fn entries_older_than_any_live_access_token_are_dropped() {
+        let list = RevocationList::new(900);
+        list.insert("old".into(), 1000);
+        // 900 s TTL + 60 s leeway later, no token of "old" can still be valid.
+        list.insert("new".into(), 1000 + 961);
+        assert!(!list.is_revoked("old"));
+        assert!(list.is_revoked("new"));
+        assert_eq!(list.len(), 1);
+    }
+}

@@ -1,0 +1,180 @@
+//! Refresh-token rotation (ssr only): every refresh token works once.
+//!
+//! Presenting the live token swaps it for its successor in one conditional `update … where
+//! refresh_hash = <presented>`: of two requests racing with the same token exactly one
+//! matches the row, so rotation is atomic without explicit locks, on SQLite and PostgreSQL
+//! alike. The spent token's hash is kept in `spent_refresh_tokens`.
+//!
+//! Presenting a spent token again means one of two things:
+//! - **a race** — two tabs refreshed at once with the same cookie. Inside the grace window
+//!   the loser gets the very same successor the winner got (it is derived, see
+//!   `tokens::refresh`), so the person stays signed in and the session still has exactly one
+//!   live refresh token;
+//! - **theft** — someone replays a token that was rotated a while ago. Outside the grace window
+//!   the whole session is revoked: the thief and the victim both lose it, and the victim, who
+//!   signs in again, is the only one who can.
+
+use super::{revocation_list::RevocationList, SessionRow, SessionSettings};
+use crate::server::{
+    db::Db,
+    secret::Secret,
+    tokens::refresh::{self, SuccessorKey},
+};
+
+/// A successful rotation.
+#[derive(Debug)]
+pub struct Rotated {
+    pub session_id: String,
+    pub user_id: String,
+    /// The refresh token the client must use next.
+    pub refresh: Secret,
+    pub refresh_expires_at: i64,
+    /// True when this answered a racing request inside the grace window.
+    pub in_grace: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error("unknown refresh token")]
+    Invalid,
+    #[error("refresh token expired")]
+    Expired,
+    #[error("session revoked")]
+    Revoked,
+    /// A spent token replayed outside the grace window; the session is now revoked.
+    #[error("refresh token reused; session {session_id} revoked")]
+    Reused { session_id: String, user_id: String },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// How far a racing replay may lag behind: each step is one rotation inside the window.
+const MAX_GRACE_CHAIN: usize = 8;
+
+pub async fn rotate(
+    db: &Db,
+    key: &SuccessorKey,
+    revoked: &RevocationList,
+    presented: &Secret,
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<Rotated, RotateError> {
+    let old_hash = refresh::hash(presented);
+    let next = refresh::successor(key, presented);
+    let next_hash = refresh::hash(&next);
+
+    let mut tx = db.begin().await?;
+    // The write comes first so SQLite takes the write lock at once (no upgrade deadlock).
+    let won: Option<(String, String, i64)> = sqlx::query_as(
+        "update sessions
+            set refresh_hash = $1, refresh_issued_at = $2, rotations = rotations + 1, last_used_at = $2
+          where refresh_hash = $3 and revoked_at is null and expires_at > $2 and refresh_issued_at > $4
+          returning id, user_id, expires_at",
+    )
+    .bind(&next_hash[..])
+    .bind(now)
+    .bind(&old_hash[..])
+    .bind(now - settings.idle_secs)
+    .fetch_optional(&mut *tx)
+    .await?;
+
+    if let Some((session_id, user_id, expires_at)) = won {
+        sqlx::query("insert into spent_refresh_tokens (token_hash, session_id, spent_at) values ($1, $2, $3)")
+            .bind(&old_hash[..])
+            .bind(&session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Ok(Rotated {
+            session_id,
+            user_id,
+            refresh: next,
+            refresh_expires_at: (now + settings.idle_secs).min(expires_at),
+            in_grace: false,
+        });
+    }
+    tx.rollback().await?;
+
+    // Not the live token of a usable session: find out why.
+    let live: Option<(Option<i64>,)> = sqlx::query_as("select revoked_at from sessions where refresh_hash = $1")
+        .bind(&old_hash[..])
+        .fetch_optional(db)
+        .await?;
+    if let Some((revoked_at,)) = live {
+        return Err(if revoked_at.is_some() { RotateError::Revoked } else { RotateError::Expired });
+    }
+
+    let spent: Option<(String, i64)> =
+        sqlx::query_as("select session_id, spent_at from spent_refresh_tokens where token_hash = $1")
+            .bind(&old_hash[..])
+            .fetch_optional(db)
+            .await?;
+    let Some((session_id, spent_at)) = spent else {
+        return Err(RotateError::Invalid);
+    };
+    let Some(session) = super::find(db, &session_id).await? else {
+        return Err(RotateError::Invalid);
+    };
+    if session.revoked_at.is_some() {
+        return Err(RotateError::Revoked);
+    }
+    if in_window(spent_at, settings, now) {
+        if let Some(rotated) = follow_race(db, key, presented, &session, settings, now).await? {
+            return Ok(rotated);
+        }
+    }
+
+    // Theft: a spent token came back too late. End the whole session.
+    let reason = "refresh_token_reused";
+    super::revoke::revoke_session(db, revoked, &session.id, None, reason, now).await?;
+    tracing::warn!(session_id = %session.id, user_id = %session.user_id, "refresh token reuse detected; session revoked");
+    Err(RotateError::Reused { session_id: session.id, user_id: session.user_id })
+}
+
+fn in_window(spent_at: i64, settings: &SessionSettings, now: i64) -> bool {
+    settings.grace_secs > 0 && now - spent_at < settings.grace_secs
+}
+
+/// Walks from the presented token along its successors, each spent inside the window,
+/// to the session's live token, and hands that one back. `None` when the chain breaks.
+async fn follow_race(
+    db: &Db,
+    key: &SuccessorKey,
+    presented: &Secret,
+    session: &SessionRow,
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<Option<Rotated>, sqlx::Error> {
+    let (live_hash,): (Vec<u8>,) = sqlx::query_as("select refresh_hash from sessions where id = $1")
+        .bind(&session.id)
+        .fetch_one(db)
+        .await?;
+    let mut candidate = refresh::successor(key, presented);
+    for _ in 0..MAX_GRACE_CHAIN {
+        let h = refresh::hash(&candidate);
+        if h[..] == live_hash[..] {
+            if session.expires_at <= now {
+                return Ok(None);
+            }
+            return Ok(Some(Rotated {
+                session_id: session.id.clone(),
+                user_id: session.user_id.clone(),
+                refresh: candidate,
+                refresh_expires_at: session.refresh_expires_at(settings),
+                in_grace: true,
+            }));
+        }
+        let spent: Option<(i64,)> =
+            sqlx::query_as("select spent_at from spent_refresh_tokens where token_hash = $1 and session_id = $2")
+                .bind(&h[..])
+                .bind(&session.id)
+                .fetch_optional(db)
+                .await?;
+        match spent {
+            Some((spent_at,)) if in_window(spent_at, settings, now) => candidate = refresh::successor(key, &candidate),
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,163 @@
+//! Builds the application from a `Config` (ssr only). `main` and the integration tests both
+//! call [`Application::build`], so tests run the real thing on port 0.
+
+use crate::{
+    app::{shell, App},
+    server::{
+        clock,
+        config::Config,
+        cookies::CookieSettings,
+        db,
+        http::{api, browser, json::MAX_BODY_BYTES},
+        password::Passwords,
+        sessions::{revocation_list::RevocationList, SessionSettings},
+        state::{AppState, State},
+        tokens::{access::AccessSettings, keys::KeyRing, refresh::SuccessorKey},
+    },
+};
+use axum::{extract::DefaultBodyLimit, middleware, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tower_cookies::CookieManagerLayer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("password hashing: {0}")]
+    Password(#[from] crate::server::password::PasswordError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+}
+
+impl Application {
+    /// Connects and migrates the database, loads or creates keys, binds the port.
+    pub async fn build(config: &Config) -> Result<Application, StartError> {
+        let state = build_state(config).await?;
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .map_err(|source| StartError::Listen { addr: config.site_addr, source })?;
+        let router = router(state.clone());
+        Ok(Application { listener, router, state })
+    }
+
+    /// The address actually bound (port 0 becomes a real port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until Ctrl-C / SIGTERM.
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
+}
+
+pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
+    if config.access_ttl.as_secs() == 0 {
+        return Err(StartError::Config("GATEHOUSE_ACCESS_TTL must be at least 1s".into()));
+    }
+    let now = clock::now();
+    let pool = db::connect(&config.database_url()).await?;
+    db::migrate(&pool).await?;
+    let keys = KeyRing::load_or_create(&pool, now).await?;
+    let successor_key = load_or_create_successor_key(&pool, now).await?;
+    let concurrency = config
+        .hash_concurrency
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations, concurrency)?;
+    let access_ttl = secs(config.access_ttl);
+    let revoked = RevocationList::new(access_ttl);
+    revoked.load(&pool, now).await?;
+    let origin = config.public_origin();
+    let leptos_options = LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build();
+    Ok(AppState::new(State {
+        db: pool,
+        keys,
+        successor_key,
+        passwords,
+        revoked,
+        access: AccessSettings { issuer: origin.clone(), audience: "gatehouse".into(), ttl_secs: access_ttl },
+        sessions: SessionSettings {
+            idle_secs: secs(config.refresh_idle_ttl),
+            absolute_secs: secs(config.refresh_absolute_ttl),
+            grace_secs: secs(config.refresh_grace),
+        },
+        cookies: CookieSettings::new(config.secure_cookies()),
+        public_origin: origin,
+        leptos_options,
+    }))
+}
+
+async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {
+    sqlx::query(
+        "insert into server_secrets (name, value, created_at) values ('refresh_successor', $1, $2)
+         on conflict (name) do nothing",
+    )
+    .bind(SuccessorKey::random_bytes())
+    .bind(now)
+    .execute(pool)
+    .await?;
+    let (value,): (Vec<u8>,) = sqlx::query_as("select value from server_secrets where name = 'refresh_successor'")
+        .fetch_one(pool)
+        .await?;
+    Ok(SuccessorKey::from_bytes(&value))
+}
+
+/// The whole HTTP surface: JSON API, browser refresh, server functions, pages, static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let fallback_state = state.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .merge(api::routes())
+        .merge(browser::routes())
+        .leptos_routes_with_context(&state, routes, provide_state, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || provide_context(fallback_state.clone()),
+            shell,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), browser::page_guard))
+        .layer(CookieManagerLayer::new())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

@@ -1,0 +1,49 @@
+//! Everything a request handler needs, built once at start-up (ssr only).
+
+use crate::server::{
+    cookies::CookieSettings,
+    db::Db,
+    password::Passwords,
+    sessions::{revocation_list::RevocationList, SessionSettings},
+    tokens::{access::AccessSettings, keys::KeyRing, refresh::SuccessorKey},
+};
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::{ops::Deref, sync::Arc};
+
+/// Shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<State>);
+
+pub struct State {
+    pub db: Db,
+    pub keys: KeyRing,
+    pub successor_key: SuccessorKey,
+    pub passwords: Passwords,
+    pub revoked: RevocationList,
+    pub access: AccessSettings,
+    pub sessions: SessionSettings,
+    pub cookies: CookieSettings,
+    /// `scheme://host[:port]` people use; checked against Origin by CSRF defences.
+    pub public_origin: String,
+    pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    pub fn new(state: State) -> Self {
+        AppState(Arc::new(state))
+    }
+}
+
+impl Deref for AppState {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

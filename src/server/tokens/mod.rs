@@ -1,0 +1,11 @@
+//! Tokens (ssr only): where they are minted and verified.
+//!
+//! - `keys`: the Ed25519 signing keys, created on first start, published as a JWKS.
+//! - `access`: the short-lived JWT access token — minted at sign-in and refresh, verified on
+//!   every protected request.
+//! - `refresh`: the long-lived opaque refresh token — generated, hashed, and its successor
+//!   derived. What happens when one is presented lives in `sessions::rotate`.
+
+pub mod access;
+pub mod keys;
+pub mod refresh;

@@ -1,0 +1,63 @@
+//! The users table (ssr only).
+
+use crate::{model::User, server::{clock::rfc3339, db::Db}};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    /// The public view; the password hash stays behind.
+    pub fn public(&self) -> User {
+        User {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+pub async fn by_email(db: &Db, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as("select id, email, display_name, password_hash, created_at from users where email = $1")
+        .bind(email)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as("select id, email, display_name, password_hash, created_at from users where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Inserts a user; a taken email surfaces as a unique violation.
+pub async fn insert(db: &Db, email: &str, display_name: &str, password_hash: &str, now: i64) -> Result<UserRow, sqlx::Error> {
+    let row = UserRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        email: email.to_owned(),
+        display_name: display_name.to_owned(),
+        password_hash: password_hash.to_owned(),
+        created_at: now,
+    };
+    sqlx::query("insert into users (id, email, display_name, password_hash, created_at) values ($1, $2, $3, $4, $5)")
+        .bind(&row.id)
+        .bind(&row.email)
+        .bind(&row.display_name)
+        .bind(&row.password_hash)
+        .bind(row.created_at)
+        .execute(db)
+        .await?;
+    Ok(row)
+}
+
+pub async fn set_password_hash(db: &Db, id: &str, hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(db).await?;
+    Ok(())
+}
