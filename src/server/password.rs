@@ -83,7 +83,9 @@ impl Passwords {
                 return Verified { matches: false, needs_rehash: false };
             };
             let matches = argon.verify_password(password.expose().as_bytes(), &parsed).is_ok();
-            let needs_rehash = Params::try_from(&parsed).map(|p| p != current).unwrap_or(true)
+            let needs_rehash = Params::try_from(&parsed)
+                .map(|p| (p.m_cost(), p.t_cost(), p.p_cost()) != (current.m_cost(), current.t_cost(), current.p_cost()))
+                .unwrap_or(true)
                 || parsed.algorithm.as_str() != "argon2id";
             Verified { matches: matches && account_exists, needs_rehash }
         })

@@ -178,3 +178,118 @@ async fn follow_race(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{db, sessions::{start::start, Client}};
+
+    const T0: i64 = 1_800_000_000;
+
+    async fn setup(grace_secs: i64) -> (Db, SuccessorKey, RevocationList, SessionSettings, String, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        db::migrate(&db).await.unwrap();
+        sqlx::query("insert into users (id, email, display_name, password_hash, created_at) values ('u1', 'a@b.co', 'A', 'x', 0)")
+            .execute(&db)
+            .await
+            .unwrap();
+        let settings = SessionSettings { idle_secs: 7 * 86400, absolute_secs: 30 * 86400, grace_secs };
+        (db, SuccessorKey::from_bytes(b"test key"), RevocationList::new(900), settings, "u1".into(), dir)
+    }
+
+    #[tokio::test]
+    async fn the_live_token_rotates_to_a_new_one_that_works_next() {
+        let (db, key, list, s, user, _d) = setup(0).await;
+        let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        let r1 = rotate(&db, &key, &list, &started.refresh, &s, T0 + 60).await.unwrap();
+        assert_ne!(r1.refresh.expose(), started.refresh.expose());
+        let r2 = rotate(&db, &key, &list, &r1.refresh, &s, T0 + 120).await.unwrap();
+        assert_eq!(r2.session_id, started.session_id);
+        let row = crate::server::sessions::find(&db, &started.session_id).await.unwrap().unwrap();
+        assert_eq!(row.rotations, 2);
+    }
+
+    #[tokio::test]
+    async fn reusing_a_rotated_refresh_token_revokes_the_session() {
+        let (db, key, list, s, user, _d) = setup(5).await;
+        let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        let r1 = rotate(&db, &key, &list, &started.refresh, &s, T0).await.unwrap();
+        let replay = rotate(&db, &key, &list, &started.refresh, &s, T0 + 6).await;
+        assert!(matches!(replay, Err(RotateError::Reused { .. })), "{replay:?}");
+        assert!(list.is_revoked(&started.session_id));
+        // The successor the legitimate client holds is dead too.
+        assert!(matches!(rotate(&db, &key, &list, &r1.refresh, &s, T0 + 7).await, Err(RotateError::Revoked)));
+    }
+
+    #[tokio::test]
+    async fn a_racing_replay_inside_the_grace_window_gets_the_same_successor() {
+        let (db, key, list, s, user, _d) = setup(5).await;
+        let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        let winner = rotate(&db, &key, &list, &started.refresh, &s, T0).await.unwrap();
+        let loser = rotate(&db, &key, &list, &started.refresh, &s, T0 + 4).await.unwrap();
+        assert!(loser.in_grace);
+        assert_eq!(winner.refresh.expose(), loser.refresh.expose(), "one live token, not two");
+        assert!(!list.is_revoked(&started.session_id));
+        // And that one token keeps working.
+        rotate(&db, &key, &list, &winner.refresh, &s, T0 + 10).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_late_replay_after_two_quick_rotations_follows_the_chain_inside_the_window() {
+        let (db, key, list, s, user, _d) = setup(5).await;
+        let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        let r1 = rotate(&db, &key, &list, &started.refresh, &s, T0).await.unwrap();
+        let r2 = rotate(&db, &key, &list, &r1.refresh, &s, T0 + 1).await.unwrap();
+        let late = rotate(&db, &key, &list, &started.refresh, &s, T0 + 2).await.unwrap();
+        assert_eq!(late.refresh.expose(), r2.refresh.expose());
+    }
+
+    #[tokio::test]
+    async fn with_no_grace_window_any_replay_is_theft() {
+        let (db, key, list, s, user, _d) = setup(0).await;
+        let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        rotate(&db, &key, &list, &started.refresh, &s, T0).await.unwrap();
+        assert!(matches!(
+            rotate(&db, &key, &list, &started.refresh, &s, T0).await,
+            Err(RotateError::Reused { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn idle_and_absolute_timeouts_expire_the_token() {
+        let (db, key, list, s, user, _d) = setup(0).await;
+        let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        let idle = rotate(&db, &key, &list, &started.refresh, &s, T0 + s.idle_secs).await;
+        assert!(matches!(idle, Err(RotateError::Expired)), "{idle:?}");
+
+        // Active every day, but the absolute lifetime still ends it.
+        let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        let mut token = started.refresh;
+        let mut t = T0;
+        while t + 86400 < T0 + s.absolute_secs {
+            t += 86400;
+            token = rotate(&db, &key, &list, &token, &s, t).await.unwrap().refresh;
+        }
+        let end = rotate(&db, &key, &list, &token, &s, T0 + s.absolute_secs).await;
+        assert!(matches!(end, Err(RotateError::Expired)), "{end:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_token_is_invalid_and_touches_nothing() {
+        let (db, key, list, s, _user, _d) = setup(5).await;
+        let r = rotate(&db, &key, &list, &refresh::generate(), &s, T0).await;
+        assert!(matches!(r, Err(RotateError::Invalid)));
+        assert!(list.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_revoked_session_cannot_refresh() {
+        let (db, key, list, s, user, _d) = setup(5).await;
+        let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        crate::server::sessions::revoke::revoke_session(&db, &list, &started.session_id, None, "signed_out", T0)
+            .await
+            .unwrap();
+        assert!(matches!(rotate(&db, &key, &list, &started.refresh, &s, T0 + 1).await, Err(RotateError::Revoked)));
+    }
+}

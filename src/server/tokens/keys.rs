@@ -96,8 +96,8 @@ impl KeyRing {
         &self.jwks
     }
 
-    /// A ring with a fresh in-memory key, for unit tests.
-    #[cfg(test)]
+    /// A ring with a fresh key that is stored nowhere: for tests, and for forging tokens
+    /// that must be refused.
     pub fn ephemeral() -> KeyRing {
         let (kid, der, x) = generate();
         KeyRing::from_stored(vec![StoredKey { kid, private_der: Secret::new(B64.encode(der)), public_x: x }])
