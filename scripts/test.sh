@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One command: install what is missing, then run every test — unit, HTTP integration
+# (real server on port 0, temporary SQLite), and Playwright end-to-end in Debian's Chromium
+# against two real servers (default access-token lifetime, and a 3-second one).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+"$ROOT/scripts/tools.sh" build e2e
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+say "unit and HTTP integration tests"
+cargo test --features ssr
+
+say "building the site for the browser tests"
+cargo leptos build
+
+OUT="$ROOT/test-output"
+rm -rf "$OUT" && mkdir -p "$OUT"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_server() { # name port extra-env...
+  local name="$1" port="$2"; shift 2
+  mkdir -p "$OUT/$name"
+  env GATEHOUSE_DATA_DIR="$OUT/$name" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
+      RUST_LOG=info "$@" ./target/debug/gatehouse serve >"$OUT/$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/livez" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "server $name did not start; its log:" >&2; cat "$OUT/$name.log" >&2; return 1
+}
+
+P1="$(free_port)"; P2="$(free_port)"
+start_server default "$P1"
+start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s
+
+say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
+cd "$ROOT/end2end"
+BASE_URL="http://127.0.0.1:$P1" SHORT_TTL_URL="http://127.0.0.1:$P2" npx playwright test "$@"

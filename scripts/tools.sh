@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what building and testing Gatehouse needs, each step only when it is missing.
+# Sourced by run.sh and test.sh. Needs: rustup/cargo, node/npm, and apt (for Chromium).
+# Usage: tools.sh [build|release|e2e] ...
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH"
+CARGO_LEPTOS_VERSION="0.3.10"
+# The wasm-bindgen CLI must match the crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION="$(grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
+BINARYEN_VERSION="132.0.0"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need_build_tools() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (no downloads at build time; ~15 min once)"
+    cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked --no-default-features --features no_downloads
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    # Not --locked: its lockfile names a crate version the registry index may lack.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+need_release_tools() {
+  # Release builds run wasm-opt. Debian's binaryen (108) breaks hydration: use npm's.
+  if ! wasm-opt --version 2>/dev/null | grep -q "version 132"; then
+    say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+    npm install -g "binaryen@$BINARYEN_VERSION" --no-audit --no-fund
+  fi
+}
+
+need_e2e_tools() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    say "installing Debian's chromium"
+    as_root apt-get update -q
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium
+  fi
+  if [ ! -x "$ROOT/end2end/node_modules/.bin/playwright" ]; then
+    say "installing Playwright (npm; it downloads no browser)"
+    (cd "$ROOT/end2end" && npm ci --no-audit --no-fund)
+  fi
+}
+
+for what in "$@"; do
+  case "$what" in
+    build) need_build_tools ;;
+    release) need_build_tools; need_release_tools ;;
+    e2e) need_e2e_tools ;;
+    *) echo "tools.sh: unknown set '$what'" >&2; exit 2 ;;
+  esac
+done
