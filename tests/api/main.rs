@@ -1,1 +1,13 @@
-//! stub
+//! HTTP-level integration tests: each test spawns the real application on port 0 with its own
+//! SQLite database and talks to it over plain HTTP (no JavaScript, no redirects followed).
+//!
+//! One binary (see Cargo.toml's `[[test]] name = "api"`); run with
+//! `cargo test --features ssr --test api`.
+
+mod access_tokens;
+mod auth_flow;
+mod bodies;
+mod browser;
+mod helpers;
+mod public_endpoints;
+mod rotation;

@@ -1,0 +1,303 @@
+//! The browser flow without JavaScript, as plain HTTP: protected pages, the refresh
+//! navigation under `/auth`, and the sign-in / sign-out server functions posted as forms.
+
+use crate::helpers::{
+    assert_error, json_body, location, now, set_cookies, the_cookie, unique_email, SetCookie, TestApp, PASSWORD,
+};
+use base64::{engine::general_purpose::URL_SAFE, Engine};
+use reqwest::{header, StatusCode};
+
+/// The cookie pair a no-JS sign-in form sets.
+struct BrowserCookies {
+    access: SetCookie,
+    refresh: SetCookie,
+}
+
+/// Registers a person through the API and signs them in through `POST /fn/login` as a form.
+async fn form_sign_in(app: &TestApp, display_name: &str) -> (String, BrowserCookies) {
+    let email = unique_email("browser");
+    json_body(app.register(&email, PASSWORD, display_name).await, StatusCode::CREATED).await;
+    let response = app
+        .form_post(
+            "/fn/login",
+            &[("email", &email), ("password", PASSWORD), ("next", "/dashboard")],
+            "/login?next=%2Fdashboard",
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND, "{:?}", response.headers());
+    assert_eq!(location(&response), "/dashboard");
+    let cookies = set_cookies(&response);
+    let jar = BrowserCookies { access: the_cookie(&cookies, "gh_access"), refresh: the_cookie(&cookies, "gh_refresh") };
+    (email, jar)
+}
+
+fn assert_access_cookie(cookie: &SetCookie) {
+    assert!(cookie.has_flag("HttpOnly"), "{}", cookie.raw);
+    assert_eq!(cookie.attribute("SameSite"), Some("Lax"), "{}", cookie.raw);
+    assert_eq!(cookie.attribute("Path"), Some("/"), "{}", cookie.raw);
+    assert!(!cookie.has_flag("Secure"), "plain http here: {}", cookie.raw);
+    assert_eq!(cookie.value.split('.').count(), 3, "a JWT: {}", cookie.raw);
+    assert!(cookie.attribute("Max-Age").and_then(|v| v.parse::<i64>().ok()).is_some_and(|s| s > 0), "{}", cookie.raw);
+}
+
+fn assert_refresh_cookie(cookie: &SetCookie) {
+    assert!(cookie.has_flag("HttpOnly"), "{}", cookie.raw);
+    assert_eq!(cookie.attribute("SameSite"), Some("Strict"), "{}", cookie.raw);
+    assert_eq!(cookie.attribute("Path"), Some("/auth"), "{}", cookie.raw);
+    assert!(cookie.value.starts_with("ghr_"), "{}", cookie.raw);
+    assert!(cookie.attribute("Max-Age").and_then(|v| v.parse::<i64>().ok()).is_some_and(|s| s > 0), "{}", cookie.raw);
+}
+
+fn assert_cleared(cookie: &SetCookie, path: &str) {
+    assert_eq!(cookie.value, "", "{}", cookie.raw);
+    assert_eq!(cookie.attribute("Max-Age"), Some("0"), "{}", cookie.raw);
+    assert_eq!(cookie.attribute("Path"), Some(path), "{}", cookie.raw);
+}
+
+#[tokio::test]
+async fn a_protected_page_without_cookies_goes_through_the_refresh_endpoint_to_the_login_page() {
+    let app = TestApp::spawn().await;
+
+    let response = app.navigate("/dashboard", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/auth/refresh?next=%2Fdashboard");
+
+    let response = app.navigate("/auth/refresh?next=%2Fdashboard", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login?next=%2Fdashboard");
+    assert!(set_cookies(&response).is_empty(), "nothing to set without a refresh cookie");
+}
+
+#[tokio::test]
+async fn signing_in_through_a_no_js_form_sets_both_cookies_and_redirects_to_next() {
+    let app = TestApp::spawn().await;
+    let (email, jar) = form_sign_in(&app, "Form Filler").await;
+
+    assert_access_cookie(&jar.access);
+    assert_refresh_cookie(&jar.refresh);
+
+    // The cookies carry a working pair for this person.
+    let me = json_body(app.me(&jar.access.value).await, StatusCode::OK).await;
+    assert_eq!(me["user"]["email"], email.as_str());
+    let refreshed = json_body(app.refresh(&jar.refresh.value).await, StatusCode::OK).await;
+    assert_eq!(refreshed["session_id"], me["session_id"]);
+}
+
+#[tokio::test]
+async fn the_dashboard_renders_for_a_valid_access_cookie() {
+    let app = TestApp::spawn().await;
+    let (_, jar) = form_sign_in(&app, "Dorothy Dashboard-Reader").await;
+
+    let response = app.navigate("/dashboard", &[("gh_access", &jar.access.value)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cache = response.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(cache, "no-store", "a signed-in page is never cached");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Dorothy Dashboard-Reader"), "the display name is shown: {html}");
+    assert!(html.contains("Dashboard"), "{html}");
+    assert!(html.contains("<h1>Dashboard</h1>"), "the page heading: {html}");
+}
+
+#[tokio::test]
+async fn an_expired_access_cookie_is_refreshed_through_auth_refresh_and_sent_back_to_the_page() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Expired Cookie").await;
+    let expired = app.mint_access_token(&person.user_id, &person.session_id, now() - 10_000);
+
+    let response = app.navigate("/dashboard", &[("gh_access", &expired)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let to_refresh = location(&response);
+    assert_eq!(to_refresh, "/auth/refresh?next=%2Fdashboard");
+
+    // The browser follows with both cookies: the refresh cookie is sent under /auth.
+    let response = app.navigate(&to_refresh, &[("gh_access", &expired), ("gh_refresh", &person.refresh_token)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/dashboard");
+    let cookies = set_cookies(&response);
+    let access = the_cookie(&cookies, "gh_access");
+    let refresh = the_cookie(&cookies, "gh_refresh");
+    assert_access_cookie(&access);
+    assert_refresh_cookie(&refresh);
+    assert_ne!(refresh.value, person.refresh_token, "the refresh token was rotated");
+    assert_ne!(access.value, expired);
+
+    let response = app.navigate("/dashboard", &[("gh_access", &access.value)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains(&person.display_name));
+}
+
+#[tokio::test]
+async fn an_off_site_next_is_never_followed_after_sign_in_or_refresh() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Careful Redirects").await;
+    let mut refresh_token = person.refresh_token.clone();
+
+    for next in ["//evil.com", "https://evil.com/", "/\\evil.com", "evil.com"] {
+        let response = app
+            .form_post(
+                "/fn/login",
+                &[("email", &person.email), ("password", PASSWORD), ("next", next)],
+                "/login",
+                &[],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND, "next={next}");
+        assert_eq!(location(&response), "/dashboard", "next={next}");
+
+        let path = format!("/auth/refresh?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+        let response = app.navigate(&path, &[("gh_refresh", &refresh_token)]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "next={next}");
+        assert_eq!(location(&response), "/dashboard", "next={next}");
+        refresh_token = the_cookie(&set_cookies(&response), "gh_refresh").value;
+    }
+
+    // Without a refresh cookie the login page gets a safe `next` too.
+    let response = app.navigate("/auth/refresh?next=%2F%2Fevil.com", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login?next=%2Fdashboard");
+}
+
+#[tokio::test]
+async fn a_wrong_password_through_the_no_js_form_goes_back_to_the_referer_with_the_error_in_the_query() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("typo");
+    json_body(app.register(&email, PASSWORD, "Typo Tom").await, StatusCode::CREATED).await;
+
+    let response = app
+        .form_post(
+            "/fn/login",
+            &[("email", &email), ("password", "not my password"), ("next", "/dashboard")],
+            "/login?next=%2Fdashboard",
+            &[],
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(set_cookies(&response).iter().all(|c| c.name != "gh_access" && c.name != "gh_refresh"), "no cookies on failure");
+    let target = reqwest::Url::parse(&location(&response)).unwrap_or_else(|e| panic!("Location is a URL: {e}"));
+    assert_eq!(target.origin(), reqwest::Url::parse(&app.url("/")).unwrap().origin());
+    assert_eq!(target.path(), "/login", "back where the form was");
+    let query: Vec<(String, String)> = target.query_pairs().into_owned().collect();
+    assert!(query.contains(&("next".into(), "/dashboard".into())), "{query:?}");
+    let err = query.iter().find(|(k, _)| k == "__err").map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("__err in {query:?}"));
+    let decoded = String::from_utf8(URL_SAFE.decode(&err).unwrap_or_else(|e| panic!("__err is base64url: {e}"))).unwrap();
+    assert!(decoded.contains("InvalidCredentials"), "the error is encoded in the query: {decoded}");
+}
+
+#[tokio::test]
+async fn signing_out_through_the_no_js_form_clears_the_cookies_and_revokes_the_session() {
+    let app = TestApp::spawn().await;
+    let (_, jar) = form_sign_in(&app, "Signing Off").await;
+
+    let response = app
+        .form_post("/auth/logout", &[], "/dashboard", &[("gh_access", &jar.access.value), ("gh_refresh", &jar.refresh.value)])
+        .await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response), "/login?signed_out=1");
+    let cookies = set_cookies(&response);
+    assert_cleared(&the_cookie(&cookies, "gh_access"), "/");
+    assert_cleared(&the_cookie(&cookies, "gh_refresh"), "/auth");
+
+    assert_error(app.refresh(&jar.refresh.value).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    assert_error(app.me(&jar.access.value).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn signing_out_with_an_expired_access_cookie_still_revokes_the_session_named_by_the_refresh_cookie() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Late Leaver").await;
+    let expired = app.mint_access_token(&person.user_id, &person.session_id, now() - 10_000);
+
+    let response = app
+        .form_post("/auth/logout", &[], "/dashboard", &[("gh_access", &expired), ("gh_refresh", &person.refresh_token)])
+        .await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response), "/login?signed_out=1");
+    assert_error(app.refresh(&person.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_cookie_at_auth_refresh_goes_to_the_login_page_and_clears_the_cookies() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Ended Elsewhere").await;
+    assert_eq!(app.logout(&person.access_token).await.status(), StatusCode::NO_CONTENT);
+
+    let response = app.navigate("/auth/refresh?next=%2Fdashboard", &[("gh_refresh", &person.refresh_token)]).await;
+
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login?next=%2Fdashboard&ended=1");
+    let cookies = set_cookies(&response);
+    assert_cleared(&the_cookie(&cookies, "gh_access"), "/");
+    assert_cleared(&the_cookie(&cookies, "gh_refresh"), "/auth");
+}
+
+#[tokio::test]
+async fn a_signed_out_sessions_access_cookie_no_longer_opens_the_dashboard() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Revoked Reader").await;
+    let response = app.navigate("/dashboard", &[("gh_access", &person.access_token)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    assert_eq!(app.logout(&person.access_token).await.status(), StatusCode::NO_CONTENT);
+
+    let response = app.navigate("/dashboard", &[("gh_access", &person.access_token)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/auth/refresh?next=%2Fdashboard");
+}
+
+#[tokio::test]
+async fn a_cross_site_navigation_without_the_strict_cookie_bounces_once_through_our_own_origin() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .client
+        .get(app.url("/auth/refresh?next=%2Fdashboard"))
+        .header(header::ACCEPT, "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"content="0;url=/auth/refresh?next=%2Fdashboard&amp;bounced=1""#), "{html}");
+
+    // The bounced request, still without a cookie, goes to the login page instead of looping.
+    let response = app
+        .client
+        .get(app.url("/auth/refresh?next=%2Fdashboard&bounced=1"))
+        .header(header::ACCEPT, "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/login?next=%2Fdashboard");
+}
+
+#[tokio::test]
+async fn registering_through_the_no_js_form_signs_in_and_goes_to_the_dashboard() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("newcomer");
+
+    let response = app
+        .form_post(
+            "/fn/register",
+            &[("email", &email), ("password", PASSWORD), ("display_name", "New Comer")],
+            "/register",
+            &[],
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response), "/dashboard");
+    let cookies = set_cookies(&response);
+    let access = the_cookie(&cookies, "gh_access");
+    assert_access_cookie(&access);
+    assert_refresh_cookie(&the_cookie(&cookies, "gh_refresh"));
+    let response = app.navigate("/dashboard", &[("gh_access", &access.value)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("New Comer"));
+}

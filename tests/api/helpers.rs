@@ -1,0 +1,308 @@
+//! Spawns the real application on port 0 with a fresh SQLite database, and small helpers
+//! for talking to it over plain HTTP.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
+use gatehouse::server::{config::Config, startup::Application, state::AppState};
+use reqwest::{header, Response, StatusCode};
+use serde_json::{json, Value};
+use std::{net::SocketAddr, time::Duration};
+use tempfile::TempDir;
+
+/// A password good enough for registration.
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const ACCESS_TTL_SECS: u64 = 600;
+pub const REFRESH_IDLE_SECS: u64 = 7 * 86400;
+pub const REFRESH_ABSOLUTE_SECS: u64 = 30 * 86400;
+
+/// One running application with its own database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// Follows no redirects and keeps no cookies: every test says what it sends.
+    pub client: reqwest::Client,
+    config: Config,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    dir: TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A registered and signed-in person.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub email: String,
+    pub display_name: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    /// The whole login answer.
+    pub body: Value,
+}
+
+/// A unique address per call, so tests never share a user.
+pub fn unique_email(prefix: &str) -> String {
+    format!("{prefix}.{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+impl TestApp {
+    /// The app with the settings every test relies on (set explicitly: `Config::for_tests`
+    /// reads the environment).
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Same, with `tweak` applied to the configuration last.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_tests(dir.path().to_path_buf());
+        config.database_url = None;
+        config.public_url = None;
+        config.site_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.access_ttl = Duration::from_secs(ACCESS_TTL_SECS);
+        config.refresh_idle_ttl = Duration::from_secs(REFRESH_IDLE_SECS);
+        config.refresh_absolute_ttl = Duration::from_secs(REFRESH_ABSOLUTE_SECS);
+        config.refresh_grace = Duration::from_secs(5);
+        config.hash_concurrency = Some(2);
+        config.argon2_memory_kib = 19456;
+        config.argon2_iterations = 2;
+        config.site_root = "target/site".into();
+        tweak(&mut config);
+        TestApp::start(config, dir).await
+    }
+
+    async fn start(config: Config, dir: TempDir) -> TestApp {
+        let app = Application::build(&config).await.expect("the application builds");
+        let addr = app.local_addr();
+        let state = app.state.clone();
+        let server = tokio::spawn(app.run());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("http client");
+        TestApp { addr, state, client, config, server, dir }
+    }
+
+    /// Stops this instance and starts a new one on the same database (and a new port).
+    pub async fn restart(mut self) -> TestApp {
+        self.server.abort();
+        // Take the data dir out, so that dropping the old instance does not delete it.
+        let data = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        let config = self.config.clone();
+        drop(self);
+        TestApp::start(config, data).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
+    }
+
+    pub async fn register(&self, email: &str, password: &str, display_name: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": email, "password": password, "display_name": display_name }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json("/api/v1/auth/login", &json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": refresh_token })).await
+    }
+
+    pub async fn me(&self, access_token: &str) -> Response {
+        self.client.get(self.url("/api/v1/me")).bearer_auth(access_token).send().await.expect("request sent")
+    }
+
+    pub async fn logout(&self, access_token: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/logout"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Registers a fresh person and signs them in through the JSON API.
+    pub async fn signed_in(&self, display_name: &str) -> SignedIn {
+        let email = unique_email("person");
+        let registered = self.register(&email, PASSWORD, display_name).await;
+        assert_eq!(registered.status(), StatusCode::CREATED, "{}", registered.text().await.unwrap_or_default());
+        let response = self.login(&email, PASSWORD).await;
+        let body = json_body(response, StatusCode::OK).await;
+        SignedIn {
+            email,
+            display_name: display_name.to_owned(),
+            user_id: str_at(&body, "/user/id"),
+            session_id: str_at(&body, "/session_id"),
+            access_token: str_at(&body, "/access_token"),
+            refresh_token: str_at(&body, "/refresh_token"),
+            body,
+        }
+    }
+
+    /// An access token for this user and session, signed with the server's own key and
+    /// issued at `issued_at` (unix seconds).
+    pub fn mint_access_token(&self, user_id: &str, session_id: &str, issued_at: i64) -> String {
+        gatehouse::server::tokens::access::mint(&self.state.keys, &self.state.access, user_id, session_id, issued_at)
+            .expect("minting works")
+            .0
+    }
+
+    /// A POST to a server function the way a browser without JavaScript submits a form.
+    pub async fn form_post(&self, path: &str, fields: &[(&str, &str)], referer_path: &str, cookies: &[(&str, &str)]) -> Response {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+            .header(header::REFERER, self.url(referer_path))
+            .body(body);
+        if !cookies.is_empty() {
+            request = request.header(header::COOKIE, cookie_header(cookies));
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// A GET the way a browser navigates: HTML accepted, the given cookies sent.
+    pub async fn navigate(&self, path: &str, cookies: &[(&str, &str)]) -> Response {
+        let mut request = self.client.get(self.url(path)).header(header::ACCEPT, "text/html");
+        if !cookies.is_empty() {
+            request = request.header(header::COOKIE, cookie_header(cookies));
+        }
+        request.send().await.expect("request sent")
+    }
+}
+
+/// The current unix time in seconds.
+pub fn now() -> i64 {
+    gatehouse::server::clock::now()
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn json_body(response: Response, status: StatusCode) -> Value {
+    let got = response.status();
+    let content_type = content_type(&response);
+    let text = response.text().await.expect("body read");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    assert!(content_type.starts_with("application/json"), "content type {content_type:?}; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts an error answer of the contract: the status, `{"error":{"code","message"}}` with
+/// the given code and a non-empty message. Returns the body.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    let body = json_body(response, status).await;
+    assert_eq!(body["error"]["code"], code, "body: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "an error carries a human message: {body}");
+    body
+}
+
+pub fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// A string at a JSON pointer, or a panic naming it.
+pub fn str_at(value: &Value, pointer: &str) -> String {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer} in {value}"))
+        .to_owned()
+}
+
+/// The `Location` header.
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no Location header; status {}", response.status()))
+        .to_owned()
+}
+
+/// Decodes one base64url JSON part of a JWT (0 = header, 1 = payload).
+pub fn jwt_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).expect("a JWT has three parts");
+    serde_json::from_slice(&B64.decode(part).expect("base64url")).expect("JSON")
+}
+
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    B64.encode(bytes)
+}
+
+/// A `Cookie` request header.
+pub fn cookie_header(cookies: &[(&str, &str)]) -> String {
+    cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+}
+
+/// One `Set-Cookie` header, parsed.
+#[derive(Debug, Clone)]
+pub struct SetCookie {
+    pub name: String,
+    pub value: String,
+    /// Attribute names lower-cased, with their values (empty for flags).
+    pub attributes: Vec<(String, String)>,
+    pub raw: String,
+}
+
+impl SetCookie {
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn has_flag(&self, name: &str) -> bool {
+        self.attribute(name).is_some()
+    }
+}
+
+/// Every `Set-Cookie` header of a response.
+pub fn set_cookies(response: &Response) -> Vec<SetCookie> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|raw| {
+            let mut parts = raw.split(';').map(str::trim);
+            let (name, value) = parts.next().and_then(|p| p.split_once('=')).unwrap_or(("", ""));
+            let attributes = parts
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once('=') {
+                    Some((n, v)) => (n.trim().to_ascii_lowercase(), v.trim().to_owned()),
+                    None => (p.to_ascii_lowercase(), String::new()),
+                })
+                .collect();
+            SetCookie { name: name.to_owned(), value: value.to_owned(), attributes, raw: raw.to_owned() }
+        })
+        .collect()
+}
+
+/// The one `Set-Cookie` for `name`; panics when there is none or more than one.
+pub fn the_cookie(cookies: &[SetCookie], name: &str) -> SetCookie {
+    let found: Vec<_> = cookies.iter().filter(|c| c.name == name).collect();
+    assert_eq!(found.len(), 1, "expected one Set-Cookie for {name}: {cookies:#?}");
+    found[0].clone()
+}
