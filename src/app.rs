@@ -1,6 +1,9 @@
 //! The shell, the `<App/>` and its routes (both targets).
 
-use crate::pages::{dashboard::DashboardPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage};
+use crate::pages::{
+    dashboard::DashboardPage, devices::DevicesPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    register::RegisterPage, security::SecurityPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -45,6 +48,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/register") view=RegisterPage />
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
+                <Route path=path!("/settings/sessions") view=DevicesPage ssr=SsrMode::Async />
+                <Route path=path!("/settings/password") view=SecurityPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -27,6 +27,8 @@ pub struct Dashboard {
     pub rotations: i64,
     /// The server's clock when it answered (unix seconds), where the countdown starts.
     pub server_now_unix: i64,
+    pub flow: FlowView,
+    pub events: Vec<SecurityEvent>,
 }
 
 /// The answer to "is my session still good?" from a hydrated page.
@@ -37,4 +39,65 @@ pub struct SessionStatus {
     pub access_expires_unix: i64,
     /// Unix seconds when the server answered.
     pub checked_at_unix: i64,
+}
+
+/// What kind of device a session runs on (for its icon).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceKind {
+    Desktop,
+    Phone,
+    Tablet,
+    Bot,
+    Other,
+}
+
+/// One signed-in device on the devices page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: String,
+    /// The session this page was loaded with.
+    pub current: bool,
+    /// The person's own name for it, else "Browser on OS".
+    pub label: String,
+    pub custom_name: Option<String>,
+    pub browser: String,
+    pub os: String,
+    pub kind: DeviceKind,
+    pub ip: String,
+    pub signed_in_at: String,
+    pub signed_in_ago: String,
+    pub last_active_at: String,
+    pub last_active_ago: String,
+}
+
+/// The devices page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicesView {
+    pub display_name: String,
+    pub devices: Vec<Device>,
+}
+
+/// One line of the security activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEvent {
+    pub id: String,
+    pub kind: String,
+    /// The event in plain words.
+    pub text: String,
+    pub at: String,
+    pub ago: String,
+    pub session_id: Option<String>,
+    /// A sign-in on another device that is still signed in: offer "This wasn't me".
+    pub can_disown: bool,
+}
+
+/// The seed's flow for this very session: the access token's claims and the rotations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowView {
+    /// Header and claims of the access token this page was loaded with, decoded on the server.
+    pub claims: Vec<(String, String)>,
+    pub issued_at: String,
+    pub rotations: i64,
+    pub last_rotated_at: Option<String>,
+    pub last_rotated_ago: Option<String>,
 }

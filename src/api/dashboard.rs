@@ -6,20 +6,47 @@ use leptos::prelude::*;
 /// Everything the dashboard shows, for the signed-in caller.
 #[server(prefix = "/fn", endpoint = "dashboard")]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
-    use crate::server::{clock::{self, rfc3339}, sessions, users};
+    use crate::{
+        model::FlowView,
+        server::{clock::{self, ago, rfc3339}, events, sessions, users},
+    };
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let me = super::ctx::current_user(&state, &parts)?;
+    let now = clock::now();
+    sessions::touch(&state.db, &me.session_id, now).await?;
     let user = users::by_id(&state.db, &me.user_id).await?.ok_or(AppError::InvalidToken)?;
     let session = sessions::find(&state.db, &me.session_id).await?.ok_or(AppError::InvalidToken)?;
+    let events = events::recent(&state.db, &me.user_id, &me.session_id, 20, now).await?;
+    let c = &me.claims;
+    let claims = vec![
+        ("alg".to_string(), "EdDSA (Ed25519)".to_string()),
+        ("kid".to_string(), me.kid.clone()),
+        ("iss".to_string(), c.iss.clone()),
+        ("aud".to_string(), c.aud.clone()),
+        ("sub".to_string(), c.sub.clone()),
+        ("sid".to_string(), c.sid.clone()),
+        ("iat".to_string(), format!("{} ({})", c.iat, rfc3339(c.iat))),
+        ("exp".to_string(), format!("{} ({})", c.exp, rfc3339(c.exp))),
+        ("jti".to_string(), c.jti.clone()),
+    ];
+    let rotated = (session.rotations > 0).then_some(session.refresh_issued_at);
     Ok(Dashboard {
         user: user.public(),
         session_id: session.id,
         signed_in_at: rfc3339(session.created_at),
-        access_expires_at: rfc3339(me.claims.exp),
-        access_expires_unix: me.claims.exp,
+        access_expires_at: rfc3339(c.exp),
+        access_expires_unix: c.exp,
         rotations: session.rotations,
-        server_now_unix: clock::now(),
+        server_now_unix: now,
+        flow: FlowView {
+            claims,
+            issued_at: rfc3339(c.iat),
+            rotations: session.rotations,
+            last_rotated_at: rotated.map(rfc3339),
+            last_rotated_ago: rotated.map(|t| ago(t, now)),
+        },
+        events,
     })
 }
 

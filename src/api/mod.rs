@@ -6,6 +6,8 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod devices;
+pub mod security;
 
 use crate::error::AppError;
 use std::future::Future;

@@ -1,7 +1,9 @@
 //! One file per page.
 
 pub mod dashboard;
+pub mod devices;
 pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod register;
+pub mod security;

@@ -10,7 +10,7 @@ use crate::{
         sessions::{self, rotate::RotateError, Client},
         state::AppState,
         tokens::{access, refresh},
-        users, validate,
+        events, users, validate,
     },
 };
 
@@ -79,7 +79,21 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
         let hash = state.passwords.hash(&password).await?;
         users::set_password_hash(&state.db, &user.id, &hash).await?;
     }
-    let started = sessions::start::start(&state.db, &user.id, client, &state.sessions, now).await?;
+    let mut tx = state.db.begin().await?;
+    let started = sessions::start::start(&mut *tx, &user.id, client, &state.sessions, now).await?;
+    events::record(
+        &mut *tx,
+        events::NewEvent {
+            user_id: &user.id,
+            kind: events::SIGNED_IN,
+            session_id: Some(&started.session_id),
+            client: Some(client),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
     let (token, claims) = access::mint(&state.keys, &state.access, &user.id, &started.session_id, now)?;
     Ok(Issued {
@@ -118,8 +132,49 @@ pub async fn refresh(state: &AppState, presented: &str, now: i64) -> Result<Issu
 
 /// Ends one session for good.
 pub async fn logout(state: &AppState, session_id: &str, now: i64) -> Result<(), AppError> {
-    if sessions::revoke::revoke_session(&state.db, &state.revoked, session_id, None, "signed_out", now).await? {
+    let why = sessions::revoke::Why { reason: "signed_out", actor_session_id: Some(session_id) };
+    if sessions::revoke::revoke_session(&state.db, &state.revoked, session_id, None, why, now).await? {
         tracing::info!(session_id = %session_id, "signed out");
     }
     Ok(())
+}
+
+/// Changes the password (the current one is required) and signs out every other session;
+/// this one stays signed in.
+pub async fn change_password(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    current: &str,
+    new: &str,
+    now: i64,
+) -> Result<u64, AppError> {
+    let new = validate::new_password(new).map_err(|m| {
+        AppError::invalid(std::iter::once(("new_password".to_string(), m)).collect())
+    })?;
+    let user = users::by_id(&state.db, user_id).await?.ok_or(AppError::InvalidToken)?;
+    let verified = state.passwords.verify(&Secret::new(current), Some(&user.password_hash)).await?;
+    if !verified.matches {
+        return Err(AppError::invalid(
+            std::iter::once(("current_password".to_string(), "Your current password is not right".to_string())).collect(),
+        ));
+    }
+    if current == new.expose() {
+        return Err(AppError::invalid(
+            std::iter::once(("new_password".to_string(), "Choose a password different from the current one".to_string()))
+                .collect(),
+        ));
+    }
+    let hash = state.passwords.hash(&new).await?;
+    users::set_password_hash(&state.db, user_id, &hash).await?;
+    events::record(
+        &state.db,
+        events::NewEvent { user_id, kind: events::PASSWORD_CHANGED, session_id: Some(session_id), actor_session_id: Some(session_id), ..Default::default() },
+        now,
+    )
+    .await?;
+    let why = sessions::revoke::Why { reason: "password_changed", actor_session_id: Some(session_id) };
+    let revoked = sessions::revoke::revoke_all_of_user(&state.db, &state.revoked, user_id, Some(session_id), why, now).await?;
+    tracing::info!(user_id = %user_id, revoked, "password changed; other sessions signed out");
+    Ok(revoked)
 }

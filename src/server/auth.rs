@@ -21,6 +21,8 @@ pub struct AuthUser {
     pub user_id: String,
     pub session_id: String,
     pub claims: AccessClaims,
+    /// The key that signed the token.
+    pub kid: String,
 }
 
 /// Where the token came from; cookie-borne calls need CSRF checks, Bearer ones do not.
@@ -43,7 +45,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<(
         let token = state.cookies.access_token_from_headers(headers).ok_or(AppError::InvalidToken)?;
         (token.expose().to_owned(), TokenSource::Cookie)
     };
-    let claims = access::verify(&state.keys, &state.access, &token, now).map_err(|e| match e {
+    let (claims, kid) = access::verify_with_kid(&state.keys, &state.access, &token, now).map_err(|e| match e {
         AccessError::Expired => AppError::TokenExpired,
         AccessError::Invalid => AppError::InvalidToken,
     })?;
@@ -52,7 +54,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<(
         // answers `session_revoked`.
         return Err(AppError::InvalidToken);
     }
-    Ok((AuthUser { user_id: claims.sub.clone(), session_id: claims.sid.clone(), claims }, source))
+    Ok((AuthUser { user_id: claims.sub.clone(), session_id: claims.sid.clone(), claims, kid }, source))
 }
 
 impl FromRequestParts<AppState> for AuthUser {

@@ -21,3 +21,29 @@ mod tests {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }
+
+/// How long ago `then` was, in words: "just now", "5 minutes ago", "3 days ago".
+pub fn ago(then: i64, now: i64) -> String {
+    let d = (now - then).max(0);
+    let (n, unit) = match d {
+        0..=44 => return "just now".to_owned(),
+        45..=3599 => ((d + 30) / 60, "minute"),
+        3600..=86_399 => ((d + 1800) / 3600, "hour"),
+        _ => ((d + 43_200) / 86_400, "day"),
+    };
+    let n = n.max(1);
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod ago_tests {
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(super::ago(100, 110), "just now");
+        assert_eq!(super::ago(0, 60), "1 minute ago");
+        assert_eq!(super::ago(0, 300), "5 minutes ago");
+        assert_eq!(super::ago(0, 7200), "2 hours ago");
+        assert_eq!(super::ago(0, 3 * 86400), "3 days ago");
+        assert_eq!(super::ago(100, 50), "just now");
+    }
+}

@@ -12,6 +12,8 @@ pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod db;
+pub mod devices;
+pub mod events;
 pub mod http;
 pub mod password;
 pub mod secret;

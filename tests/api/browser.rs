@@ -301,3 +301,36 @@ async fn registering_through_the_no_js_form_signs_in_and_goes_to_the_dashboard()
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.unwrap().contains("New Comer"));
 }
+
+#[tokio::test]
+async fn behind_an_https_public_url_the_cookies_are_secure_and_carry_their_prefixes() {
+    let app = TestApp::spawn_with(|c| c.public_url = Some("https://auth.example.com".into())).await;
+    let email = unique_email("secure");
+    json_body(app.register(&email, PASSWORD, "Secure Sam").await, StatusCode::CREATED).await;
+
+    let response = app
+        .form_post("/fn/login", &[("email", &email), ("password", PASSWORD), ("next", "/dashboard")], "/login", &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let cookies = set_cookies(&response);
+    assert!(cookies.iter().all(|c| c.name != "gh_access" && c.name != "gh_refresh"), "{cookies:#?}");
+    let access = the_cookie(&cookies, "__Host-gh_access");
+    let refresh = the_cookie(&cookies, "__Secure-gh_refresh");
+    for cookie in [&access, &refresh] {
+        assert!(cookie.has_flag("Secure"), "{}", cookie.raw);
+        assert!(cookie.has_flag("HttpOnly"), "{}", cookie.raw);
+        assert!(!cookie.has_flag("Domain"), "{}", cookie.raw);
+    }
+    assert_eq!(access.attribute("Path"), Some("/"));
+    assert_eq!(access.attribute("SameSite"), Some("Lax"));
+    assert_eq!(refresh.attribute("Path"), Some("/auth"));
+    assert_eq!(refresh.attribute("SameSite"), Some("Strict"));
+
+    // The prefixed names are the ones read back.
+    let response = app.navigate("/dashboard", &[("__Host-gh_access", &access.value)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app.navigate("/auth/refresh?next=%2Fdashboard", &[("__Secure-gh_refresh", &refresh.value)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/dashboard");
+    assert_eq!(crate::helpers::jwt_part(&access.value, 1)["iss"], "https://auth.example.com", "the public origin issues");
+}

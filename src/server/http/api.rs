@@ -5,7 +5,19 @@ use super::{client_of, json::ApiJson};
 use crate::{
     error::AppError,
     model::User,
-    server::{account, account::Issued, auth::AuthUser, clock, state::AppState, users},
+    server::{
+        account,
+        account::Issued,
+        auth::AuthUser,
+        clock,
+        devices::device_view,
+        sessions::{
+            self,
+            revoke::{revoke_all_of_user, revoke_session, Why},
+        },
+        state::AppState,
+        users,
+    },
 };
 use axum::{
     extract::{Request, State},
@@ -23,6 +35,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/sessions", get(list_sessions))
+        .route("/api/v1/sessions/revoke-others", post(revoke_other_sessions))
+        .route("/api/v1/sessions/{id}", axum::routing::delete(revoke_one_session))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
         .route("/livez", get(livez))
@@ -103,6 +118,40 @@ async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusC
 async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<serde_json::Value>, AppError> {
     let row = users::by_id(&state.db, &user.user_id).await?.ok_or(AppError::InvalidToken)?;
     Ok(Json(serde_json::json!({ "user": row.public(), "session_id": user.session_id })))
+}
+
+async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<serde_json::Value>, AppError> {
+    let now = clock::now();
+    let rows = sessions::active_for_user(&state.db, &user.user_id, &state.sessions, now).await?;
+    let list: Vec<_> = rows
+        .iter()
+        .map(|row| {
+            let d = device_view(row, &user.session_id, now);
+            serde_json::json!({
+                "id": d.id, "current": d.current, "device": d.label, "browser": d.browser, "os": d.os,
+                "ip": d.ip, "created_at": d.signed_in_at, "last_used_at": d.last_active_at,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "sessions": list })))
+}
+
+async fn revoke_one_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<StatusCode, AppError> {
+    let why = Why { reason: "signed_out_elsewhere", actor_session_id: Some(&user.session_id) };
+    if id.len() > 64 || !revoke_session(&state.db, &state.revoked, &id, Some(&user.user_id), why, clock::now()).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_other_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<serde_json::Value>, AppError> {
+    let why = Why { reason: "signed_out_elsewhere", actor_session_id: Some(&user.session_id) };
+    let n = revoke_all_of_user(&state.db, &state.revoked, &user.user_id, Some(&user.session_id), why, clock::now()).await?;
+    Ok(Json(serde_json::json!({ "revoked": n })))
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {

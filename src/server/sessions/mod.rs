@@ -68,3 +68,40 @@ pub async fn find(db: &Db, session_id: &str) -> Result<Option<SessionRow>, sqlx:
     .fetch_optional(db)
     .await
 }
+
+/// A user's sessions that can still be used (not revoked, not expired), newest activity first.
+pub async fn active_for_user(db: &Db, user_id: &str, settings: &SessionSettings, now: i64) -> Result<Vec<SessionRow>, sqlx::Error> {
+    sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(format!(
+        "select {SESSION_COLUMNS} from sessions
+          where user_id = $1 and revoked_at is null and expires_at > $2 and refresh_issued_at > $3
+          order by last_used_at desc, created_at desc"
+    )))
+    .bind(user_id)
+    .bind(now)
+    .bind(now - settings.idle_secs)
+    .fetch_all(db)
+    .await
+}
+
+/// Gives one of the user's live sessions a name of the person's choosing (None: clear it).
+/// False when the session is not theirs or not live.
+pub async fn rename(db: &Db, user_id: &str, session_id: &str, name: Option<&str>) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("update sessions set name = $1 where id = $2 and user_id = $3 and revoked_at is null")
+        .bind(name)
+        .bind(session_id)
+        .bind(user_id)
+        .execute(db)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Marks a session as active now (the devices page's "last active").
+pub async fn touch(db: &Db, session_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update sessions set last_used_at = $1 where id = $2 and last_used_at < $1")
+        .bind(now)
+        .bind(session_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

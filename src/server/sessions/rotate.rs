@@ -126,8 +126,8 @@ pub async fn rotate(
     }
 
     // Theft: a spent token came back too late. End the whole session.
-    let reason = "refresh_token_reused";
-    super::revoke::revoke_session(db, revoked, &session.id, None, reason, now).await?;
+    let why = super::revoke::Why { reason: "refresh_token_reused", actor_session_id: None };
+    super::revoke::revoke_session(db, revoked, &session.id, None, why, now).await?;
     tracing::warn!(session_id = %session.id, user_id = %session.user_id, "refresh token reuse detected; session revoked");
     Err(RotateError::Reused { session_id: session.id, user_id: session.user_id })
 }
@@ -287,7 +287,14 @@ mod tests {
     async fn a_revoked_session_cannot_refresh() {
         let (db, key, list, s, user, _d) = setup(5).await;
         let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
-        crate::server::sessions::revoke::revoke_session(&db, &list, &started.session_id, None, "signed_out", T0)
+        crate::server::sessions::revoke::revoke_session(
+            &db,
+            &list,
+            &started.session_id,
+            None,
+            crate::server::sessions::revoke::Why { reason: "signed_out", actor_session_id: None },
+            T0,
+        )
             .await
             .unwrap();
         assert!(matches!(rotate(&db, &key, &list, &started.refresh, &s, T0 + 1).await, Err(RotateError::Revoked)));

@@ -1,7 +1,7 @@
 //! A sign-in starts a session and mints its first refresh token (ssr only).
 
 use super::{Client, SessionSettings};
-use crate::server::{db::Db, secret::Secret, tokens::refresh};
+use crate::server::{secret::Secret, tokens::refresh};
 
 /// What a new session hands back to the client.
 #[derive(Debug)]
@@ -14,13 +14,17 @@ pub struct Started {
 /// Longest User-Agent kept; the rest is cut (it is only shown, never trusted).
 const MAX_USER_AGENT: usize = 512;
 
-pub async fn start(
-    db: &Db,
+/// Inserts the session; pass a transaction to record more in the same breath.
+pub async fn start<'e, E>(
+    db: E,
     user_id: &str,
     client: &Client,
     settings: &SessionSettings,
     now: i64,
-) -> Result<Started, sqlx::Error> {
+) -> Result<Started, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
     let session_id = uuid::Uuid::new_v4().to_string();
     let token = refresh::generate();
     let expires_at = now + settings.absolute_secs;

@@ -75,6 +75,16 @@ pub fn mint(
 /// issuer, audience, then time against `now`. Anything odd is `Invalid`; only a token
 /// that would be fine but for its age is `Expired`.
 pub fn verify(keys: &KeyRing, settings: &AccessSettings, token: &str, now: i64) -> Result<AccessClaims, AccessError> {
+    verify_with_kid(keys, settings, token, now).map(|(claims, _)| claims)
+}
+
+/// [`verify`], also telling which key signed the token.
+pub fn verify_with_kid(
+    keys: &KeyRing,
+    settings: &AccessSettings,
+    token: &str,
+    now: i64,
+) -> Result<(AccessClaims, String), AccessError> {
     if token.len() > MAX_TOKEN_BYTES || token.is_empty() {
         return Err(AccessError::Invalid);
     }
@@ -109,7 +119,7 @@ pub fn verify(keys: &KeyRing, settings: &AccessSettings, token: &str, now: i64) 
     if now >= claims.exp {
         return Err(AccessError::Expired);
     }
-    Ok(claims)
+    Ok((claims, kid.to_owned()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,61 @@
+//! Forms whose calls survive an expired access token.
+//!
+//! Like Leptos's `ActionForm`: a plain `<form method=post>` to the server function's URL that
+//! works without JavaScript, and, once hydrated, a call from the page. Unlike it, the call
+//! goes through [`with_refresh`], so an access token that expired while the page sat open is
+//! refreshed and the submission retried once — the person never notices.
+
+use crate::{api::with_refresh, error::AppError};
+use leptos::{
+    form::FromFormData,
+    prelude::*,
+    server::ServerActionError,
+    server_fn::{error::ServerFnUrlError, ServerFn},
+};
+use serde::de::DeserializeOwned;
+
+/// An action for server function `S` that refreshes and retries once on an expired token.
+/// After a no-JS submission that failed, it starts out holding that error (from the URL).
+pub fn refreshing_action<S>() -> Action<S, Result<S::Output, AppError>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    let initial = use_context::<ServerActionError>()
+        .and_then(|e| (e.path() == S::PATH).then(|| Err(ServerFnUrlError::<AppError>::decode_err(e.err()))));
+    Action::new_with_value(initial, |input: &S| {
+        let input = input.clone();
+        async move { with_refresh(|| input.clone().run_on_client()).await }
+    })
+}
+
+#[component]
+pub fn RefreshingForm<S>(
+    action: Action<S, Result<S::Output, AppError>>,
+    #[prop(optional)] class: &'static str,
+    children: Children,
+) -> impl IntoView
+where
+    S: ServerFn<Error = AppError> + DeserializeOwned + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        if ev.default_prevented() {
+            return;
+        }
+        ev.prevent_default();
+        match S::from_event(&ev) {
+            Ok(input) => {
+                action.dispatch(input);
+            }
+            Err(err) => {
+                action.value().set(Some(Err(AppError::BadRequest(format!("The form could not be read: {err}")))));
+            }
+        }
+    };
+    view! {
+        <form action=S::url() method="post" class=(!class.is_empty()).then_some(class) on:submit=on_submit>
+            {children()}
+        </form>
+    }
+}

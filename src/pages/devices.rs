@@ -1,0 +1,150 @@
+//! `/settings/sessions`: every place the person is signed in; sign out one, all others,
+//! or everywhere; name a device. Works with JavaScript off.
+
+use crate::{
+    api::{
+        devices::{list_devices, RenameDevice, RevokeDevice, RevokeOtherDevices, SignOutEverywhere},
+        with_refresh,
+    },
+    components::{
+        form::{refreshing_action, RefreshingForm},
+        layout::{LoadError, SignedInHeader},
+    },
+    model::{Device, DeviceKind},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn DevicesPage() -> impl IntoView {
+    let revoke = refreshing_action::<RevokeDevice>();
+    let revoke_others = refreshing_action::<RevokeOtherDevices>();
+    let rename = refreshing_action::<RenameDevice>();
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
+    let data = Resource::new(
+        move || (revoke.version().get(), revoke_others.version().get(), rename.version().get()),
+        |_| async move { with_refresh(list_devices).await },
+    );
+    let outcome = move || {
+        if let Some(result) = revoke_others.value().get() {
+            return Some(match result {
+                Ok(0) => "There were no other devices to sign out.".to_string(),
+                Ok(1) => "Signed out 1 other device.".to_string(),
+                Ok(n) => format!("Signed out {n} other devices."),
+                Err(e) => e.to_string(),
+            });
+        }
+        match revoke.value().get() {
+            Some(Ok(())) => Some("Device signed out.".to_string()),
+            Some(Err(e)) => Some(e.to_string()),
+            None => rename.value().get().map(|r| match r {
+                Ok(()) => "Device name saved.".to_string(),
+                Err(e) => e.to_string(),
+            }),
+        }
+    };
+    view! {
+        <Title text="Devices — Gatehouse" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <LoadError error=e heading="Devices" /> }.into_any(),
+                    Ok(view_data) => {
+                        let others = view_data.devices.iter().filter(|d| !d.current).count();
+                        view! {
+                            <SignedInHeader display_name=view_data.display_name.clone() />
+                            <main>
+                                <h1>"Devices"</h1>
+                                <p class="lead">"Everywhere you are signed in. Signing a device out takes effect at once."</p>
+                                <p class="status" role="status">{outcome}</p>
+                                <ul class="devices">
+                                    {view_data
+                                        .devices
+                                        .into_iter()
+                                        .map(|d| view! { <DeviceRow device=d revoke=revoke rename=rename /> })
+                                        .collect_view()}
+                                </ul>
+                                {(others == 0).then(|| view! { <p class="empty">"You are not signed in anywhere else."</p> })}
+                                <div class="actions">
+                                    <RefreshingForm action=revoke_others class="inline">
+                                        <button type="submit" disabled=move || revoke_others.pending().get() || others == 0>
+                                            {move || if revoke_others.pending().get() { "Signing out…" } else { "Sign out other devices" }}
+                                        </button>
+                                    </RefreshingForm>
+                                    <ActionForm action=everywhere attr:class="inline">
+                                        <button type="submit" class="danger">"Sign out everywhere"</button>
+                                    </ActionForm>
+                                </div>
+                            </main>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DeviceRow(
+    device: Device,
+    revoke: Action<RevokeDevice, Result<(), crate::error::AppError>>,
+    rename: Action<RenameDevice, Result<(), crate::error::AppError>>,
+) -> impl IntoView {
+    let icon = match device.kind {
+        DeviceKind::Phone => "📱",
+        DeviceKind::Tablet => "📲",
+        DeviceKind::Desktop => "💻",
+        DeviceKind::Bot => "🤖",
+        DeviceKind::Other => "🌐",
+    };
+    let name_id = format!("name-{}", device.id);
+    let sign_out_label = format!("Sign out {}", device.label);
+    let rename_label = format!("Name for {}", device.label);
+    let id_for_rename = device.id.clone();
+    let id_for_revoke = device.id.clone();
+    view! {
+        <li class="device" data-current=device.current.then_some("true")>
+            <div class="device-head">
+                <span class="device-icon" aria-hidden="true">{icon}</span>
+                <h2 class="device-name">{device.label.clone()}</h2>
+                {device.current.then(|| view! { <span class="badge">"This device"</span> })}
+            </div>
+            <dl class="facts">
+                <dt>"Browser"</dt>
+                <dd>{device.browser.clone()}</dd>
+                <dt>"Operating system"</dt>
+                <dd>{device.os.clone()}</dd>
+                <dt>"IP address"</dt>
+                <dd>{if device.ip.is_empty() { "unknown".to_string() } else { device.ip.clone() }}</dd>
+                <dt>"Signed in"</dt>
+                <dd><time datetime=device.signed_in_at.clone() title=device.signed_in_at.clone()>{device.signed_in_ago.clone()}</time></dd>
+                <dt>"Last active"</dt>
+                <dd><time datetime=device.last_active_at.clone() title=device.last_active_at.clone()>{device.last_active_ago.clone()}</time></dd>
+            </dl>
+            <div class="device-actions">
+                <RefreshingForm action=rename class="rename">
+                    <input type="hidden" name="session_id" value=id_for_rename />
+                    <label for=name_id.clone() class="visually-hidden">{rename_label.clone()}</label>
+                    <input
+                        id=name_id
+                        name="name"
+                        maxlength="64"
+                        placeholder="Name this device"
+                        value=device.custom_name.clone().unwrap_or_default()
+                    />
+                    <button type="submit" class="secondary" aria-label=format!("Save name for {}", device.label)>"Save name"</button>
+                </RefreshingForm>
+                {(!device.current)
+                    .then(|| {
+                        view! {
+                            <RefreshingForm action=revoke class="inline">
+                                <input type="hidden" name="session_id" value=id_for_revoke.clone() />
+                                <button type="submit" class="danger" aria-label=sign_out_label.clone()>"Sign out"</button>
+                            </RefreshingForm>
+                        }
+                    })}
+            </div>
+        </li>
+    }
+}

@@ -1,0 +1,115 @@
+//! Recognising a device from its User-Agent (ssr only), with the `woothee` parser.
+//! What comes out is only ever rendered as text.
+
+use crate::model::DeviceKind;
+
+/// Browser, OS and kind of device, as people call them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub browser: String,
+    pub os: String,
+    pub kind: DeviceKind,
+}
+
+impl DeviceInfo {
+    /// "Firefox on Windows 10", or whatever part of that is known.
+    pub fn label(&self) -> String {
+        match (self.browser.as_str(), self.os.as_str()) {
+            ("Unknown browser", "Unknown OS") => "Unknown device".to_owned(),
+            (b, "Unknown OS") => b.to_owned(),
+            ("Unknown browser", o) => format!("A browser on {o}"),
+            (b, o) => format!("{b} on {o}"),
+        }
+    }
+}
+
+pub fn parse(user_agent: &str) -> DeviceInfo {
+    let parsed = woothee::parser::Parser::new().parse(user_agent);
+    let known = |s: &str| !s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN;
+    let (mut browser, os, category) = match &parsed {
+        Some(r) => (
+            known(r.name).then(|| r.name.to_owned()),
+            known(r.os).then(|| {
+                let v = r.os_version.as_ref();
+                // Windows versions are names ("10"); others are noisy build numbers.
+                if r.os.starts_with("Windows") && known(v) && !r.os.contains(v) { format!("{} {v}", r.os) } else { r.os.to_owned() }
+            }),
+            r.category,
+        ),
+        None => (None, None, ""),
+    };
+    // woothee predates headless browsers; name them plainly rather than "unknown".
+    if browser.is_none() && user_agent.contains("HeadlessChrome/") {
+        browser = Some("Headless Chrome".into());
+    }
+    let kind = match category {
+        "pc" => DeviceKind::Desktop,
+        "smartphone" | "mobilephone" => DeviceKind::Phone,
+        "crawler" => DeviceKind::Bot,
+        _ if user_agent.contains("iPad") || user_agent.contains("Tablet") => DeviceKind::Tablet,
+        _ => DeviceKind::Other,
+    };
+    DeviceInfo {
+        browser: browser.unwrap_or_else(|| "Unknown browser".into()),
+        os: os.unwrap_or_else(|| "Unknown OS".into()),
+        kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_browsers_are_recognised() {
+        let firefox = parse("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0");
+        assert_eq!((firefox.browser.as_str(), firefox.kind), ("Firefox", DeviceKind::Desktop));
+        assert!(firefox.os.starts_with("Windows"), "{}", firefox.os);
+        let iphone = parse("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1");
+        assert_eq!((iphone.browser.as_str(), iphone.os.as_str(), iphone.kind), ("Safari", "iPhone", DeviceKind::Phone));
+        let chrome = parse("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36");
+        assert_eq!(chrome.label(), "Chrome on Linux");
+    }
+
+    #[test]
+    fn garbage_and_markup_are_just_unknown() {
+        assert_eq!(parse("").label(), "Unknown device");
+        assert_eq!(parse("<script>alert(1)</script>").label(), "Unknown device");
+    }
+}
+
+/// A session as the devices page and the API show it.
+pub fn device_view(row: &crate::server::sessions::SessionRow, current_session: &str, now: i64) -> crate::model::Device {
+    use crate::server::clock::{ago, rfc3339};
+    let info = parse(&row.user_agent);
+    crate::model::Device {
+        id: row.id.clone(),
+        current: row.id == current_session,
+        label: row.name.clone().unwrap_or_else(|| info.label()),
+        custom_name: row.name.clone(),
+        browser: info.browser,
+        os: info.os,
+        kind: info.kind,
+        ip: row.ip.clone(),
+        signed_in_at: rfc3339(row.created_at),
+        signed_in_ago: ago(row.created_at, now),
+        last_active_at: rfc3339(row.last_used_at),
+        last_active_ago: ago(row.last_used_at, now),
+    }
+}
+
+/// A device name the person typed: trimmed, at most 64 characters, no control characters.
+/// Empty means "forget the name".
+pub fn parse_name(raw: &str) -> Result<Option<String>, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 64 {
+        return Err("A device name can be at most 64 characters".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("A device name cannot contain control characters".into());
+    }
+    Ok(Some(name.to_owned()))
+}
