@@ -37,7 +37,7 @@ start_server() { # name port extra-env...
 }
 
 P1="$(free_port)"; P2="$(free_port)"
-start_server default "$P1"
+start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s
 start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"

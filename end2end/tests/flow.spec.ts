@@ -12,7 +12,7 @@ for (const js of [true, false]) {
       await register(page, BASE_URL, person, js);
       await expect(page.getByText(person.name).first()).toBeVisible();
       await expect(page.getByText("Signed in", { exact: true })).toBeVisible();
-      await expect(page.getByText("Access token expires")).toBeVisible();
+      await expect(page.getByText("Access token expires", { exact: true })).toBeVisible();
     });
 
     test("signing out revokes the session and the dashboard then asks to sign in", async ({ page, context }) => {
