@@ -2,7 +2,8 @@
 
 use clap::Parser;
 use gatehouse::server::{
-    config::{Cli, Command},
+    clock,
+    config::{Cli, Command, KeysCommand},
     db,
     startup::Application,
 };
@@ -21,6 +22,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => migrate(&cli.config).await,
         Command::Serve => serve(&cli.config).await,
+        Command::Keys { action } => keys(&cli.config, action).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -36,6 +38,32 @@ async fn migrate(config: &gatehouse::server::config::Config) -> Result<(), Strin
     let pool = db::connect(&config.database_url()).await.map_err(|e| format!("database: {e}"))?;
     db::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn keys(config: &gatehouse::server::config::Config, action: KeysCommand) -> Result<(), String> {
+    use gatehouse::server::tokens::keys;
+    let pool = db::connect(&config.database_url()).await.map_err(|e| format!("database: {e}"))?;
+    db::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
+    let now = clock::now();
+    match action {
+        KeysCommand::Rotate => {
+            let kid = keys::rotate(&pool, now).await.map_err(|e| format!("rotating keys: {e}"))?;
+            println!("new signing key: {kid}");
+            println!("running instances pick it up within {}s; tokens signed by the previous key stay valid until they expire", gatehouse::server::startup::KEY_RELOAD_INTERVAL.as_secs());
+        }
+        KeysCommand::List => {
+            let keep = i64::try_from(config.access_ttl.as_secs()).unwrap_or(0) + 60;
+            for (kid, created, retired) in keys::list(&pool).await.map_err(|e| format!("listing keys: {e}"))? {
+                let state = match retired {
+                    None => "signing".to_string(),
+                    Some(r) if r > now - keep => format!("retired {}, still verifying", clock::rfc3339(r)),
+                    Some(r) => format!("retired {}", clock::rfc3339(r)),
+                };
+                println!("{kid}  created {}  {state}", clock::rfc3339(created));
+            }
+        }
+    }
     Ok(())
 }
 

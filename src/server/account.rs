@@ -95,7 +95,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
     .await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
-    let (token, claims) = access::mint(&state.keys, &state.access, &user.id, &started.session_id, now)?;
+    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, now)?;
     Ok(Issued {
         user: user.public(),
         session_id: started.session_id,
@@ -119,7 +119,7 @@ pub async fn refresh(state: &AppState, presented: &str, now: i64) -> Result<Issu
             RotateError::Db(e) => e.into(),
         })?;
     let user = users::by_id(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
-    let (token, claims) = access::mint(&state.keys, &state.access, &user.id, &rotated.session_id, now)?;
+    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &rotated.session_id, now)?;
     Ok(Issued {
         user: user.public(),
         session_id: rotated.session_id,

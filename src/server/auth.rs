@@ -45,7 +45,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<(
         let token = state.cookies.access_token_from_headers(headers).ok_or(AppError::InvalidToken)?;
         (token.expose().to_owned(), TokenSource::Cookie)
     };
-    let (claims, kid) = access::verify_with_kid(&state.keys, &state.access, &token, now).map_err(|e| match e {
+    let (claims, kid) = access::verify_with_kid(&state.keys.current(), &state.access, &token, now).map_err(|e| match e {
         AccessError::Expired => AppError::TokenExpired,
         AccessError::Invalid => AppError::InvalidToken,
     })?;

@@ -19,6 +19,19 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage the access-token signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key; the current one stops signing but verifies until its tokens expire.
+    Rotate,
+    /// List signing keys and their state.
+    List,
 }
 
 #[derive(Debug, Clone, Args)]

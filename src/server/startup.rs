@@ -12,7 +12,7 @@ use crate::{
         password::Passwords,
         sessions::{revocation_list::RevocationList, SessionSettings},
         state::{AppState, State},
-        tokens::{access::AccessSettings, keys::KeyRing, refresh::SuccessorKey},
+        tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey},
     },
 };
 use axum::{extract::DefaultBodyLimit, middleware, Router};
@@ -60,6 +60,7 @@ impl Application {
 
     /// Serves until Ctrl-C / SIGTERM.
     pub async fn run(self) -> std::io::Result<()> {
+        spawn_key_reloader(self.state.clone());
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -77,13 +78,14 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     let now = clock::now();
     let pool = db::connect(&config.database_url()).await?;
     db::migrate(&pool).await?;
-    let keys = KeyRing::load_or_create(&pool, now).await?;
+    let access_ttl = secs(config.access_ttl);
+    // A retired key verifies as long as a token it signed can live, plus the clock leeway.
+    let keys = KeyStore::open(&pool, access_ttl + 60, now).await?;
     let successor_key = load_or_create_successor_key(&pool, now).await?;
     let concurrency = config
         .hash_concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations, concurrency)?;
-    let access_ttl = secs(config.access_ttl);
     let revoked = RevocationList::new(access_ttl);
     revoked.load(&pool, now).await?;
     let origin = config.public_origin();
@@ -110,6 +112,23 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         leptos_options,
     }))
 }
+
+/// Every instance picks up keys added by `gatehouse keys rotate` (or another instance).
+fn spawn_key_reloader(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(KEY_RELOAD_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.keys.reload(&state.db, clock::now()).await {
+                tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+            }
+        }
+    });
+}
+
+/// How often each instance re-reads the signing keys.
+pub const KEY_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {
     sqlx::query(

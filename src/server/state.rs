@@ -5,7 +5,7 @@ use crate::server::{
     db::Db,
     password::Passwords,
     sessions::{revocation_list::RevocationList, SessionSettings},
-    tokens::{access::AccessSettings, keys::KeyRing, refresh::SuccessorKey},
+    tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey},
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -17,7 +17,7 @@ pub struct AppState(Arc<State>);
 
 pub struct State {
     pub db: Db,
-    pub keys: KeyRing,
+    pub keys: KeyStore,
     pub successor_key: SuccessorKey,
     pub passwords: Passwords,
     pub revoked: RevocationList,

@@ -45,7 +45,7 @@ async fn an_access_token_signed_by_another_key_is_401_invalid_token() {
 async fn an_alg_none_access_token_is_401_invalid_token_with_or_without_the_trailing_dot() {
     let app = TestApp::spawn().await;
     let person = app.signed_in("Nobody Signs").await;
-    let header = b64(format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, app.state.keys.signing_kid()));
+    let header = b64(format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, app.state.keys.current().signing_kid()));
     let payload = person.access_token.split('.').nth(1).unwrap_or_default().to_owned();
 
     for forged in [format!("{header}.{payload}."), format!("{header}.{payload}")] {

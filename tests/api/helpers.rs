@@ -44,6 +44,21 @@ pub struct SignedIn {
     pub body: Value,
 }
 
+/// One row of `security_events`, as the tests look at it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventRow {
+    pub kind: String,
+    pub session_id: Option<String>,
+    pub actor_session_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Firefox 128 on Windows 10.
+pub const FIREFOX_ON_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+/// Safari on an iPhone.
+pub const SAFARI_ON_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
+     (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
 /// A unique address per call, so tests never share a user.
 pub fn unique_email(prefix: &str) -> String {
     format!("{prefix}.{}@example.com", uuid::Uuid::new_v4().simple())
@@ -137,13 +152,30 @@ impl TestApp {
 
     /// Registers a fresh person and signs them in through the JSON API.
     pub async fn signed_in(&self, display_name: &str) -> SignedIn {
+        self.signed_in_from(display_name, None).await
+    }
+
+    /// Same, signing in with the given `User-Agent` (None: the header is not sent).
+    pub async fn signed_in_from(&self, display_name: &str, user_agent: Option<&str>) -> SignedIn {
         let email = unique_email("person");
         let registered = self.register(&email, PASSWORD, display_name).await;
         assert_eq!(registered.status(), StatusCode::CREATED, "{}", registered.text().await.unwrap_or_default());
-        let response = self.login(&email, PASSWORD).await;
+        self.sign_in_as(&email, display_name, user_agent).await
+    }
+
+    /// A further session for an existing person (another device), with the given `User-Agent`.
+    pub async fn another_session(&self, person: &SignedIn, user_agent: Option<&str>) -> SignedIn {
+        let again = self.sign_in_as(&person.email, &person.display_name, user_agent).await;
+        assert_eq!(again.user_id, person.user_id);
+        assert_ne!(again.session_id, person.session_id, "a new sign-in is a new session");
+        again
+    }
+
+    async fn sign_in_as(&self, email: &str, display_name: &str, user_agent: Option<&str>) -> SignedIn {
+        let response = self.login_from(email, PASSWORD, user_agent).await;
         let body = json_body(response, StatusCode::OK).await;
         SignedIn {
-            email,
+            email: email.to_owned(),
             display_name: display_name.to_owned(),
             user_id: str_at(&body, "/user/id"),
             session_id: str_at(&body, "/session_id"),
@@ -153,10 +185,81 @@ impl TestApp {
         }
     }
 
+    /// `POST /api/v1/auth/login` with the given `User-Agent` (None: the header is not sent).
+    pub async fn login_from(&self, email: &str, password: &str, user_agent: Option<&str>) -> Response {
+        let mut request =
+            self.client.post(self.url("/api/v1/auth/login")).json(&json!({ "email": email, "password": password }));
+        if let Some(agent) = user_agent {
+            request = request.header(header::USER_AGENT, agent);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// `GET /api/v1/sessions`.
+    pub async fn list_sessions(&self, access_token: &str) -> Response {
+        self.client.get(self.url("/api/v1/sessions")).bearer_auth(access_token).send().await.expect("request sent")
+    }
+
+    /// `DELETE /api/v1/sessions/{id}`.
+    pub async fn delete_session(&self, access_token: &str, session_id: &str) -> Response {
+        self.client
+            .delete(self.url(&format!("/api/v1/sessions/{session_id}")))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST /api/v1/sessions/revoke-others`.
+    pub async fn revoke_other_sessions(&self, access_token: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/sessions/revoke-others"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A server-function call the way the hydrated page makes it: a url-encoded body, the
+    /// access cookie, and no `Accept: text/html`, so the answer is data, not a redirect.
+    pub async fn call_fn(&self, path: &str, fields: &[(&str, &str)], access_cookie: &str) -> Response {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        self.client
+            .post(self.url(path))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, cookie_header(&[("gh_access", access_cookie)]))
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `(revoked_at, revoked_reason)` of a session row.
+    pub async fn revocation_of(&self, session_id: &str) -> (Option<i64>, Option<String>) {
+        sqlx::query_as("select revoked_at, revoked_reason from sessions where id = $1")
+            .bind(session_id)
+            .fetch_one(&self.state.db)
+            .await
+            .expect("the session row exists")
+    }
+
+    /// Every security event of a user, oldest first.
+    pub async fn events_of(&self, user_id: &str) -> Vec<EventRow> {
+        sqlx::query_as(
+            "select kind, session_id, actor_session_id, reason from security_events
+              where user_id = $1 order by created_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.state.db)
+        .await
+        .expect("events query")
+    }
+
     /// An access token for this user and session, signed with the server's own key and
     /// issued at `issued_at` (unix seconds).
     pub fn mint_access_token(&self, user_id: &str, session_id: &str, issued_at: i64) -> String {
-        gatehouse::server::tokens::access::mint(&self.state.keys, &self.state.access, user_id, session_id, issued_at)
+        gatehouse::server::tokens::access::mint(&self.state.keys.current(), &self.state.access, user_id, session_id, issued_at)
             .expect("minting works")
             .0
     }
@@ -209,6 +312,37 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     assert_eq!(body["error"]["code"], code, "body: {body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(!message.is_empty(), "an error carries a human message: {body}");
+    body
+}
+
+/// A server function's error answer (data mode, no redirect): Leptos answers every error
+/// 500 with a `serverfnerror` header naming the function; the body is the serialized
+/// `AppError`. Asserts that much and returns the body.
+pub async fn fn_error(response: Response, fn_path: &str) -> Value {
+    let got = response.status();
+    let header = response.headers().get("serverfnerror").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let text = response.text().await.expect("body read");
+    assert_eq!(got, StatusCode::INTERNAL_SERVER_ERROR, "a server-function error; body: {text}");
+    assert_eq!(header, fn_path, "the error names the server function; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts a server function's error answer is exactly `expected` (a serialized `AppError`).
+pub async fn assert_fn_error(response: Response, fn_path: &str, expected: &Value) -> Value {
+    let body = fn_error(response, fn_path).await;
+    assert_eq!(&body, expected, "the serialized AppError");
+    body
+}
+
+/// Asserts a server function's `InvalidInput` answer with a message for `field` that
+/// contains `needle`. Returns the body.
+pub async fn assert_fn_invalid_field(response: Response, fn_path: &str, field: &str, needle: &str) -> Value {
+    let body = fn_error(response, fn_path).await;
+    let message = body
+        .pointer(&format!("/InvalidInput/fields/{field}"))
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{fn_path}: no InvalidInput message for {field}: {body}"));
+    assert!(message.contains(needle), "{field}: {message:?} should mention {needle:?}");
     body
 }
 

@@ -157,7 +157,7 @@ async fn revoke_other_sessions(State(state): State<AppState>, user: AuthUser) ->
 async fn jwks(State(state): State<AppState>) -> Response {
     (
         [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
-        Json(state.keys.jwks().clone()),
+        Json(state.keys.current().jwks().clone()),
     )
         .into_response()
 }

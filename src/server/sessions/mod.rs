@@ -83,6 +83,25 @@ pub async fn active_for_user(db: &Db, user_id: &str, settings: &SessionSettings,
     .await
 }
 
+/// `(user_id, session_id)` of the live session whose current refresh token this is — not a
+/// spent token, not a revoked or expired session.
+pub async fn live_by_refresh_token(
+    db: &Db,
+    token: &crate::server::secret::Secret,
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select user_id, id from sessions
+          where refresh_hash = $1 and revoked_at is null and expires_at > $2 and refresh_issued_at > $3",
+    )
+    .bind(&crate::server::tokens::refresh::hash(token)[..])
+    .bind(now)
+    .bind(now - settings.idle_secs)
+    .fetch_optional(db)
+    .await
+}
+
 /// Gives one of the user's live sessions a name of the person's choosing (None: clear it).
 /// False when the session is not theirs or not live.
 pub async fn rename(db: &Db, user_id: &str, session_id: &str, name: Option<&str>) -> Result<bool, sqlx::Error> {

@@ -1,7 +1,10 @@
 //! Signing keys for access tokens (ssr only).
 //!
-//! One Ed25519 key signs; every key not yet retired verifies. Keys live in the database so
-//! every instance shares them. The private half never leaves this module except as a
+//! The newest key signs. Rotation (`gatehouse keys rotate`) adds a key and retires the old
+//! one: a retired key no longer signs but still verifies — and stays in the JWKS — until every
+//! token it signed has expired (access TTL + leeway), then it is gone. Nobody is signed out.
+//! Keys live in the database, so every instance shares them; each instance reloads them
+//! every few seconds ([`KeyStore`]). The private half never leaves this module except as a
 //! `jsonwebtoken::EncodingKey`, and nothing here implements `Debug` over key material.
 
 use crate::server::{db::Db, secret::Secret};
@@ -9,7 +12,10 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use ed25519_dalek::{pkcs8::EncodePrivateKey, SigningKey};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 pub const ALGORITHM: &str = "EdDSA";
 
@@ -34,12 +40,73 @@ struct StoredKey {
     kid: String,
     private_der: Secret,
     public_x: String,
+    /// Not retired: may sign.
+    signing: bool,
+}
+
+/// The current key ring, swapped whole when keys are reloaded.
+pub struct KeyStore {
+    ring: RwLock<Arc<KeyRing>>,
+    /// How long a retired key keeps verifying: the access-token lifetime plus leeway.
+    retired_keep_secs: i64,
+}
+
+impl KeyStore {
+    /// Loads the keys, creating the first one when the database has none.
+    pub async fn open(db: &Db, retired_keep_secs: i64, now: i64) -> Result<KeyStore, sqlx::Error> {
+        let ring = KeyRing::load_or_create(db, retired_keep_secs, now).await?;
+        Ok(KeyStore { ring: RwLock::new(Arc::new(ring)), retired_keep_secs })
+    }
+
+    /// The ring to sign and verify with right now.
+    pub fn current(&self) -> Arc<KeyRing> {
+        self.ring.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the keys (another instance or `gatehouse keys rotate` may have added one).
+    pub async fn reload(&self, db: &Db, now: i64) -> Result<(), sqlx::Error> {
+        let ring = KeyRing::load_or_create(db, self.retired_keep_secs, now).await?;
+        let changed = ring.signing_kid != self.current().signing_kid || ring.verifying.len() != self.current().verifying.len();
+        *self.ring.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ring);
+        if changed {
+            tracing::info!(signing_kid = %self.current().signing_kid, "signing keys reloaded");
+        }
+        Ok(())
+    }
+}
+
+/// Adds a new signing key and retires the current one(s). Returns the new key id.
+pub async fn rotate(db: &Db, now: i64) -> Result<String, sqlx::Error> {
+    let (kid, der, x) = generate();
+    let mut tx = db.begin().await?;
+    sqlx::query("update signing_keys set retired_at = $1 where retired_at is null")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "insert into signing_keys (kid, algorithm, private_key, public_key, created_at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(&kid)
+    .bind(ALGORITHM)
+    .bind(der.as_slice())
+    .bind(&x)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(kid = %kid, "signing key rotated");
+    Ok(kid)
+}
+
+/// Every key with its state, for `gatehouse keys list`.
+pub async fn list(db: &Db) -> Result<Vec<(String, i64, Option<i64>)>, sqlx::Error> {
+    sqlx::query_as("select kid, created_at, retired_at from signing_keys order by created_at desc, kid").fetch_all(db).await
 }
 
 impl KeyRing {
     /// Loads the keys, creating the first one when the database has none.
-    pub async fn load_or_create(db: &Db, now: i64) -> Result<KeyRing, sqlx::Error> {
-        if active_keys(db).await?.is_empty() {
+    async fn load_or_create(db: &Db, retired_keep_secs: i64, now: i64) -> Result<KeyRing, sqlx::Error> {
+        if !active_keys(db, retired_keep_secs, now).await?.iter().any(|k| k.signing) {
             let (kid, der, x) = generate();
             // `or ignore`/`on conflict do nothing`: two instances starting at once both try;
             // both then read back whatever is there.
@@ -56,13 +123,13 @@ impl KeyRing {
             .await?;
             tracing::info!(kid = %kid, "created a new access-token signing key");
         }
-        let keys = active_keys(db).await?;
+        let keys = active_keys(db, retired_keep_secs, now).await?;
         KeyRing::from_stored(keys).ok_or_else(|| sqlx::Error::Protocol("no usable signing key".into()))
     }
 
     fn from_stored(keys: Vec<StoredKey>) -> Option<KeyRing> {
-        // The newest key signs (rows come newest first).
-        let newest = keys.first()?;
+        // The newest key that is not retired signs (rows come newest first).
+        let newest = keys.iter().find(|k| k.signing)?;
         let der = B64.decode(newest.private_der.expose()).ok()?;
         let signing_key = EncodingKey::from_ed_der(&der);
         let signing_kid = newest.kid.clone();
@@ -100,7 +167,7 @@ impl KeyRing {
     /// that must be refused.
     pub fn ephemeral() -> KeyRing {
         let (kid, der, x) = generate();
-        KeyRing::from_stored(vec![StoredKey { kid, private_der: Secret::new(B64.encode(der)), public_x: x }])
+        KeyRing::from_stored(vec![StoredKey { kid, private_der: Secret::new(B64.encode(der)), public_x: x, signing: true }])
             .expect("fresh key")
     }
 }
@@ -114,15 +181,74 @@ fn generate() -> (String, Vec<u8>, String) {
     (kid, der, B64.encode(public))
 }
 
-async fn active_keys(db: &Db) -> Result<Vec<StoredKey>, sqlx::Error> {
-    let rows: Vec<(String, Vec<u8>, String)> = sqlx::query_as(
-        "select kid, private_key, public_key from signing_keys
-         where retired_at is null order by created_at desc, kid",
+/// Keys that still sign or verify: not retired, or retired so recently that tokens they
+/// signed may still be valid.
+async fn active_keys(db: &Db, retired_keep_secs: i64, now: i64) -> Result<Vec<StoredKey>, sqlx::Error> {
+    let rows: Vec<(String, Vec<u8>, String, Option<i64>)> = sqlx::query_as(
+        "select kid, private_key, public_key, retired_at from signing_keys
+         where retired_at is null or retired_at > $1
+         order by created_at desc, kid",
     )
+    .bind(now - retired_keep_secs)
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(kid, der, public_x)| StoredKey { kid, private_der: Secret::new(B64.encode(der)), public_x })
+        .map(|(kid, der, public_x, retired_at)| StoredKey {
+            kid,
+            private_der: Secret::new(B64.encode(der)),
+            public_x,
+            signing: retired_at.is_none(),
+        })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{db, tokens::access::{self, AccessSettings}};
+
+    const T0: i64 = 1_800_000_000;
+
+    #[tokio::test]
+    async fn rotation_signs_with_the_new_key_keeps_old_tokens_valid_then_drops_the_old_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::connect(&format!("sqlite://{}", dir.path().join("k.db").display())).await.unwrap();
+        db::migrate(&db).await.unwrap();
+        let settings = AccessSettings { issuer: "i".into(), audience: "a".into(), ttl_secs: 900 };
+        let keep = 900 + 60;
+        let store = KeyStore::open(&db, keep, T0).await.unwrap();
+        let old_kid = store.current().signing_kid().to_owned();
+        let (old_token, _) = access::mint(&store.current(), &settings, "u", "s", T0).unwrap();
+
+        let new_kid = rotate(&db, T0 + 10).await.unwrap();
+        store.reload(&db, T0 + 10).await.unwrap();
+        let ring = store.current();
+        assert_eq!(ring.signing_kid(), new_kid);
+        assert_ne!(new_kid, old_kid);
+        let (new_token, _) = access::mint(&ring, &settings, "u", "s", T0 + 10).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&new_token).unwrap().kid.as_deref(), Some(new_kid.as_str()));
+        // Nobody is signed out: the token signed before the rotation still verifies.
+        assert!(access::verify(&ring, &settings, &old_token, T0 + 20).is_ok());
+        let kids: Vec<String> = ring.jwks()["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+        assert!(kids.contains(&old_kid) && kids.contains(&new_kid));
+
+        // Once no token of the old key can be valid, it leaves the JWKS and verifies nothing.
+        store.reload(&db, T0 + 10 + keep + 1).await.unwrap();
+        let ring = store.current();
+        let kids: Vec<String> = ring.jwks()["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(kids, vec![new_kid.clone()]);
+        assert!(ring.verifying_key(&old_kid).is_none());
+        // A second start on the same database reuses the key instead of making another.
+        let again = KeyStore::open(&db, keep, T0 + 10 + keep + 2).await.unwrap();
+        assert_eq!(again.current().signing_kid(), new_kid);
+    }
+
+    #[test]
+    fn the_jwks_never_carries_private_key_material() {
+        let ring = KeyRing::ephemeral();
+        let text = ring.jwks().to_string();
+        assert!(!text.contains("\"d\""));
+        assert_eq!(ring.jwks()["keys"][0]["kty"], "OKP");
+    }
 }
