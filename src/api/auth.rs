@@ -56,9 +56,9 @@ pub async fn logout() -> Result<(), AppError> {
     if session_id.is_none() {
         // An expired access token still names its session; its signature is what matters.
         if let Some(token) = state.cookies.access_token(&cookies) {
-            let far_past = access::verify(&state.keys, &state.access, token.expose(), now)
+            let far_past = access::verify(&state.keys.current(), &state.access, token.expose(), now)
                 .err()
-                .and_then(|_| access::verify(&state.keys, &state.access, token.expose(), 0).ok());
+                .and_then(|_| access::verify(&state.keys.current(), &state.access, token.expose(), 0).ok());
             session_id = far_past.map(|c| c.sid);
         }
     }
@@ -66,6 +66,7 @@ pub async fn logout() -> Result<(), AppError> {
         account::logout(&state, &id, now).await?;
     }
     state.cookies.clear(&cookies);
+    super::ctx::clear_site_data();
     leptos_axum::redirect("/login?signed_out=1");
     Ok(())
 }

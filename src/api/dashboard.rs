@@ -7,7 +7,7 @@ use leptos::prelude::*;
 #[server(prefix = "/fn", endpoint = "dashboard")]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     use crate::{
-        model::FlowView,
+        model::{FlowView, Moment},
         server::{clock::{self, ago, rfc3339}, events, sessions, users},
     };
     let state = super::ctx::state()?;
@@ -31,7 +31,12 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
         ("jti".to_string(), c.jti.clone()),
     ];
     let rotated = (session.rotations > 0).then_some(session.refresh_issued_at);
+    let moment = |unix: i64| Moment { unix, at: rfc3339(unix) };
+    let rotated_times = rotation_times(&state.db, &session.id, 5).await?;
     Ok(Dashboard {
+        signed_in: moment(session.created_at),
+        rotated: rotated_times.into_iter().map(moment).collect(),
+        access_issued: moment(c.iat),
         user: user.public(),
         session_id: session.id,
         signed_in_at: rfc3339(session.created_at),
@@ -53,14 +58,33 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
 /// Is my session still good? Answers from the access token the call carried.
 #[server(prefix = "/fn", endpoint = "session-status")]
 pub async fn check_session() -> Result<SessionStatus, AppError> {
-    use crate::server::clock::{self, rfc3339};
+    use crate::{model::Moment, server::{clock::{self, rfc3339}, sessions}};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let me = super::ctx::current_user(&state, &parts)?;
+    let session = sessions::find(&state.db, &me.session_id).await?.ok_or(AppError::InvalidToken)?;
+    let last = rotation_times(&state.db, &session.id, 1).await?.pop();
     Ok(SessionStatus {
         session_id: me.session_id,
         access_expires_at: rfc3339(me.claims.exp),
         access_expires_unix: me.claims.exp,
         checked_at_unix: clock::now(),
+        rotations: session.rotations,
+        last_rotated: last.map(|unix| Moment { unix, at: rfc3339(unix) }),
     })
+}
+
+/// When this session's refresh token was last rotated, up to `limit` times, oldest first
+/// (each rotation spends one token; its hash is kept with the time).
+#[cfg(feature = "ssr")]
+async fn rotation_times(db: &crate::server::db::Db, session_id: &str, limit: i64) -> Result<Vec<i64>, AppError> {
+    let mut times: Vec<(i64,)> = sqlx::query_as(
+        "select spent_at from spent_refresh_tokens where session_id = $1 order by spent_at desc limit $2",
+    )
+    .bind(session_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    times.reverse();
+    Ok(times.into_iter().map(|(t,)| t).collect())
 }

@@ -46,16 +46,26 @@ pub async fn revoke_other_devices() -> Result<u64, AppError> {
 }
 
 /// Signs out every device, this one included, and goes to the login page.
+/// Works with an expired access token too: the live refresh cookie (sent under /auth) names
+/// the caller, so the button still works on a page left open past the access token's life.
 #[server(prefix = "/auth", endpoint = "sign-out-everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    use crate::server::{clock, sessions::revoke::{revoke_all_of_user, Why}};
+    use crate::server::{clock, sessions::{self, revoke::{revoke_all_of_user, Why}}};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
-    let me = super::ctx::current_user(&state, &parts)?;
-    let why = Why { reason: "signed_out_everywhere", actor_session_id: Some(&me.session_id) };
-    revoke_all_of_user(&state.db, &state.revoked, &me.user_id, None, why, clock::now()).await?;
+    let now = clock::now();
+    let (user_id, session_id) = match super::ctx::current_user(&state, &parts) {
+        Ok(me) => (me.user_id, me.session_id),
+        Err(e) => match state.cookies.refresh_token(&cookies) {
+            Some(token) => sessions::live_by_refresh_token(&state.db, &token, &state.sessions, now).await?.ok_or(e)?,
+            None => return Err(e),
+        },
+    };
+    let why = Why { reason: "signed_out_everywhere", actor_session_id: Some(&session_id) };
+    revoke_all_of_user(&state.db, &state.revoked, &user_id, None, why, now).await?;
     state.cookies.clear(&cookies);
+    super::ctx::clear_site_data();
     leptos_axum::redirect("/login?signed_out=1");
     Ok(())
 }

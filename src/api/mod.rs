@@ -77,6 +77,16 @@ pub(crate) mod ctx {
         })
     }
 
+    /// Tells the browser to drop what it cached or stored for us (on sign-out).
+    pub fn clear_site_data() {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.insert_header(
+                axum::http::HeaderName::from_static("clear-site-data"),
+                axum::http::HeaderValue::from_static("\"cache\", \"storage\""),
+            );
+        }
+    }
+
     /// The verified caller: handed on by the page guard, or verified here.
     pub fn current_user(state: &AppState, parts: &Parts) -> Result<AuthUser, AppError> {
         if let Some(user) = parts.extensions.get::<AuthUser>() {

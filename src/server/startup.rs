@@ -8,7 +8,7 @@ use crate::{
         config::Config,
         cookies::CookieSettings,
         db,
-        http::{api, browser, json::MAX_BODY_BYTES},
+        http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits},
         password::Passwords,
         sessions::{revocation_list::RevocationList, SessionSettings},
         state::{AppState, State},
@@ -20,7 +20,9 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
+use axum::http::StatusCode;
 use tower_cookies::CookieManagerLayer;
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -45,10 +47,15 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, loads or creates keys, binds the port.
     pub async fn build(config: &Config) -> Result<Application, StartError> {
-        let state = build_state(config).await?;
         let listener = TcpListener::bind(config.site_addr)
             .await
             .map_err(|source| StartError::Listen { addr: config.site_addr, source })?;
+        // With port 0 the real port is only known now; the default public origin needs it.
+        let mut config = config.clone();
+        if let Ok(addr) = listener.local_addr() {
+            config.site_addr = addr;
+        }
+        let state = build_state(&config).await?;
         let router = router(state.clone());
         Ok(Application { listener, router, state })
     }
@@ -152,7 +159,8 @@ pub fn router(state: AppState) -> Router {
     let provide_state = move || provide_context(context_state.clone());
     let fallback_state = state.clone();
     let options = state.leptos_options.clone();
-    Router::new()
+    let https = state.public_origin.starts_with("https://");
+    let app = Router::new()
         .merge(api::routes())
         .merge(browser::routes())
         .leptos_routes_with_context(&state, routes, provide_state, move || shell(options.clone()))
@@ -161,9 +169,14 @@ pub fn router(state: AppState) -> Router {
             shell,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), browser::page_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(CookieManagerLayer::new())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(limits::MAX_REQUEST_BODY))
+        .layer(middleware::from_fn(limits::json_413))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits::REQUEST_TIMEOUT))
+        .with_state(state);
+    headers::layer(app, https)
 }
 
 async fn shutdown_signal() {

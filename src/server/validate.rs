@@ -64,7 +64,8 @@ impl DisplayName {
     }
 }
 
-/// A new password that meets the length rules (not trimmed: spaces are characters too).
+/// A new password that meets the length rules and is not too easy to guess (the same zxcvbn
+/// estimate and minimum as the page's strength meter). Not trimmed: spaces are characters too.
 pub fn new_password(raw: &str) -> Result<Secret, String> {
     let n = raw.chars().count();
     if n < PASSWORD_MIN_CHARS {
@@ -72,6 +73,11 @@ pub fn new_password(raw: &str) -> Result<Secret, String> {
     }
     if n > PASSWORD_MAX_CHARS {
         return Err(format!("Password must be at most {PASSWORD_MAX_CHARS} characters"));
+    }
+    let strength = crate::model::strength::estimate(raw);
+    if !strength.acceptable() {
+        let advice = strength.advice.map(|a| format!(" {a}")).unwrap_or_default();
+        return Err(format!("Password is too easy to guess.{advice}"));
     }
     Ok(Secret::new(raw))
 }
@@ -108,9 +114,23 @@ mod tests {
     #[test]
     fn password_length_is_bounded_both_ways_and_counts_characters() {
         assert!(new_password("short").is_err());
-        assert!(new_password(&"x".repeat(64)).is_ok());
-        assert!(new_password(&"é".repeat(256)).is_ok());
-        assert!(new_password(&"x".repeat(257)).is_err());
+        let long = "bright otter paints quiet maps ".repeat(10);
+        assert!(new_password(&long[..64]).is_ok());
+        let accented: String = "élan vital rôde à genève ".chars().cycle().take(256).collect();
+        assert!(new_password(&accented).is_ok());
+        let too_long: String = accented.chars().chain(std::iter::once('x')).collect();
+        assert!(new_password(&too_long).is_err());
+    }
+
+    #[test]
+    fn long_enough_but_easily_guessed_passwords_are_refused_with_advice() {
+        for weak in ["password123", "qwertyuiop", "aaaaaaaaaaaa", &"x".repeat(64)] {
+            let message = new_password(weak).err().unwrap_or_default();
+            assert!(message.starts_with("Password is too easy to guess."), "{weak}: {message}");
+        }
+        for fine in ["correct horse battery staple", "a brand new passphrase", "a brand new passphrase 2"] {
+            assert!(new_password(fine).is_ok(), "{fine}");
+        }
     }
 
     #[test]

@@ -7,7 +7,10 @@
 
 pub mod api;
 pub mod browser;
+pub mod csrf;
+pub mod headers;
 pub mod json;
+pub mod limits;
 
 use axum::{extract::ConnectInfo, http::request::Parts};
 use std::net::SocketAddr;
