@@ -64,6 +64,10 @@ test("sign out other devices ends every other session and keeps this one", async
   const c = await device(browser, person, SAFARI_IPHONE);
   await openDevices(page);
   await expect(page.locator("li.device")).toHaveCount(3);
+  // It asks first: the real button sits behind a disclosure.
+  await expect(page.getByRole("button", { name: "Sign out other devices" })).toBeHidden();
+  await page.getByText("Sign out all other devices…").click();
+  await expect(page.getByText("This signs out the 2 other devices")).toBeVisible();
   await page.getByRole("button", { name: "Sign out other devices" }).click();
   await expect(page.getByText("Signed out 2 other devices.")).toBeVisible();
   await expect(page.locator("li.device")).toHaveCount(1);
@@ -114,7 +118,7 @@ test("a replayed refresh cookie gets that session revoked and the event shows on
   const stolen = (await cookie(victim.context, "gh_refresh"))!;
   // The victim's browser refreshes normally: the stolen value is now spent.
   const rotated = await victim.page.request.post(`${BASE_URL}/auth/refresh`, {
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: BASE_URL },
     data: "",
   });
   expect(rotated.ok()).toBe(true);
@@ -125,7 +129,7 @@ test("a replayed refresh cookie gets that session revoked and the event shows on
   const thief = await browser.newContext();
   await thief.addCookies([{ ...stolen }]);
   const replay = await thief.request.post(`${BASE_URL}/auth/refresh`, {
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: BASE_URL },
     data: "",
   });
   expect(replay.ok()).toBe(false);
@@ -193,6 +197,7 @@ test.describe("with JavaScript disabled", () => {
     await register(page, BASE_URL, person, false);
     const b = await device(browser, person, SAFARI_IPHONE, false);
     await openDevices(page, false);
+    await page.getByText("Sign out all other devices…").click();
     await page.getByRole("button", { name: "Sign out other devices" }).click();
     await expect(page.locator("li.device")).toHaveCount(1);
     await expectSignedOut(b.page);
