@@ -29,6 +29,19 @@ pub struct Dashboard {
     pub server_now_unix: i64,
     pub flow: FlowView,
     pub events: Vec<SecurityEvent>,
+    /// This session's timeline: when it signed in, and its latest refresh-token rotations
+    /// (oldest first; `rotations` may count more than are listed).
+    pub signed_in: Moment,
+    pub rotated: Vec<Moment>,
+    /// When the access token this request carried was issued.
+    pub access_issued: Moment,
+}
+
+/// An instant, both ways: unix seconds for arithmetic, RFC 3339 (UTC) for people and `<time>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moment {
+    pub unix: i64,
+    pub at: String,
 }
 
 /// The answer to "is my session still good?" from a hydrated page.
@@ -39,6 +52,10 @@ pub struct SessionStatus {
     pub access_expires_unix: i64,
     /// Unix seconds when the server answered.
     pub checked_at_unix: i64,
+    /// How many times this session's refresh token has been rotated, and when it last was:
+    /// a transparent refresh shows up here as one more.
+    pub rotations: i64,
+    pub last_rotated: Option<Moment>,
 }
 
 /// What kind of device a session runs on (for its icon).
@@ -100,4 +117,72 @@ pub struct FlowView {
     pub rotations: i64,
     pub last_rotated_at: Option<String>,
     pub last_rotated_ago: Option<String>,
+}
+
+/// Password strength, estimated the same way in the browser (the meter) and on the server
+/// (the minimum a new password must reach), with zxcvbn.
+pub mod strength {
+    /// The lowest acceptable zxcvbn score (0–4): 2 means "about 10^8 guesses or more".
+    pub const MIN_SCORE: u8 = 2;
+    /// Only this many leading characters are scored: zxcvbn's cost grows fast with length,
+    /// and anything longer that starts strong is strong.
+    pub const SCORED_CHARS: usize = 64;
+
+    /// What the meter shows and what the server's check decides on.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Strength {
+        /// 0 (guessable in a blink) to 4 (very hard to guess).
+        pub score: u8,
+        /// Short advice when the password could be better.
+        pub advice: Option<String>,
+    }
+
+    impl Strength {
+        pub fn acceptable(&self) -> bool {
+            self.score >= MIN_SCORE
+        }
+
+        pub fn label(&self) -> &'static str {
+            match self.score {
+                0 => "Very weak",
+                1 => "Weak",
+                2 => "Fair",
+                3 => "Strong",
+                _ => "Very strong",
+            }
+        }
+    }
+
+    pub fn estimate(password: &str) -> Strength {
+        let head: String = password.chars().take(SCORED_CHARS).collect();
+        let entropy = zxcvbn::zxcvbn(&head, &[]);
+        let score = u8::from(entropy.score());
+        let advice = entropy.feedback().and_then(|f| {
+            f.warning()
+                .map(|w| w.to_string())
+                .or_else(|| f.suggestions().first().map(|s| s.to_string()))
+        });
+        Strength { score, advice }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn passphrases_pass_and_common_or_repetitive_passwords_do_not() {
+            for good in ["correct horse battery staple", "a brand new passphrase", "a brand new passphrase 2"] {
+                assert!(estimate(good).acceptable(), "{good}: {:?}", estimate(good));
+            }
+            for bad in ["password123", "qwertyuiop", "aaaaaaaaaaaa", "1234567890"] {
+                assert!(!estimate(bad).acceptable(), "{bad}");
+                assert!(estimate(bad).advice.is_some(), "{bad} gets advice");
+            }
+        }
+
+        #[test]
+        fn long_input_is_scored_on_its_head_only() {
+            assert_eq!(estimate(&"x".repeat(10_000)).score, estimate(&"x".repeat(SCORED_CHARS)).score);
+        }
+    }
 }

@@ -1,5 +1,10 @@
 //! A labelled input with its error shown in place and announced to screen readers.
+//!
+//! Password fields get two enhancements once the page is hydrated: a show/hide toggle and,
+//! where asked for, a strength meter. Without JavaScript neither is shown and the field is a
+//! plain password field; the server applies the same strength minimum either way.
 
+use crate::model::strength;
 use leptos::prelude::*;
 
 #[component]
@@ -14,17 +19,38 @@ pub fn Field(
     #[prop(into)]
     error: Signal<Option<String>>,
     #[prop(optional)] hint: &'static str,
+    /// Show a strength meter under a new password.
+    #[prop(optional)]
+    meter: bool,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
+    let meter_id = format!("{id}-strength");
+    let password = kind == "password";
+    // False on the server and during hydration, true once the browser has taken over: the
+    // enhancements appear only when they can work.
+    let enhanced = RwSignal::new(false);
+    if password {
+        Effect::new(move |_| enhanced.set(true));
+    }
+    let shown = RwSignal::new(false);
+    let value = RwSignal::new(String::new());
+    let estimate = Memo::new(move |_| {
+        let v = value.get();
+        (!v.is_empty()).then(|| strength::estimate(&v))
+    });
     let described = {
         let error_id = error_id.clone();
         let hint_id = hint_id.clone();
+        let meter_id = meter_id.clone();
         move || {
             let mut ids = Vec::new();
             if !hint.is_empty() {
                 ids.push(hint_id.clone());
+            }
+            if meter && enhanced.get() {
+                ids.push(meter_id.clone());
             }
             if error.get().is_some() {
                 ids.push(error_id.clone());
@@ -32,19 +58,70 @@ pub fn Field(
             (!ids.is_empty()).then(|| ids.join(" "))
         }
     };
+    let input_type = move || if password && shown.get() { "text" } else { kind };
+    let toggle = password.then(|| {
+        view! {
+            <button
+                type="button"
+                class="reveal"
+                hidden=move || !enhanced.get()
+                aria-controls=id.clone()
+                aria-pressed=move || if shown.get() { "true" } else { "false" }
+                on:click=move |_| shown.update(|s| *s = !*s)
+            >
+                {move || if shown.get() { "Hide" } else { "Show" }}
+                <span class="visually-hidden">" " {label.to_lowercase()}</span>
+            </button>
+        }
+    });
+    let meter_view = meter.then(|| {
+        let score = move || estimate.get().map(|s| s.score.to_string());
+        let text = move || match estimate.get() {
+            None => String::new(),
+            Some(s) => {
+                let verdict = if s.acceptable() { "" } else { " — too easy to guess" };
+                let label = s.label();
+                match s.advice {
+                    Some(a) => format!("Strength: {label}{verdict}. {a}"),
+                    None => format!("Strength: {label}{verdict}."),
+                }
+            }
+        };
+        view! {
+            <div class="strength" hidden=move || !enhanced.get() data-score=score>
+                <div class="strength-bar" aria-hidden="true">
+                    <span></span>
+                    <span></span>
+                    <span></span>
+                    <span></span>
+                </div>
+                <p class="strength-text" id=meter_id.clone() aria-live="polite">{text}</p>
+            </div>
+        }
+    });
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
-            <input
-                id=id
-                name=name
-                type=kind
-                autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
-                required=true
-                aria-invalid=move || error.get().is_some().then_some("true")
-                aria-describedby=described
-            />
+            <div class=if password { "input-row" } else { "input-row plain" }>
+                <input
+                    id=id.clone()
+                    name=name
+                    type=input_type
+                    autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
+                    required=true
+                    spellcheck=password.then_some("false")
+                    aria-invalid=move || error.get().is_some().then_some("true")
+                    aria-describedby=described
+                    on:input=move |ev| {
+                        if meter {
+                            value.set(event_target_value(&ev));
+                        }
+                    }
+                />
+                {toggle}
+            </div>
             {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            {meter_view}
             <p class="field-error" id=error_id role="alert">
                 {move || error.get()}
             </p>

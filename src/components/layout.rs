@@ -9,15 +9,18 @@ pub fn SignedInHeader(#[prop(into)] display_name: String) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let path = use_location().pathname;
     let current = move |href: &'static str| (path.get() == href).then_some("page");
+    let initial = display_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
-            <a class="brand" href="/dashboard">"Gatehouse"</a>
+            <a class="brand" href="/dashboard"><Logo />"Gatehouse"</a>
             <nav aria-label="Main">
                 <A href="/dashboard" attr:aria-current=move || current("/dashboard")>"Dashboard"</A>
                 <A href="/settings/sessions" attr:aria-current=move || current("/settings/sessions")>"Devices"</A>
                 <A href="/settings/password" attr:aria-current=move || current("/settings/password")>"Security"</A>
             </nav>
             <div class="who">
+                <span class="avatar" aria-hidden="true">{initial}</span>
                 <span class="signed-in-as">"Signed in as " <strong>{display_name}</strong></span>
                 <ActionForm action=logout attr:class="inline">
                     <button type="submit" class="secondary" disabled=move || logout.pending().get()>
@@ -27,18 +30,34 @@ pub fn SignedInHeader(#[prop(into)] display_name: String) -> impl IntoView {
             </div>
         </header>
     }
+    .into_any()
 }
 
 #[component]
 pub fn PublicHeader() -> impl IntoView {
+    let path = use_location().pathname;
+    let current = move |href: &'static str| (path.get() == href).then_some("page");
     view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
-            <a class="brand" href="/">"Gatehouse"</a>
+            <a class="brand" href="/"><Logo />"Gatehouse"</a>
             <nav aria-label="Main">
-                <a href="/login">"Sign in"</a>
-                <a href="/register">"Create account"</a>
+                <A href="/login" attr:aria-current=move || current("/login")>"Sign in"</A>
+                <A href="/register" attr:aria-current=move || current("/register")>"Create account"</A>
             </nav>
         </header>
+    }
+    .into_any()
+}
+
+/// The mark beside the name: a gate, drawn inline.
+#[component]
+fn Logo() -> impl IntoView {
+    view! {
+        <svg class="logo" aria-hidden="true" viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+            <path d="M4 21V9l8-5 8 5v12" />
+            <path d="M9 21v-7a3 3 0 0 1 6 0v7" />
+        </svg>
     }
 }
 
@@ -49,7 +68,7 @@ pub fn LoadError(error: crate::error::AppError, heading: &'static str) -> impl I
         crate::api::go_to_login(error.session_ended());
     }
     view! {
-        <main class="narrow">
+        <main class="narrow" id="main">
             <h1>{heading}</h1>
             <p class="form-error" role="alert">{error.to_string()}</p>
             <p><a href="/login">"Sign in"</a></p>

@@ -2,4 +2,6 @@
 
 pub mod field;
 pub mod form;
+pub mod icons;
 pub mod layout;
+pub mod time;

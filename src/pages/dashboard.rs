@@ -5,6 +5,7 @@ use crate::{
     components::{
         form::{refreshing_action, RefreshingForm},
         layout::{LoadError, SignedInHeader},
+        time::{exact, exact_secs, relative, When},
     },
     model::{Dashboard, FlowView, SecurityEvent},
 };
@@ -31,12 +32,15 @@ pub fn DashboardPage() -> impl IntoView {
 fn DashboardView(data: Dashboard) -> impl IntoView {
     let expires = RwSignal::new(data.access_expires_unix);
     let expires_text = RwSignal::new(data.access_expires_at.clone());
-    // The countdown starts from the server's idea of now and then ticks in the browser.
+    let rotations = RwSignal::new(data.rotations);
+    let rotated = RwSignal::new(data.rotated.clone());
+    // The clock starts at the server's "now" (so the first render matches the server's) and
+    // ticks in the browser once the page is hydrated.
     let now = RwSignal::new(data.server_now_unix);
     #[cfg(feature = "hydrate")]
     {
         let tick = move || now.set((js_sys::Date::now() / 1000.0) as i64);
-        tick();
+        Effect::new(move |_| tick());
         if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
             on_cleanup(move || handle.clear());
         }
@@ -50,37 +54,89 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
         }
     };
     let check = Action::new_local(|_: &()| async move { with_refresh(check_session).await });
+    // A check that needed a transparent refresh comes back with a new token and one more
+    // rotation: the timeline grows a step and the countdown follows the new token.
     Effect::new(move |_| {
         if let Some(Ok(status)) = check.value().get() {
             expires.set(status.access_expires_unix);
             expires_text.set(status.access_expires_at.clone());
+            if status.rotations > rotations.get_untracked() {
+                if let Some(m) = status.last_rotated.clone() {
+                    rotated.update(|list| {
+                        if list.last() != Some(&m) {
+                            list.push(m);
+                        }
+                    });
+                }
+                rotations.set(status.rotations);
+            }
         }
     });
     let check_result = move || {
         check.value().get().map(|r| match r {
-            Ok(s) => format!("Your session is active. Access token valid until {}.", s.access_expires_at),
+            Ok(s) => format!("Your session is active. Access token valid until {}.", exact_secs(&s.access_expires_at)),
             Err(e) => e.to_string(),
         })
     };
     let name = data.user.display_name.clone();
+    let signed_in = data.signed_in.clone();
+    let earlier = move || (rotations.get() - rotated.with(|r| r.len() as i64)).max(0);
     view! {
         <SignedInHeader display_name=name.clone() />
-        <main>
+        <main id="main">
             <h1>"Dashboard"</h1>
             <p class="lead">"Welcome, " <span class="display-name">{name}</span> "."</p>
             <section class="card" aria-labelledby="this-session">
                 <h2 id="this-session">"This session"</h2>
-                <dl class="facts">
-                    <dt>"Signed in"</dt>
-                    <dd><time datetime=data.signed_in_at.clone()>{data.signed_in_at.clone()}</time></dd>
-                    <dt>"Access token expires"</dt>
-                    <dd>
-                        <time data-testid="access-expiry" datetime=move || expires_text.get()>{move || expires_text.get()}</time>
-                        " (" <span class="countdown">{countdown}</span> ")"
-                    </dd>
-                    <dt>"Refresh token rotations"</dt>
-                    <dd>{data.rotations}</dd>
-                </dl>
+                <ol class="timeline" aria-label="This session so far">
+                    <li class="tl-step">
+                        <p class="tl-title">"Signed in"</p>
+                        <p class="tl-when">
+                            <time datetime=signed_in.at.clone()>{move || relative(signed_in.unix, now.get())}</time>
+                            <span class="exact">{exact(&signed_in.at)}</span>
+                        </p>
+                    </li>
+                    {move || {
+                        let n = earlier();
+                        (n > 0).then(|| view! {
+                            <li class="tl-step tl-gap">
+                                <p class="tl-detail">{format!("{n} earlier refresh{}", if n == 1 { "" } else { "es" })}</p>
+                            </li>
+                        })
+                    }}
+                    {move || {
+                        rotated
+                            .get()
+                            .into_iter()
+                            .map(|m| view! {
+                                <li class="tl-step tl-rotation">
+                                    <p class="tl-title">"Tokens refreshed"</p>
+                                    <p class="tl-detail">"New access token; the refresh token was rotated."</p>
+                                    <p class="tl-when">
+                                        <time datetime=m.at.clone()>{move || relative(m.unix, now.get())}</time>
+                                        <span class="exact">{exact(&m.at)}</span>
+                                    </p>
+                                </li>
+                            })
+                            .collect_view()
+                    }}
+                    <li class="tl-step tl-now">
+                        <p class="tl-title">"Now"</p>
+                        <p class="tl-detail">
+                            <span>"Access token expires"</span>
+                            " "
+                            <time data-testid="access-expiry" datetime=move || expires_text.get()>{move || exact_secs(&expires_text.get())}</time>
+                            " (" <span class="countdown">{countdown}</span> ")"
+                        </p>
+                        <p class="tl-detail">
+                            {move || match rotations.get() {
+                                0 => "Refresh token not rotated yet.".to_string(),
+                                1 => "Refresh token rotated once.".to_string(),
+                                n => format!("Refresh token rotated {n} times."),
+                            }}
+                        </p>
+                    </li>
+                </ol>
                 <button
                     type="button"
                     class="secondary"
@@ -97,8 +153,8 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             <ActivityPanel events=data.events />
         </main>
     }
+    .into_any()
 }
-
 
 /// The seed's flow, told with this session's own data.
 #[component]
@@ -107,7 +163,7 @@ fn FlowPanel(flow: FlowView, countdown: Signal<String>) -> impl IntoView {
         (Some(at), Some(ago)) => view! {
             <span>
                 {format!("{} time{}, last ", flow.rotations, if flow.rotations == 1 { "" } else { "s" })}
-                <time datetime=at.clone() title=at>{ago}</time>
+                <When at=at ago=ago />
             </span>
         }
         .into_any(),
@@ -124,7 +180,7 @@ fn FlowPanel(flow: FlowView, countdown: Signal<String>) -> impl IntoView {
                 <li>
                     <strong>"Access token"</strong>
                     " — sent with every request and checked every time. Issued "
-                    <time datetime=flow.issued_at.clone()>{flow.issued_at.clone()}</time>
+                    <time datetime=flow.issued_at.clone()>{exact_secs(&flow.issued_at)}</time>
                     ", expires in " <span class="countdown-copy">{move || countdown.get()}</span> ". Its contents, decoded on the server:"
                     <dl class="claims">
                         {flow
@@ -159,7 +215,7 @@ fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
             <h2 id="activity-heading">"Security activity"</h2>
             <p class="form-error" role="alert">{error}</p>
             {if events.is_empty() {
-                view! { <p class="empty">"Nothing yet."</p> }.into_any()
+                view! { <p class="empty">"Nothing yet. Sign-ins, password changes and devices signed out will be listed here."</p> }.into_any()
             } else {
                 view! {
                     <ul class="events">
@@ -171,7 +227,7 @@ fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
                                     <li class="event" data-kind=e.kind.clone()>
                                         <span class="event-text">{e.text.clone()}</span>
                                         " "
-                                        <time datetime=e.at.clone() title=e.at.clone()>{e.ago.clone()}</time>
+                                        <When at=e.at.clone() ago=e.ago.clone() />
                                         {e.can_disown.then(|| view! {
                                             <RefreshingForm action=disown class="inline">
                                                 <input type="hidden" name="session_id" value=session.clone() />

@@ -8,9 +8,11 @@ use crate::{
     },
     components::{
         form::{refreshing_action, RefreshingForm},
+        icons::DeviceIcon,
         layout::{LoadError, SignedInHeader},
+        time::When,
     },
-    model::{Device, DeviceKind},
+    model::Device,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -53,7 +55,7 @@ pub fn DevicesPage() -> impl IntoView {
                         let others = view_data.devices.iter().filter(|d| !d.current).count();
                         view! {
                             <SignedInHeader display_name=view_data.display_name.clone() />
-                            <main>
+                            <main id="main">
                                 <h1>"Devices"</h1>
                                 <p class="lead">"Everywhere you are signed in. Signing a device out takes effect at once."</p>
                                 <p class="status" role="status">{outcome}</p>
@@ -64,17 +66,42 @@ pub fn DevicesPage() -> impl IntoView {
                                         .map(|d| view! { <DeviceRow device=d revoke=revoke rename=rename /> })
                                         .collect_view()}
                                 </ul>
-                                {(others == 0).then(|| view! { <p class="empty">"You are not signed in anywhere else."</p> })}
-                                <div class="actions">
-                                    <RefreshingForm action=revoke_others class="inline">
-                                        <button type="submit" disabled=move || revoke_others.pending().get() || others == 0>
-                                            {move || if revoke_others.pending().get() { "Signing out…" } else { "Sign out other devices" }}
-                                        </button>
-                                    </RefreshingForm>
+                                {if others == 0 {
+                                    view! {
+                                        <div class="empty-state">
+                                            <p><strong>"You are not signed in anywhere else."</strong></p>
+                                            <p>"When you sign in on another phone, tablet or computer, it appears here and you can sign it out from this page."</p>
+                                        </div>
+                                    }
+                                        .into_any()
+                                } else {
+                                    let explain = if others == 1 {
+                                        "This signs out the 1 other device where you are signed in. It will need your password to sign in again; this device stays signed in.".to_string()
+                                    } else {
+                                        format!("This signs out the {others} other devices where you are signed in. They will need your password to sign in again; this device stays signed in.")
+                                    };
+                                    view! {
+                                        <details class="confirm">
+                                            <summary>"Sign out all other devices…"</summary>
+                                            <div class="confirm-body">
+                                                <p>{explain}</p>
+                                                <RefreshingForm action=revoke_others class="inline">
+                                                    <button type="submit" class="danger" disabled=move || revoke_others.pending().get()>
+                                                        {move || if revoke_others.pending().get() { "Signing out…" } else { "Sign out other devices" }}
+                                                    </button>
+                                                </RefreshingForm>
+                                            </div>
+                                        </details>
+                                    }
+                                        .into_any()
+                                }}
+                                <section class="card quiet" aria-labelledby="everywhere-heading">
+                                    <h2 id="everywhere-heading">"Leaving this device too?"</h2>
+                                    <p>"Sign out everywhere ends every session, this one included."</p>
                                     <ActionForm action=everywhere attr:class="inline">
                                         <button type="submit" class="danger">"Sign out everywhere"</button>
                                     </ActionForm>
-                                </div>
+                                </section>
                             </main>
                         }
                             .into_any()
@@ -91,13 +118,6 @@ fn DeviceRow(
     revoke: Action<RevokeDevice, Result<(), crate::error::AppError>>,
     rename: Action<RenameDevice, Result<(), crate::error::AppError>>,
 ) -> impl IntoView {
-    let icon = match device.kind {
-        DeviceKind::Phone => "📱",
-        DeviceKind::Tablet => "📲",
-        DeviceKind::Desktop => "💻",
-        DeviceKind::Bot => "🤖",
-        DeviceKind::Other => "🌐",
-    };
     let name_id = format!("name-{}", device.id);
     let sign_out_label = format!("Sign out {}", device.label);
     let rename_label = format!("Name for {}", device.label);
@@ -106,7 +126,7 @@ fn DeviceRow(
     view! {
         <li class="device" data-current=device.current.then_some("true")>
             <div class="device-head">
-                <span class="device-icon" aria-hidden="true">{icon}</span>
+                <DeviceIcon kind=device.kind />
                 <h2 class="device-name">{device.label.clone()}</h2>
                 {device.current.then(|| view! { <span class="badge">"This device"</span> })}
             </div>
@@ -118,9 +138,9 @@ fn DeviceRow(
                 <dt>"IP address"</dt>
                 <dd>{if device.ip.is_empty() { "unknown".to_string() } else { device.ip.clone() }}</dd>
                 <dt>"Signed in"</dt>
-                <dd><time datetime=device.signed_in_at.clone() title=device.signed_in_at.clone()>{device.signed_in_ago.clone()}</time></dd>
+                <dd><When at=device.signed_in_at.clone() ago=device.signed_in_ago.clone() /></dd>
                 <dt>"Last active"</dt>
-                <dd><time datetime=device.last_active_at.clone() title=device.last_active_at.clone()>{device.last_active_ago.clone()}</time></dd>
+                <dd><When at=device.last_active_at.clone() ago=device.last_active_ago.clone() /></dd>
             </dl>
             <div class="device-actions">
                 <RefreshingForm action=rename class="rename">
@@ -131,6 +151,7 @@ fn DeviceRow(
                         name="name"
                         maxlength="64"
                         placeholder="Name this device"
+                        autocomplete="off"
                         value=device.custom_name.clone().unwrap_or_default()
                     />
                     <button type="submit" class="secondary" aria-label=format!("Save name for {}", device.label)>"Save name"</button>

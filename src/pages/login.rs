@@ -13,9 +13,9 @@ pub fn LoginPage() -> impl IntoView {
     let notice = move || {
         let q = query.read();
         if q.get("signed_out").is_some() {
-            Some("You have been signed out.")
+            Some(("notice", "You have been signed out."))
         } else if q.get("ended").is_some() {
-            Some("Your session on this device has ended — sign in again.")
+            Some(("notice warning", "Your session on this device has ended — sign in again."))
         } else {
             None
         }
@@ -26,10 +26,10 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <Title text="Sign in — Gatehouse" />
         <PublicHeader />
-        <main class="narrow">
+        <main class="narrow" id="main">
             <h1>"Sign in"</h1>
-            {move || notice().map(|n| view! { <p class="notice" role="status">{n}</p> })}
-            <ActionForm action=action attr:class="stack" attr:novalidate=true>
+            {move || notice().map(|(class, n)| view! { <p class=class role="status">{n}</p> })}
+            <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
                 <Field label="Email" name="email" kind="email" autocomplete="username" error=Signal::derive(|| None::<String>) />
                 <Field

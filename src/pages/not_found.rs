@@ -13,10 +13,14 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <Title text="Page not found — Gatehouse" />
         <PublicHeader />
-        <main class="narrow">
+        <main class="narrow edge" id="main">
+            <p class="edge-code" aria-hidden="true">"404"</p>
             <h1>"Page not found"</h1>
-            <p>"There is nothing at this address."</p>
-            <p><a href="/">"Go to the start page"</a></p>
+            <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
+            <p class="cta">
+                <a class="button" href="/">"Go to the start page"</a>
+                <a class="button secondary" href="/dashboard">"Go to your dashboard"</a>
+            </p>
         </main>
     }
 }

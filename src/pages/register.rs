@@ -18,9 +18,9 @@ pub fn RegisterPage() -> impl IntoView {
     view! {
         <Title text="Create account — Gatehouse" />
         <PublicHeader />
-        <main class="narrow">
+        <main class="narrow" id="main">
             <h1>"Create account"</h1>
-            <ActionForm action=action attr:class="stack" attr:novalidate=true>
+            <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
                 <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
                 <Field label="Email" name="email" kind="email" autocomplete="email" error=field("email") />
                 <Field
@@ -29,7 +29,8 @@ pub fn RegisterPage() -> impl IntoView {
                     kind="password"
                     autocomplete="new-password"
                     error=field("password")
-                    hint="At least 10 characters. A few unrelated words make a strong one."
+                    hint="At least 10 characters and not easy to guess. A few unrelated words make a strong one."
+                    meter=true
                 />
                 <p class="form-error" role="alert">{form_error}</p>
                 <button type="submit" disabled=move || pending.get()>

@@ -39,7 +39,7 @@ pub fn SecurityPage() -> impl IntoView {
                     Err(e) => view! { <LoadError error=e heading="Security" /> }.into_any(),
                     Ok(name) => view! {
                         <SignedInHeader display_name=name />
-                        <main class="narrow">
+                        <main class="narrow" id="main">
                             <h1>"Security"</h1>
                             {move || reported().then(|| view! {
                                 <p class="notice" role="status">
@@ -48,9 +48,9 @@ pub fn SecurityPage() -> impl IntoView {
                             })}
                             <h2>"Change password"</h2>
                             <p>"Changing your password signs out every other device. This one stays signed in."</p>
-                            <RefreshingForm action=change class="stack">
+                            <RefreshingForm action=change class="stack panel">
                                 <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" error=field("current_password") />
-                                <Field label="New password" name="new_password" kind="password" autocomplete="new-password" error=field("new_password") hint="At least 10 characters." />
+                                <Field label="New password" name="new_password" kind="password" autocomplete="new-password" error=field("new_password") hint="At least 10 characters and not easy to guess." meter=true />
                                 <p class="form-error" role="alert">{form_error}</p>
                                 <button type="submit" disabled=move || pending.get()>
                                     {move || if pending.get() { "Changing password…" } else { "Change password" }}
