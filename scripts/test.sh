@@ -37,8 +37,9 @@ start_server() { # name port extra-env...
 }
 
 P1="$(free_port)"; P2="$(free_port)"
-start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s
-start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s
+RATES=(GATEHOUSE_LOGIN_RATE_PER_MINUTE=1000 GATEHOUSE_REGISTER_RATE_PER_MINUTE=1000 GATEHOUSE_REFRESH_RATE_PER_MINUTE=1000)
+start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s "${RATES[@]}"
+start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s "${RATES[@]}"
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
 cd "$ROOT/end2end"

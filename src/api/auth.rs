@@ -14,7 +14,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
     let now = clock::now();
-    let issued = account::login(&state, &email, &password, &client_of(&parts), now).await?;
+    let issued = account::login(&state, &email, &password, &client_of(&state, &parts), now).await?;
     state.cookies.set_tokens(&cookies, &issued, now);
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
@@ -23,13 +23,13 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 /// Creates an account, signs it in and goes to the dashboard.
 #[server(prefix = "/fn", endpoint = "register")]
 pub async fn register(email: String, password: String, display_name: String) -> Result<(), AppError> {
-    use crate::server::{account, clock, http::client_of};
+    use crate::server::{account, clock, http::{client_ip, client_of}};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
     let now = clock::now();
-    account::register(&state, &email, &password, &display_name, now).await?;
-    let issued = account::login(&state, &email, &password, &client_of(&parts), now).await?;
+    account::register(&state, &email, &password, &display_name, client_ip(&state, &parts), now).await?;
+    let issued = account::login(&state, &email, &password, &client_of(&state, &parts), now).await?;
     state.cookies.set_tokens(&cookies, &issued, now);
     leptos_axum::redirect("/dashboard");
     Ok(())
@@ -74,12 +74,13 @@ pub async fn logout() -> Result<(), AppError> {
 /// Rotates the refresh token (cookie) and sets a new pair. Called by `with_refresh`.
 #[server(prefix = "/auth", endpoint = "refresh")]
 pub async fn refresh_session() -> Result<(), AppError> {
-    use crate::server::{account, clock};
+    use crate::server::{account, clock, http::client_ip};
     let state = super::ctx::state()?;
+    let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
     let token = state.cookies.refresh_token(&cookies).ok_or(AppError::InvalidRefreshToken)?;
     let now = clock::now();
-    match account::refresh(&state, token.expose(), now).await {
+    match account::refresh(&state, token.expose(), client_ip(&state, &parts), now).await {
         Ok(issued) => {
             state.cookies.set_tokens(&cookies, &issued, now);
             Ok(())

@@ -10,9 +10,12 @@ use crate::{
         sessions::{self, rotate::RotateError, Client},
         state::AppState,
         tokens::{access, refresh},
-        events, users, validate,
+        events,
+        throttle::Endpoint,
+        users, validate,
     },
 };
+use std::net::IpAddr;
 
 /// A token pair handed to a client after sign-in or refresh.
 #[derive(Debug)]
@@ -46,8 +49,20 @@ impl From<jsonwebtoken::errors::Error> for AppError {
     }
 }
 
+fn too_many(retry_after: u64) -> AppError {
+    AppError::TooManyAttempts { retry_after }
+}
+
 /// Creates an account. Does not sign in.
-pub async fn register(state: &AppState, email: &str, password: &str, display_name: &str, now: i64) -> Result<User, AppError> {
+pub async fn register(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    display_name: &str,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<User, AppError> {
+    state.throttle.request(Endpoint::Register, ip).map_err(too_many)?;
     let (email, password, display_name) = validate::registration(email, password, display_name)?;
     let hash = state.passwords.hash(&password).await?;
     match users::insert(&state.db, email.as_str(), display_name.as_str(), &hash, now).await {
@@ -68,13 +83,18 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
         return Err(AppError::InvalidCredentials);
     }
     let email = email.trim().to_lowercase();
+    let ip = client.ip.parse::<IpAddr>().ok();
+    state.throttle.request(Endpoint::Login, ip).map_err(too_many)?;
+    state.throttle.before_sign_in(&email, ip, now).map_err(too_many)?;
     let password = Secret::new(password);
     let user = users::by_email(&state.db, &email).await?;
     let verified = state.passwords.verify(&password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let Some(user) = user.filter(|_| verified.matches) else {
+        state.throttle.sign_in_failed(&email, ip, now);
         tracing::info!("sign-in failed");
         return Err(AppError::InvalidCredentials);
     };
+    state.throttle.sign_in_succeeded(&email, ip);
     if verified.needs_rehash {
         let hash = state.passwords.hash(&password).await?;
         users::set_password_hash(&state.db, &user.id, &hash).await?;
@@ -107,7 +127,8 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
 }
 
 /// Exchanges a refresh token for a new pair (rotation).
-pub async fn refresh(state: &AppState, presented: &str, now: i64) -> Result<Issued, AppError> {
+pub async fn refresh(state: &AppState, presented: &str, ip: Option<IpAddr>, now: i64) -> Result<Issued, AppError> {
+    state.throttle.request(Endpoint::Refresh, ip).map_err(too_many)?;
     let token = refresh::parse(presented).ok_or(AppError::InvalidRefreshToken)?;
     let rotated = sessions::rotate::rotate(&state.db, &state.successor_key, &state.revoked, &token, &state.sessions, now)
         .await

@@ -81,6 +81,23 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_ARGON2_ITERATIONS", default_value_t = 2)]
     pub argon2_iterations: u32,
 
+    /// Proxies whose `X-Forwarded-For` is believed (comma-separated IPs or CIDRs). Empty: the
+    /// client address is always the connection's peer.
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Sign-in requests per minute per client address (0: no limit).
+    #[arg(long, env = "GATEHOUSE_LOGIN_RATE_PER_MINUTE", default_value_t = 30)]
+    pub login_rate_per_minute: u32,
+
+    /// Registrations per minute per client address (0: no limit).
+    #[arg(long, env = "GATEHOUSE_REGISTER_RATE_PER_MINUTE", default_value_t = 10)]
+    pub register_rate_per_minute: u32,
+
+    /// Refreshes per minute per client address (0: no limit).
+    #[arg(long, env = "GATEHOUSE_REFRESH_RATE_PER_MINUTE", default_value_t = 120)]
+    pub refresh_rate_per_minute: u32,
+
     /// Folder holding the compiled site (wasm, js, css).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -125,6 +142,14 @@ impl Config {
         self.public_url = None;
         self
     }
+}
+
+/// Parses `10.0.0.1` or `10.0.0.0/8`.
+pub fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is not an IP address or CIDR range"))
 }
 
 /// Parses `15m`, `7d`, `3s`, `0s`, `1h 30m`.

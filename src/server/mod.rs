@@ -18,6 +18,7 @@ pub mod http;
 pub mod password;
 pub mod secret;
 pub mod sessions;
+pub mod throttle;
 pub mod startup;
 pub mod state;
 pub mod tokens;

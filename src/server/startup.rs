@@ -12,6 +12,7 @@ use crate::{
         password::Passwords,
         sessions::{revocation_list::RevocationList, SessionSettings},
         state::{AppState, State},
+        throttle::{Rates, Throttle},
         tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey},
     },
 };
@@ -115,12 +116,19 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             grace_secs: secs(config.refresh_grace),
         },
         cookies: CookieSettings::new(config.secure_cookies()),
+        throttle: Throttle::new(Rates {
+            login_per_minute: config.login_rate_per_minute,
+            register_per_minute: config.register_rate_per_minute,
+            refresh_per_minute: config.refresh_rate_per_minute,
+        }),
+        trusted_proxies: config.trusted_proxies.clone(),
         public_origin: origin,
         leptos_options,
     }))
 }
 
-/// Every instance picks up keys added by `gatehouse keys rotate` (or another instance).
+/// Every instance picks up keys added by `gatehouse keys rotate` (or another instance),
+/// and forgets throttling state nobody needs any more.
 fn spawn_key_reloader(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(KEY_RELOAD_INTERVAL);
@@ -130,6 +138,7 @@ fn spawn_key_reloader(state: AppState) {
             if let Err(e) = state.keys.reload(&state.db, clock::now()).await {
                 tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
             }
+            state.throttle.prune(clock::now());
         }
     });
 }

@@ -5,6 +5,7 @@ use crate::server::{
     db::Db,
     password::Passwords,
     sessions::{revocation_list::RevocationList, SessionSettings},
+    throttle::Throttle,
     tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey},
 };
 use axum::extract::FromRef;
@@ -24,6 +25,9 @@ pub struct State {
     pub access: AccessSettings,
     pub sessions: SessionSettings,
     pub cookies: CookieSettings,
+    pub throttle: Throttle,
+    /// Peers whose `X-Forwarded-For` we believe.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `scheme://host[:port]` people use; checked against Origin by CSRF defences.
     pub public_origin: String,
     pub leptos_options: LeptosOptions,

@@ -1,7 +1,7 @@
 //! The JSON API for non-browser clients (ssr only). Each handler parses, calls one function
 //! of `server::account`, and shapes the answer of SPEC.md's contract.
 
-use super::{client_of, json::ApiJson};
+use super::{client_ip, client_of, json::ApiJson};
 use crate::{
     error::AppError,
     model::User,
@@ -90,23 +90,29 @@ impl TokenPair {
     }
 }
 
-async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<RegisterBody>) -> Result<Response, AppError> {
-    let user = account::register(&state, &body.email, &body.password, &body.display_name, clock::now()).await?;
+async fn register(State(state): State<AppState>, req: Request) -> Result<Response, AppError> {
+    let (parts, body) = req.into_parts();
+    let ip = client_ip(&state, &parts);
+    let ApiJson(body) = ApiJson::<RegisterBody>::from_request(Request::from_parts(parts, body), &state).await?;
+    let user = account::register(&state, &body.email, &body.password, &body.display_name, ip, clock::now()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "user": user }))).into_response())
 }
 
 async fn login(State(state): State<AppState>, req: Request) -> Result<Json<TokenPair>, AppError> {
     let (parts, body) = req.into_parts();
-    let client = client_of(&parts);
+    let client = client_of(&state, &parts);
     let ApiJson(body) = ApiJson::<LoginBody>::from_request(Request::from_parts(parts, body), &state).await?;
     let now = clock::now();
     let issued = account::login(&state, &body.email, &body.password, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
 }
 
-async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshBody>) -> Result<Json<TokenPair>, AppError> {
+async fn refresh(State(state): State<AppState>, req: Request) -> Result<Json<TokenPair>, AppError> {
+    let (parts, body) = req.into_parts();
+    let ip = client_ip(&state, &parts);
+    let ApiJson(body) = ApiJson::<RefreshBody>::from_request(Request::from_parts(parts, body), &state).await?;
     let now = clock::now();
-    let issued = account::refresh(&state, &body.refresh_token, now).await?;
+    let issued = account::refresh(&state, &body.refresh_token, ip, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
 }
 

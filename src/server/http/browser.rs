@@ -81,9 +81,10 @@ pub struct NavigationQuery {
 async fn refresh_navigation(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     Query(query): Query<NavigationQuery>,
 ) -> Response {
+    let headers: &HeaderMap = &parts.headers;
     let next = safe_next(query.next.as_deref());
     let Some(token) = state.cookies.refresh_token(&cookies) else {
         // A navigation started on another site (a link in an email) carries no Strict cookie.
@@ -95,7 +96,7 @@ async fn refresh_navigation(
         return see_other(&format!("/login?next={}", encode(&next)));
     };
     let now = clock::now();
-    match account::refresh(&state, token.expose(), now).await {
+    match account::refresh(&state, token.expose(), super::client_ip(&state, &parts), now).await {
         Ok(issued) => {
             state.cookies.set_tokens(&cookies, &issued, now);
             see_other(&next)
