@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A person's public profile, as the API and the pages show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub email: String,

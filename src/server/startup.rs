@@ -8,7 +8,7 @@ use crate::{
         config::Config,
         cookies::CookieSettings,
         db,
-        http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits},
+        http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns},
         password::Passwords,
         sessions::{revocation_list::RevocationList, SessionSettings},
         state::{AppState, State},
@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(fallback_state.clone()),
             shell,
         ))
+        .layer(middleware::from_fn(server_fns::error_status))
         .layer(middleware::from_fn_with_state(state.clone(), browser::page_guard))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(CookieManagerLayer::new())

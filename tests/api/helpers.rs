@@ -103,14 +103,24 @@ impl TestApp {
         TestApp { addr, state, client, config, server, dir }
     }
 
-    /// Stops this instance and starts a new one on the same database (and a new port).
+    /// Stops this instance and starts a new one on the same database and the same address
+    /// (the default public origin, and so the token issuer, includes the port).
     pub async fn restart(mut self) -> TestApp {
         self.server.abort();
         // Take the data dir out, so that dropping the old instance does not delete it.
         let data = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        let config = self.config.clone();
+        let mut config = self.config.clone();
+        config.site_addr = self.addr;
+        let server = std::mem::replace(&mut self.server, tokio::spawn(async { Ok(()) }));
         drop(self);
+        // Wait until the old listener is really closed before binding its port again.
+        let _ = server.await;
         TestApp::start(config, data).await
+    }
+
+    /// The origin browsers see (`Origin` of their requests): the public URL, or this address.
+    pub fn origin(&self) -> String {
+        self.state.public_origin.clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -220,14 +230,16 @@ impl TestApp {
             .expect("request sent")
     }
 
-    /// A server-function call the way the hydrated page makes it: a url-encoded body, the
-    /// access cookie, and no `Accept: text/html`, so the answer is data, not a redirect.
+    /// A server-function call the way the hydrated page makes it: a same-origin `fetch` with
+    /// a url-encoded body, the access cookie, and no `Accept: text/html`, so the answer is
+    /// data, not a redirect.
     pub async fn call_fn(&self, path: &str, fields: &[(&str, &str)], access_cookie: &str) -> Response {
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         self.client
             .post(self.url(path))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
+            .header(header::ORIGIN, self.origin())
             .header(header::COOKIE, cookie_header(&[("gh_access", access_cookie)]))
             .body(body)
             .send()
@@ -272,6 +284,7 @@ impl TestApp {
             .post(self.url(path))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+            .header(header::ORIGIN, self.origin())
             .header(header::REFERER, self.url(referer_path))
             .body(body);
         if !cookies.is_empty() {
@@ -322,8 +335,12 @@ pub async fn fn_error(response: Response, fn_path: &str) -> Value {
     let got = response.status();
     let header = response.headers().get("serverfnerror").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let text = response.text().await.expect("body read");
-    assert_eq!(got, StatusCode::INTERNAL_SERVER_ERROR, "a server-function error; body: {text}");
     assert_eq!(header, fn_path, "the error names the server function; body: {text}");
+    let error: gatehouse::error::AppError =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an AppError ({e}): {text}"));
+    // The status fits the error (401, 404, 422 …), not Leptos's blanket 500.
+    assert_eq!(got.as_u16(), error.status(), "the status of {error:?}; body: {text}");
+    assert!(got.is_client_error(), "a client error, not a server fault: {got}; body: {text}");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 

@@ -8,6 +8,8 @@ mod access_tokens;
 mod auth_flow;
 mod bodies;
 mod browser;
+mod devices;
 mod helpers;
 mod public_endpoints;
 mod rotation;
+mod security;

@@ -1,5 +1,7 @@
 //! The JSON API for non-browser clients (ssr only). Each handler parses, calls one function
-//! of `server::account`, and shapes the answer of SPEC.md's contract.
+//! of `server::account` (or `sessions`), and shapes the answer of SPEC.md's contract. The
+//! `#[utoipa::path]` attributes are the OpenAPI document (`openapi.rs`), so the document is
+//! generated from this code and cannot drift from it.
 
 use super::{client_ip, client_of, json::ApiJson};
 use crate::{
@@ -20,13 +22,14 @@ use crate::{
     },
 };
 use axum::{
-    extract::{Request, State},
+    extract::{FromRequest, Path, Request, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -37,40 +40,50 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/sessions", get(list_sessions))
         .route("/api/v1/sessions/revoke-others", post(revoke_other_sessions))
-        .route("/api/v1/sessions/{id}", axum::routing::delete(revoke_one_session))
+        .route("/api/v1/sessions/{id}", delete(revoke_one_session))
+        .route("/api/v1/openapi.json", get(super::openapi::document))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
         .route("/livez", get(livez))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RegisterBody {
+pub struct RegisterBody {
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
+    #[schema(min_length = 10, max_length = 256, example = "correct horse battery staple")]
     password: String,
+    #[schema(min_length = 1, max_length = 64, example = "Ada")]
     display_name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginBody {
+pub struct LoginBody {
+    #[schema(example = "ada@example.com")]
     email: String,
+    #[schema(example = "correct horse battery staple")]
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshBody {
+pub struct RefreshBody {
+    #[schema(example = "ghr_3q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
     refresh_token: String,
 }
 
 /// The answer to login and refresh.
-#[derive(Serialize)]
-struct TokenPair {
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
     access_token: String,
-    token_type: &'static str,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds until the access token expires.
     expires_in: i64,
     refresh_token: String,
+    /// Seconds until the refresh token expires (idle or absolute, whichever is first).
     refresh_expires_in: i64,
     session_id: String,
     user: User,
@@ -80,7 +93,7 @@ impl TokenPair {
     fn from_issued(issued: Issued, now: i64) -> Self {
         TokenPair {
             access_token: issued.access_token.expose().to_owned(),
-            token_type: "Bearer",
+            token_type: "Bearer".into(),
             expires_in: issued.access_claims.exp - now,
             refresh_token: issued.refresh_token.expose().to_owned(),
             refresh_expires_in: issued.refresh_expires_at - now,
@@ -90,15 +103,75 @@ impl TokenPair {
     }
 }
 
-async fn register(State(state): State<AppState>, req: Request) -> Result<Response, AppError> {
+#[derive(Serialize, ToSchema)]
+pub struct UserBody {
+    user: User,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeBody {
+    user: User,
+    session_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionItem {
+    id: String,
+    /// The session this request was made with.
+    current: bool,
+    /// The person's name for the device, else "Browser on OS".
+    device: String,
+    browser: String,
+    os: String,
+    ip: String,
+    created_at: String,
+    last_used_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionsBody {
+    sessions: Vec<SessionItem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevokedBody {
+    revoked: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusBody {
+    status: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Account created", body = UserBody),
+        (status = 400, description = "Malformed JSON", body = super::openapi::ErrorBody),
+        (status = 409, description = "`email_taken`", body = super::openapi::ErrorBody),
+        (status = 413, body = super::openapi::ErrorBody), (status = 415, body = super::openapi::ErrorBody),
+        (status = 422, description = "`invalid_input`, with `fields`", body = super::openapi::ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = super::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
+pub async fn register(State(state): State<AppState>, req: Request) -> Result<Response, AppError> {
     let (parts, body) = req.into_parts();
     let ip = client_ip(&state, &parts);
     let ApiJson(body) = ApiJson::<RegisterBody>::from_request(Request::from_parts(parts, body), &state).await?;
     let user = account::register(&state, &body.email, &body.password, &body.display_name, ip, clock::now()).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "user": user }))).into_response())
+    Ok((StatusCode::CREATED, Json(UserBody { user })).into_response())
 }
 
-async fn login(State(state): State<AppState>, req: Request) -> Result<Json<TokenPair>, AppError> {
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in: a new session and its token pair", body = TokenPair),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, description = "`invalid_credentials` (unknown account and wrong password alike)", body = super::openapi::ErrorBody),
+        (status = 413, body = super::openapi::ErrorBody), (status = 415, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = super::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
+pub async fn login(State(state): State<AppState>, req: Request) -> Result<Json<TokenPair>, AppError> {
     let (parts, body) = req.into_parts();
     let client = client_of(&state, &parts);
     let ApiJson(body) = ApiJson::<LoginBody>::from_request(Request::from_parts(parts, body), &state).await?;
@@ -107,7 +180,16 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Json<Token
     Ok(Json(TokenPair::from_issued(issued, now)))
 }
 
-async fn refresh(State(state): State<AppState>, req: Request) -> Result<Json<TokenPair>, AppError> {
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new pair; the presented refresh token is spent", body = TokenPair),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `session_revoked` or `refresh_token_reused`", body = super::openapi::ErrorBody),
+        (status = 413, body = super::openapi::ErrorBody), (status = 415, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+        (status = 429, body = super::openapi::ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn refresh(State(state): State<AppState>, req: Request) -> Result<Json<TokenPair>, AppError> {
     let (parts, body) = req.into_parts();
     let ip = client_ip(&state, &parts);
     let ApiJson(body) = ApiJson::<RefreshBody>::from_request(Request::from_parts(parts, body), &state).await?;
@@ -116,37 +198,63 @@ async fn refresh(State(state): State<AppState>, req: Request) -> Result<Json<Tok
     Ok(Json(TokenPair::from_issued(issued, now)))
 }
 
-async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "This session is revoked"),
+        (status = 401, description = "`invalid_token` or `token_expired`", body = super::openapi::ErrorBody),
+        (status = 403, description = "Cross-site request with cookies", body = super::openapi::ErrorBody),
+    ))]
+pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
     account::logout(&state, &user.session_id, clock::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<serde_json::Value>, AppError> {
+#[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 200, body = MeBody),
+        (status = 401, description = "`invalid_token` or `token_expired`", body = super::openapi::ErrorBody),
+    ))]
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<MeBody>, AppError> {
     let row = users::by_id(&state.db, &user.user_id).await?.ok_or(AppError::InvalidToken)?;
-    Ok(Json(serde_json::json!({ "user": row.public(), "session_id": user.session_id })))
+    Ok(Json(MeBody { user: row.public(), session_id: user.session_id }))
 }
 
-async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<serde_json::Value>, AppError> {
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every live session of the caller", body = SessionsBody),
+        (status = 401, body = super::openapi::ErrorBody),
+    ))]
+pub async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<SessionsBody>, AppError> {
     let now = clock::now();
     let rows = sessions::active_for_user(&state.db, &user.user_id, &state.sessions, now).await?;
-    let list: Vec<_> = rows
+    let sessions = rows
         .iter()
         .map(|row| {
             let d = device_view(row, &user.session_id, now);
-            serde_json::json!({
-                "id": d.id, "current": d.current, "device": d.label, "browser": d.browser, "os": d.os,
-                "ip": d.ip, "created_at": d.signed_in_at, "last_used_at": d.last_active_at,
-            })
+            SessionItem {
+                id: d.id,
+                current: d.current,
+                device: d.label,
+                browser: d.browser,
+                os: d.os,
+                ip: d.ip,
+                created_at: d.signed_in_at,
+                last_used_at: d.last_active_at,
+            }
         })
         .collect();
-    Ok(Json(serde_json::json!({ "sessions": list })))
+    Ok(Json(SessionsBody { sessions }))
 }
 
-async fn revoke_one_session(
-    State(state): State<AppState>,
-    user: AuthUser,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<StatusCode, AppError> {
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A session id from GET /api/v1/sessions")),
+    responses(
+        (status = 204, description = "Signed out, effective at once"),
+        (status = 401, body = super::openapi::ErrorBody),
+        (status = 403, body = super::openapi::ErrorBody),
+        (status = 404, description = "Unknown, or someone else's: no difference is visible", body = super::openapi::ErrorBody),
+    ))]
+pub async fn revoke_one_session(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     let why = Why { reason: "signed_out_elsewhere", actor_session_id: Some(&user.session_id) };
     if id.len() > 64 || !revoke_session(&state.db, &state.revoked, &id, Some(&user.user_id), why, clock::now()).await? {
         return Err(AppError::NotFound);
@@ -154,13 +262,21 @@ async fn revoke_one_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn revoke_other_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<serde_json::Value>, AppError> {
+#[utoipa::path(post, path = "/api/v1/sessions/revoke-others", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many other sessions were signed out", body = RevokedBody),
+        (status = 401, body = super::openapi::ErrorBody),
+        (status = 403, body = super::openapi::ErrorBody),
+    ))]
+pub async fn revoke_other_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<RevokedBody>, AppError> {
     let why = Why { reason: "signed_out_elsewhere", actor_session_id: Some(&user.session_id) };
-    let n = revoke_all_of_user(&state.db, &state.revoked, &user.user_id, Some(&user.session_id), why, clock::now()).await?;
-    Ok(Json(serde_json::json!({ "revoked": n })))
+    let revoked = revoke_all_of_user(&state.db, &state.revoked, &user.user_id, Some(&user.session_id), why, clock::now()).await?;
+    Ok(Json(RevokedBody { revoked }))
 }
 
-async fn jwks(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys",
+    responses((status = 200, description = "The public keys that verify access tokens (RFC 7517)", body = super::openapi::Jwks)))]
+pub async fn jwks(State(state): State<AppState>) -> Response {
     (
         [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
         Json(state.keys.current().jwks().clone()),
@@ -169,19 +285,21 @@ async fn jwks(State(state): State<AppState>) -> Response {
 }
 
 /// Readiness: 200 while the database answers.
-async fn healthz(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, body = StatusBody), (status = 503, description = "The database is unreachable", body = StatusBody)))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
     match sqlx::query("select 1").execute(&state.db).await {
-        Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response(),
+        Ok(_) => (StatusCode::OK, Json(StatusBody { status: "ok".into() })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" }))).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(StatusBody { status: "database unavailable".into() })).into_response()
         }
     }
 }
 
 /// Liveness: touches nothing.
-async fn livez() -> &'static str {
+#[utoipa::path(get, path = "/livez", tag = "health",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")))]
+pub async fn livez() -> &'static str {
     "ok"
 }
-
-use axum::extract::FromRequest;

@@ -11,6 +11,8 @@ pub mod csrf;
 pub mod headers;
 pub mod json;
 pub mod limits;
+pub mod openapi;
+pub mod server_fns;
 
 use crate::server::state::AppState;
 use axum::{extract::ConnectInfo, http::request::Parts};

@@ -60,7 +60,8 @@ pub async fn revoke_session(
 }
 
 /// Revokes every live session of a user except `keep` (all of them when `keep` is None).
-/// Returns how many were revoked.
+/// Returns how many were revoked. Sessions already past their absolute end are left alone
+/// (they can do nothing any more), so the count matches what the devices page showed.
 pub async fn revoke_all_of_user(
     db: &Db,
     list: &RevocationList,
@@ -72,7 +73,7 @@ pub async fn revoke_all_of_user(
     let mut tx = db.begin().await?;
     let ids: Vec<(String,)> = sqlx::query_as(
         "update sessions set revoked_at = $1, revoked_reason = $2
-          where user_id = $3 and revoked_at is null and ($4 is null or id <> $4)
+          where user_id = $3 and revoked_at is null and expires_at > $1 and ($4 is null or id <> $4)
           returning id",
     )
     .bind(now)

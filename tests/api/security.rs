@@ -1,0 +1,374 @@
+//! Security: the activity log of theft detection, changing the password, signing out
+//! everywhere, and the settings pages' guard.
+
+use crate::helpers::{
+    assert_error, assert_fn_error, assert_fn_invalid_field, json_body, jwt_part, location, now, set_cookies, str_at,
+    the_cookie, EventRow, SignedIn, TestApp, FIREFOX_ON_WINDOWS, PASSWORD, SAFARI_ON_IPHONE,
+};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+const NEW_PASSWORD: &str = "a brand new passphrase 2";
+
+/// Asserts the session is over: its access token is refused now (long before it expires)
+/// and its refresh token answers `session_revoked`.
+async fn assert_session_ended(app: &TestApp, session: &SignedIn) {
+    let exp = jwt_part(&session.access_token, 1)["exp"].as_i64().unwrap_or_default();
+    assert!(exp > now() + 60, "the access token is still far from its expiry");
+    assert_error(app.me(&session.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    assert_error(app.refresh(&session.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+}
+
+/// Asserts the session still works (without spending its refresh token).
+async fn assert_session_alive(app: &TestApp, session: &SignedIn) {
+    let me = json_body(app.me(&session.access_token).await, StatusCode::OK).await;
+    assert_eq!(str_at(&me, "/session_id"), session.session_id);
+    assert_eq!(app.revocation_of(&session.session_id).await, (None, None), "not revoked in the database");
+}
+
+async fn password_hash_of(app: &TestApp, user_id: &str) -> String {
+    let (hash,): (String,) = sqlx::query_as("select password_hash from users where id = $1")
+        .bind(user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    hash
+}
+
+fn of_kind(events: &[EventRow], kind: &str) -> Vec<EventRow> {
+    events.iter().filter(|e| e.kind == kind).cloned().collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Refresh-token reuse
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_replayed_refresh_token_outside_the_grace_window_revokes_the_session_and_records_refresh_token_reused() {
+    let app = TestApp::spawn_with(|c| c.refresh_grace = Duration::ZERO).await;
+    let person = app.signed_in("Robbed Rob").await;
+    let bystander = app.signed_in("Bystander Bea").await;
+    let rotated = json_body(app.refresh(&person.refresh_token).await, StatusCode::OK).await;
+
+    assert_error(app.refresh(&person.refresh_token).await, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
+
+    let (revoked_at, reason) = app.revocation_of(&person.session_id).await;
+    assert!(revoked_at.is_some(), "the session is revoked");
+    assert_eq!(reason.as_deref(), Some("refresh_token_reused"));
+    let events = app.events_of(&person.user_id).await;
+    assert_eq!(
+        of_kind(&events, "refresh_token_reused"),
+        vec![EventRow {
+            kind: "refresh_token_reused".into(),
+            session_id: Some(person.session_id.clone()),
+            actor_session_id: None,
+            reason: Some("refresh_token_reused".into()),
+        }],
+        "one event, for this user and session, caused by the server: {events:#?}"
+    );
+    assert_error(app.me(&str_at(&rotated, "/access_token")).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+
+    // Replaying again (or the successor) meets a revoked session: no second detection.
+    assert_error(app.refresh(&person.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    assert_error(app.refresh(&str_at(&rotated, "/refresh_token")).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    assert_eq!(of_kind(&app.events_of(&person.user_id).await, "refresh_token_reused").len(), 1);
+
+    // The event belongs to that user only.
+    assert!(app.events_of(&bystander.user_id).await.iter().all(|e| e.kind == "signed_in"));
+    assert_session_alive(&app, &bystander).await;
+}
+
+#[tokio::test]
+async fn a_replay_inside_the_grace_window_revokes_nothing_and_records_no_reuse() {
+    let app = TestApp::spawn_with(|c| c.refresh_grace = Duration::from_secs(5)).await;
+    let person = app.signed_in("Two Tabs").await;
+
+    let first = json_body(app.refresh(&person.refresh_token).await, StatusCode::OK).await;
+    let second = json_body(app.refresh(&person.refresh_token).await, StatusCode::OK).await;
+    assert_eq!(first["refresh_token"], second["refresh_token"], "the same successor");
+
+    assert_eq!(app.revocation_of(&person.session_id).await, (None, None));
+    let events = app.events_of(&person.user_id).await;
+    assert_eq!(
+        events,
+        vec![EventRow {
+            kind: "signed_in".into(),
+            session_id: Some(person.session_id.clone()),
+            actor_session_id: None,
+            reason: None,
+        }],
+        "only the sign-in: {events:#?}"
+    );
+    json_body(app.me(&str_at(&second, "/access_token")).await, StatusCode::OK).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Changing the password
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_wrong_current_password_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_in_from("Forgetful Fay", Some(FIREFOX_ON_WINDOWS)).await;
+    let b = app.another_session(&a, Some(SAFARI_ON_IPHONE)).await;
+    let hash_before = password_hash_of(&app, &a.user_id).await;
+
+    assert_fn_invalid_field(
+        app.call_fn(
+            "/fn/password",
+            &[("current_password", "not my password at all"), ("new_password", NEW_PASSWORD)],
+            &a.access_token,
+        )
+        .await,
+        "/fn/password",
+        "current_password",
+        "not right",
+    )
+    .await;
+
+    assert_eq!(password_hash_of(&app, &a.user_id).await, hash_before);
+    assert_session_alive(&app, &a).await;
+    assert_session_alive(&app, &b).await;
+    assert!(of_kind(&app.events_of(&a.user_id).await, "password_changed").is_empty());
+    assert_error(app.login(&a.email, NEW_PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    json_body(app.login(&a.email, PASSWORD).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn a_too_short_or_unchanged_new_password_is_refused_with_the_new_password_field_message() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_in("Short Sid").await;
+    let b = app.another_session(&a, None).await;
+    let hash_before = password_hash_of(&app, &a.user_id).await;
+
+    assert_fn_invalid_field(
+        app.call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", "short")], &a.access_token).await,
+        "/fn/password",
+        "new_password",
+        "at least 10 characters",
+    )
+    .await;
+    assert_fn_invalid_field(
+        app.call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", PASSWORD)], &a.access_token).await,
+        "/fn/password",
+        "new_password",
+        "different",
+    )
+    .await;
+
+    assert_eq!(password_hash_of(&app, &a.user_id).await, hash_before);
+    assert_session_alive(&app, &b).await;
+    assert!(of_kind(&app.events_of(&a.user_id).await, "password_changed").is_empty());
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_every_other_device_and_keeps_this_one() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_in_from("Changing Chloe", Some(FIREFOX_ON_WINDOWS)).await;
+    let b = app.another_session(&a, Some(SAFARI_ON_IPHONE)).await;
+    let c = app.another_session(&a, None).await;
+    let bystander = app.signed_in("Unrelated Ursula").await;
+
+    let response = app
+        .call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)], &a.access_token)
+        .await;
+    let body = json_body(response, StatusCode::OK).await;
+    assert_eq!(body, json!(2), "two other devices were signed out");
+
+    // The others are out at once; this one goes on, refresh included.
+    assert_session_ended(&app, &b).await;
+    assert_session_ended(&app, &c).await;
+    for s in [&b, &c] {
+        assert_eq!(app.revocation_of(&s.session_id).await.1.as_deref(), Some("password_changed"));
+    }
+    assert_session_alive(&app, &a).await;
+    json_body(app.refresh(&a.refresh_token).await, StatusCode::OK).await;
+    assert_session_alive(&app, &bystander).await;
+
+    // Only the new password opens the account now.
+    assert_error(app.login(&a.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    json_body(app.login(&a.email, NEW_PASSWORD).await, StatusCode::OK).await;
+
+    let events = app.events_of(&a.user_id).await;
+    assert_eq!(
+        of_kind(&events, "password_changed"),
+        vec![EventRow {
+            kind: "password_changed".into(),
+            session_id: Some(a.session_id.clone()),
+            actor_session_id: Some(a.session_id.clone()),
+            reason: None,
+        }],
+        "{events:#?}"
+    );
+    let mut revoked = of_kind(&events, "session_revoked");
+    revoked.sort_by(|x, y| x.session_id.cmp(&y.session_id));
+    let mut expected: Vec<EventRow> = [&b, &c]
+        .iter()
+        .map(|s| EventRow {
+            kind: "session_revoked".into(),
+            session_id: Some(s.session_id.clone()),
+            actor_session_id: Some(a.session_id.clone()),
+            reason: Some("password_changed".into()),
+        })
+        .collect();
+    expected.sort_by(|x, y| x.session_id.cmp(&y.session_id));
+    assert_eq!(revoked, expected);
+}
+
+#[tokio::test]
+async fn changing_the_password_without_a_valid_access_cookie_is_invalid_token() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_in("Anonymous Andy").await;
+    let hash_before = password_hash_of(&app, &a.user_id).await;
+
+    assert_fn_error(
+        app.call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)], "not.a.jwt").await,
+        "/fn/password",
+        &json!("InvalidToken"),
+    )
+    .await;
+    assert_eq!(password_hash_of(&app, &a.user_id).await, hash_before);
+}
+
+// ---------------------------------------------------------------------------------------
+// Signing out everywhere
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn signing_out_everywhere_revokes_every_session_including_this_one_and_goes_to_the_login_page() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_in_from("Leaving Lou", Some(FIREFOX_ON_WINDOWS)).await;
+    let b = app.another_session(&a, Some(SAFARI_ON_IPHONE)).await;
+    let c = app.another_session(&a, None).await;
+    let bystander = app.signed_in("Staying Stan").await;
+
+    let response =
+        app.form_post("/auth/sign-out-everywhere", &[], "/settings/sessions", &[("gh_access", &a.access_token)]).await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response), "/login?signed_out=1");
+    let cookies = set_cookies(&response);
+    for (name, path) in [("gh_access", "/"), ("gh_refresh", "/auth")] {
+        let cookie = the_cookie(&cookies, name);
+        assert_eq!(cookie.value, "", "{}", cookie.raw);
+        assert_eq!(cookie.attribute("Max-Age"), Some("0"), "{}", cookie.raw);
+        assert_eq!(cookie.attribute("Path"), Some(path), "{}", cookie.raw);
+    }
+
+    for s in [&a, &b, &c] {
+        assert_session_ended(&app, s).await;
+        assert_eq!(app.revocation_of(&s.session_id).await.1.as_deref(), Some("signed_out_everywhere"));
+    }
+    let revoked = of_kind(&app.events_of(&a.user_id).await, "session_revoked");
+    assert_eq!(revoked.len(), 3, "{revoked:#?}");
+    assert!(
+        revoked.iter().all(|e| e.actor_session_id.as_deref() == Some(a.session_id.as_str())
+            && e.reason.as_deref() == Some("signed_out_everywhere")),
+        "{revoked:#?}"
+    );
+    assert_session_alive(&app, &bystander).await;
+
+    // The settings pages are closed to the old cookie now.
+    let response = app.navigate("/settings/sessions", &[("gh_access", &a.access_token)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/auth/refresh?next=%2Fsettings%2Fsessions");
+}
+
+// ---------------------------------------------------------------------------------------
+// The settings pages
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_settings_pages_without_cookies_go_through_the_refresh_endpoint() {
+    let app = TestApp::spawn().await;
+
+    for (path, next) in [
+        ("/settings/sessions", "/auth/refresh?next=%2Fsettings%2Fsessions"),
+        ("/settings/password", "/auth/refresh?next=%2Fsettings%2Fpassword"),
+        ("/settings/password?reported=1", "/auth/refresh?next=%2Fsettings%2Fpassword%3Freported%3D1"),
+    ] {
+        let response = app.navigate(path, &[]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&response), next, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_settings_pages_render_on_the_server_for_a_valid_access_cookie() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in_from("Settled Sally", Some(FIREFOX_ON_WINDOWS)).await;
+
+    for path in ["/settings/sessions", "/settings/password"] {
+        let response = app.navigate(path, &[("gh_access", &person.access_token)]).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let cache = response.headers().get(reqwest::header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert_eq!(cache, "no-store", "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Settled Sally"), "{path}: {html}");
+    }
+    let html = app.navigate("/settings/sessions", &[("gh_access", &person.access_token)]).await.text().await.unwrap();
+    assert!(html.contains("Firefox on Windows"), "{html}");
+    assert!(html.contains("This device"), "{html}");
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_after_the_access_cookie_expired_still_works_with_the_refresh_cookie() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_in("Long Idle Page").await;
+    let b = app.another_session(&a, Some(SAFARI_ON_IPHONE)).await;
+    let expired = app.mint_access_token(&a.user_id, &a.session_id, now() - 10_000);
+
+    // The page sat open past the access token's lifetime: the browser has dropped the access
+    // cookie (or still sends the expired one); the refresh cookie is sent under /auth.
+    for access in [None, Some(expired.as_str())] {
+        let mut cookies = vec![("gh_refresh", a.refresh_token.as_str())];
+        if let Some(token) = access {
+            cookies.push(("gh_access", token));
+        }
+        let response = app.form_post("/auth/sign-out-everywhere", &[], "/settings/sessions", &cookies).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "access cookie {access:?}");
+        if access.is_none() {
+            assert_eq!(location(&response), "/login?signed_out=1", "signed out, not sent back with an error");
+        }
+    }
+    for s in [&a, &b] {
+        assert_session_ended(&app, s).await;
+        assert_eq!(app.revocation_of(&s.session_id).await.1.as_deref(), Some("signed_out_everywhere"));
+    }
+}
+
+#[tokio::test]
+async fn only_a_live_refresh_cookie_can_stand_in_for_the_access_cookie_when_signing_out_everywhere() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_in("Guarded Gus").await;
+    let b = app.another_session(&a, None).await;
+    // A refresh token that was already rotated away (spent), and one of a revoked session.
+    let rotated = json_body(app.refresh(&a.refresh_token).await, StatusCode::OK).await;
+    let c = app.another_session(&a, None).await;
+    assert_eq!(app.logout(&c.access_token).await.status(), StatusCode::NO_CONTENT);
+
+    for (what, token) in [("spent", a.refresh_token.as_str()), ("revoked", c.refresh_token.as_str()), ("garbage", "ghr_nope")]
+    {
+        let response =
+            app.form_post("/auth/sign-out-everywhere", &[], "/settings/sessions", &[("gh_refresh", token)]).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{what}");
+        let target = reqwest::Url::parse(&location(&response)).unwrap_or_else(|e| panic!("{what}: Location is a URL: {e}"));
+        assert_eq!(target.path(), "/settings/sessions", "{what}: back to the page with the error");
+        assert!(target.query_pairs().any(|(k, _)| k == "__err"), "{what}: {target}");
+    }
+    // Without any cookie, in data mode: InvalidToken.
+    let response = app
+        .client
+        .post(app.url("/auth/sign-out-everywhere"))
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_fn_error(response, "/auth/sign-out-everywhere", &json!("InvalidToken")).await;
+
+    // Nobody was signed out by any of that.
+    json_body(app.me(&str_at(&rotated, "/access_token")).await, StatusCode::OK).await;
+    assert_session_alive(&app, &b).await;
+    assert_eq!(app.revocation_of(&c.session_id).await.1.as_deref(), Some("signed_out"));
+}
