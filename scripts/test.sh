@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-"$ROOT/scripts/tools.sh" build e2e
+"$ROOT/scripts/tools.sh" build e2e fuzz
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -42,5 +42,14 @@ start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s "${RATES[@]}"
 start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s "${RATES[@]}"
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
-cd "$ROOT/end2end"
-BASE_URL="http://127.0.0.1:$P1" SHORT_TTL_URL="http://127.0.0.1:$P2" npx playwright test "$@"
+(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$P1" SHORT_TTL_URL="http://127.0.0.1:$P2" npx playwright test "$@")
+
+say "no token, hash or key in the browser-test servers' logs"
+# Refresh tokens start with ghr_, JWTs with eyJ; neither may ever be logged.
+if grep -nE 'ghr_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}|\$argon2id\$' "$OUT"/*.log; then
+  echo "a secret appeared in a server log (above)" >&2
+  exit 1
+fi
+
+say "schema-based API fuzzing (schemathesis)"
+"$ROOT/scripts/fuzz-api.sh" "${FUZZ_SECONDS:-90}"

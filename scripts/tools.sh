@@ -51,11 +51,22 @@ need_e2e_tools() {
   fi
 }
 
+need_fuzz_tools() {
+  if ! command -v st >/dev/null 2>&1; then
+    say "installing schemathesis (PyPI)"
+    python3 -m pip install --quiet schemathesis
+  fi
+  if ! command -v curl >/dev/null 2>&1; then
+    as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q curl
+  fi
+}
+
 for what in "$@"; do
   case "$what" in
     build) need_build_tools ;;
     release) need_build_tools; need_release_tools ;;
     e2e) need_e2e_tools ;;
+    fuzz) need_fuzz_tools ;;
     *) echo "tools.sh: unknown set '$what'" >&2; exit 2 ;;
   esac
 done

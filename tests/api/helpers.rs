@@ -85,6 +85,10 @@ impl TestApp {
         config.hash_concurrency = Some(2);
         config.argon2_memory_kib = 19456;
         config.argon2_iterations = 2;
+        config.trusted_proxies = Vec::new();
+        config.login_rate_per_minute = 30;
+        config.register_rate_per_minute = 10;
+        config.refresh_rate_per_minute = 120;
         config.site_root = "target/site".into();
         tweak(&mut config);
         TestApp::start(config, dir).await
