@@ -8,6 +8,7 @@ const FIREFOX_WINDOWS =
 /** Runs axe on the page as it is now and expects no violations at all. */
 async function expectNoViolations(page: Page, what: string) {
   const results = await new AxeBuilder({ page }).analyze();
+  expect(results.passes.length, "axe ran its checks").toBeGreaterThan(10);
   const summary = results.violations.map(
     (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
   );

@@ -13,7 +13,7 @@ pub fn HomePage() -> impl IntoView {
             <section class="hero">
                 <h1>"Sign in once. Stay in control."</h1>
                 <p class="lead">
-                    "Sign in once. A short-lived access token proves who you are on every request; "
+                    "A short-lived access token proves who you are on every request; "
                     "a long-lived refresh token, rotated on every use, quietly gets you a new one."
                 </p>
                 <p class="cta">
