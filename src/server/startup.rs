@@ -182,9 +182,11 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(CookieManagerLayer::new())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(limits::buffer_unsized_body))
         .layer(RequestBodyLimitLayer::new(limits::MAX_REQUEST_BODY))
         .layer(middleware::from_fn(limits::json_413))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits::REQUEST_TIMEOUT))
+        .layer(middleware::from_fn(limits::header_size))
         .with_state(state);
     headers::layer(app, https)
 }
