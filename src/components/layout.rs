@@ -2,22 +2,21 @@
 
 use crate::api::auth::Logout;
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_location};
+use leptos_router::components::A;
 
 #[component]
 pub fn SignedInHeader(#[prop(into)] display_name: String) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    let path = use_location().pathname;
-    let current = move |href: &'static str| (path.get() == href).then_some("page");
+    // `<A>` marks the link to the current page with aria-current="page" itself.
     let initial = display_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/dashboard"><Logo />"Gatehouse"</a>
             <nav aria-label="Main">
-                <A href="/dashboard" attr:aria-current=move || current("/dashboard")>"Dashboard"</A>
-                <A href="/settings/sessions" attr:aria-current=move || current("/settings/sessions")>"Devices"</A>
-                <A href="/settings/password" attr:aria-current=move || current("/settings/password")>"Security"</A>
+                <A href="/dashboard">"Dashboard"</A>
+                <A href="/settings/sessions">"Devices"</A>
+                <A href="/settings/password">"Security"</A>
             </nav>
             <div class="who">
                 <span class="avatar" aria-hidden="true">{initial}</span>
@@ -35,15 +34,13 @@ pub fn SignedInHeader(#[prop(into)] display_name: String) -> impl IntoView {
 
 #[component]
 pub fn PublicHeader() -> impl IntoView {
-    let path = use_location().pathname;
-    let current = move |href: &'static str| (path.get() == href).then_some("page");
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/"><Logo />"Gatehouse"</a>
             <nav aria-label="Main">
-                <A href="/login" attr:aria-current=move || current("/login")>"Sign in"</A>
-                <A href="/register" attr:aria-current=move || current("/register")>"Create account"</A>
+                <A href="/login">"Sign in"</A>
+                <A href="/register">"Create account"</A>
             </nav>
         </header>
     }
