@@ -129,8 +129,10 @@ pub mod strength {
     /// and anything longer that starts strong is strong.
     pub const SCORED_CHARS: usize = 64;
 
-    /// What the meter shows and what the server's check decides on.
-    #[derive(Debug, Clone, PartialEq, Eq)]
+    /// What the meter shows and what the server's check decides on. The estimate itself runs
+    /// on the server only (zxcvbn's dictionaries would triple the page's WebAssembly); the
+    /// meter asks for it through `api::strength::password_strength`.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct Strength {
         /// 0 (guessable in a blink) to 4 (very hard to guess).
         pub score: u8,
@@ -154,6 +156,7 @@ pub mod strength {
         }
     }
 
+    #[cfg(feature = "ssr")]
     pub fn estimate(password: &str) -> Strength {
         let head: String = password.chars().take(SCORED_CHARS).collect();
         let entropy = zxcvbn::zxcvbn(&head, &[]);
@@ -166,7 +169,7 @@ pub mod strength {
         Strength { score, advice }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, feature = "ssr"))]
     mod tests {
         use super::*;
 

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod devices;
 pub mod security;
+pub mod strength;
 
 use crate::error::AppError;
 use std::future::Future;

@@ -4,7 +4,8 @@
 //! where asked for, a strength meter. Without JavaScript neither is shown and the field is a
 //! plain password field; the server applies the same strength minimum either way.
 
-use crate::model::strength;
+use crate::api::strength::PasswordStrength;
+use leptos::server_fn::ServerFn as _;
 use leptos::prelude::*;
 
 #[component]
@@ -35,11 +36,34 @@ pub fn Field(
         Effect::new(move |_| enhanced.set(true));
     }
     let shown = RwSignal::new(false);
+    // The server scores the password (see `api::strength`), a quarter second after typing
+    // stops; an answer for an older value is ignored.
     let value = RwSignal::new(String::new());
-    let estimate = Memo::new(move |_| {
-        let v = value.get();
-        (!v.is_empty()).then(|| strength::estimate(&v))
+    let ask = Action::new_local(|pw: &String| {
+        let pw = pw.clone();
+        async move { (pw.clone(), PasswordStrength { password: pw }.run_on_client().await.ok()) }
     });
+    let estimate = Memo::new(move |_| {
+        let current = value.get();
+        match ask.value().get() {
+            Some((scored, Some(s))) if !current.is_empty() && scored == current => Some(s),
+            _ => None,
+        }
+    });
+    let typed = move |v: String| {
+        value.set(v.clone());
+        if v.is_empty() {
+            return;
+        }
+        set_timeout(
+            move || {
+                if value.get_untracked() == v {
+                    ask.dispatch(v.clone());
+                }
+            },
+            std::time::Duration::from_millis(250),
+        );
+    };
     let described = {
         let error_id = error_id.clone();
         let hint_id = hint_id.clone();
@@ -114,7 +138,7 @@ pub fn Field(
                     aria-describedby=described
                     on:input=move |ev| {
                         if meter {
-                            value.set(event_target_value(&ev));
+                            typed(event_target_value(&ev));
                         }
                     }
                 />

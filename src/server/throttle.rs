@@ -37,6 +37,8 @@ pub struct Throttle {
     login: Option<DefaultKeyedRateLimiter<IpAddr>>,
     register: Option<DefaultKeyedRateLimiter<IpAddr>>,
     refresh: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// The strength meter asks as people type: generous, but bounded.
+    strength: Option<DefaultKeyedRateLimiter<IpAddr>>,
     accounts: Backoff,
     addresses: Backoff,
 }
@@ -47,7 +49,11 @@ pub enum Endpoint {
     Login,
     Register,
     Refresh,
+    Strength,
 }
+
+/// Strength-meter questions per minute per client address.
+pub const STRENGTH_PER_MINUTE: u32 = 300;
 
 impl Throttle {
     pub fn new(rates: Rates) -> Self {
@@ -58,6 +64,7 @@ impl Throttle {
             login: limiter(rates.login_per_minute),
             register: limiter(rates.register_per_minute),
             refresh: limiter(rates.refresh_per_minute),
+            strength: limiter(STRENGTH_PER_MINUTE),
             accounts: Backoff::new(ACCOUNT_FREE_FAILURES, ACCOUNT_CAP_SECS),
             addresses: Backoff::new(ADDRESS_FREE_FAILURES, ADDRESS_CAP_SECS),
         }
@@ -69,6 +76,7 @@ impl Throttle {
             Endpoint::Login => &self.login,
             Endpoint::Register => &self.register,
             Endpoint::Refresh => &self.refresh,
+            Endpoint::Strength => &self.strength,
         };
         match (limiter, ip) {
             (Some(limiter), Some(ip)) => limiter.check_key(&ip).map_err(|not_until| {
@@ -104,7 +112,7 @@ impl Throttle {
 
     /// Drops state nobody needs any more (called periodically).
     pub fn prune(&self, now: i64) {
-        for limiter in [&self.login, &self.register, &self.refresh].into_iter().flatten() {
+        for limiter in [&self.login, &self.register, &self.refresh, &self.strength].into_iter().flatten() {
             limiter.retain_recent();
         }
         self.accounts.prune(now);
