@@ -181,7 +181,7 @@ fn FlowPanel(flow: FlowView, countdown: Signal<String>) -> impl IntoView {
                     <strong>"Access token"</strong>
                     " — sent with every request and checked every time. Issued "
                     <time datetime=flow.issued_at.clone()>{exact_secs(&flow.issued_at)}</time>
-                    ", expires in " <span class="countdown-copy">{move || countdown.get()}</span> ". Its contents, decoded on the server:"
+                    "; " <span class="countdown-copy">{move || countdown.get()}</span> ". Its contents, decoded on the server:"
                     <dl class="claims">
                         {flow
                             .claims
