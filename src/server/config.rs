@@ -98,6 +98,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_REFRESH_RATE_PER_MINUTE", default_value_t = 120)]
     pub refresh_rate_per_minute: u32,
 
+    /// Growing delays after failed sign-ins, per account and per address. Switch off only for
+    /// load tests and fuzzing.
+    #[arg(long, env = "GATEHOUSE_FAILED_SIGNIN_DELAYS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub failed_sign_in_delays: bool,
+
     /// Folder holding the compiled site (wasm, js, css).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,

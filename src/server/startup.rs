@@ -120,6 +120,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             login_per_minute: config.login_rate_per_minute,
             register_per_minute: config.register_rate_per_minute,
             refresh_per_minute: config.refresh_rate_per_minute,
+            failed_sign_in_delays: config.failed_sign_in_delays,
         }),
         trusted_proxies: config.trusted_proxies.clone(),
         public_origin: origin,

@@ -31,6 +31,9 @@ pub struct Rates {
     pub login_per_minute: u32,
     pub register_per_minute: u32,
     pub refresh_per_minute: u32,
+    /// Growing delays after failed sign-ins (on by default; off only for load tests and
+    /// fuzzing, where one address fails thousands of times on purpose).
+    pub failed_sign_in_delays: bool,
 }
 
 pub struct Throttle {
@@ -65,8 +68,8 @@ impl Throttle {
             register: limiter(rates.register_per_minute),
             refresh: limiter(rates.refresh_per_minute),
             strength: limiter(STRENGTH_PER_MINUTE),
-            accounts: Backoff::new(ACCOUNT_FREE_FAILURES, ACCOUNT_CAP_SECS),
-            addresses: Backoff::new(ADDRESS_FREE_FAILURES, ADDRESS_CAP_SECS),
+            accounts: Backoff::new(if rates.failed_sign_in_delays { ACCOUNT_FREE_FAILURES } else { u32::MAX }, ACCOUNT_CAP_SECS),
+            addresses: Backoff::new(if rates.failed_sign_in_delays { ADDRESS_FREE_FAILURES } else { u32::MAX }, ADDRESS_CAP_SECS),
         }
     }
 
@@ -145,6 +148,9 @@ impl Backoff {
     }
 
     fn fail(&self, key: &str, now: i64) {
+        if self.free == u32::MAX {
+            return;
+        }
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_TRACKED && !map.contains_key(key) {
             map.retain(|_, e| e.last_failure + FORGET_AFTER_SECS > now);
@@ -178,7 +184,7 @@ mod tests {
     use super::*;
 
     fn throttle() -> Throttle {
-        Throttle::new(Rates { login_per_minute: 0, register_per_minute: 0, refresh_per_minute: 0 })
+        Throttle::new(Rates { login_per_minute: 0, register_per_minute: 0, refresh_per_minute: 0, failed_sign_in_delays: true })
     }
 
     const T: i64 = 1_000_000;
@@ -234,7 +240,7 @@ mod tests {
 
     #[test]
     fn request_rates_are_per_address() {
-        let t = Throttle::new(Rates { login_per_minute: 3, register_per_minute: 0, refresh_per_minute: 0 });
+        let t = Throttle::new(Rates { login_per_minute: 3, register_per_minute: 0, refresh_per_minute: 0, failed_sign_in_delays: true });
         let a = Some("10.0.0.1".parse().unwrap());
         let b = Some("10.0.0.2".parse().unwrap());
         for _ in 0..3 {
@@ -244,5 +250,19 @@ mod tests {
         assert!((1..=60).contains(&wait), "{wait}");
         assert!(t.request(Endpoint::Login, b).is_ok());
         assert!(t.request(Endpoint::Register, a).is_ok(), "a limit set to 0 is off");
+    }
+}
+
+#[cfg(test)]
+mod switched_off {
+    use super::*;
+
+    #[test]
+    fn with_delays_switched_off_failures_never_throttle() {
+        let t = Throttle::new(Rates { login_per_minute: 0, register_per_minute: 0, refresh_per_minute: 0, failed_sign_in_delays: false });
+        for _ in 0..100 {
+            t.sign_in_failed("a@b.co", None, 1);
+        }
+        assert_eq!(t.before_sign_in("a@b.co", None, 1), Ok(()));
     }
 }

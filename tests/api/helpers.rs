@@ -89,6 +89,7 @@ impl TestApp {
         config.login_rate_per_minute = 30;
         config.register_rate_per_minute = 10;
         config.refresh_rate_per_minute = 120;
+        config.failed_sign_in_delays = true;
         config.site_root = "target/site".into();
         tweak(&mut config);
         TestApp::start(config, dir).await
