@@ -23,16 +23,9 @@ mod tests {
 }
 
 /// How long ago `then` was, in words: "just now", "5 minutes ago", "3 days ago".
+/// The wording lives in one place, shared with the browser: `components::time::relative`.
 pub fn ago(then: i64, now: i64) -> String {
-    let d = (now - then).max(0);
-    let (n, unit) = match d {
-        0..=44 => return "just now".to_owned(),
-        45..=3599 => ((d + 30) / 60, "minute"),
-        3600..=86_399 => ((d + 1800) / 3600, "hour"),
-        _ => ((d + 43_200) / 86_400, "day"),
-    };
-    let n = n.max(1);
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+    crate::components::time::relative(then, now)
 }
 
 #[cfg(test)]
