@@ -1,4 +1,4 @@
-//! The `gatehouse` binary: `serve` (default) and `migrate`.
+//! The `gatehouse` binary: `serve` (default), `migrate` and `keys`.
 
 use clap::Parser;
 use gatehouse::server::{
@@ -35,7 +35,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn migrate(config: &gatehouse::server::config::Config) -> Result<(), String> {
-    let pool = db::connect(&config.database_url()).await.map_err(|e| format!("database: {e}"))?;
+    let pool = db::connect(&config.database_url(), config.pool_size()).await.map_err(|e| format!("database: {e}"))?;
     db::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
     tracing::info!("migrations applied");
     Ok(())
@@ -43,7 +43,7 @@ async fn migrate(config: &gatehouse::server::config::Config) -> Result<(), Strin
 
 async fn keys(config: &gatehouse::server::config::Config, action: KeysCommand) -> Result<(), String> {
     use gatehouse::server::tokens::keys;
-    let pool = db::connect(&config.database_url()).await.map_err(|e| format!("database: {e}"))?;
+    let pool = db::connect(&config.database_url(), config.pool_size()).await.map_err(|e| format!("database: {e}"))?;
     db::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
     let now = clock::now();
     match action {

@@ -78,13 +78,13 @@ pub async fn check_session() -> Result<SessionStatus, AppError> {
 /// (each rotation spends one token; its hash is kept with the time).
 #[cfg(feature = "ssr")]
 async fn rotation_times(db: &crate::server::db::Db, session_id: &str, limit: i64) -> Result<Vec<i64>, AppError> {
-    let mut times: Vec<(i64,)> = sqlx::query_as(
-        "select spent_at from spent_refresh_tokens where session_id = $1 order by spent_at desc limit $2",
-    )
-    .bind(session_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
+    let mut times: Vec<i64> = crate::with_db!(db.read(), |pool| {
+        sqlx::query_scalar("select spent_at from spent_refresh_tokens where session_id = $1 order by spent_at desc limit $2")
+            .bind(session_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    })?;
     times.reverse();
-    Ok(times.into_iter().map(|(t,)| t).collect())
+    Ok(times)
 }

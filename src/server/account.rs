@@ -100,9 +100,9 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
         users::set_password_hash(&state.db, &user.id, &hash).await?;
     }
     let mut tx = state.db.begin().await?;
-    let started = sessions::start::start(&mut *tx, &user.id, client, &state.sessions, now).await?;
+    let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
     events::record(
-        &mut *tx,
+        &mut tx,
         events::NewEvent {
             user_id: &user.id,
             kind: events::SIGNED_IN,
@@ -187,15 +187,19 @@ pub async fn change_password(
         ));
     }
     let hash = state.passwords.hash(&new).await?;
-    users::set_password_hash(&state.db, user_id, &hash).await?;
+    // The new hash, its event and the other devices' sign-out: all or nothing.
+    let mut tx = state.db.begin().await?;
+    users::set_password_hash_in(&mut tx, user_id, &hash).await?;
     events::record(
-        &state.db,
+        &mut tx,
         events::NewEvent { user_id, kind: events::PASSWORD_CHANGED, session_id: Some(session_id), actor_session_id: Some(session_id), ..Default::default() },
         now,
     )
     .await?;
     let why = sessions::revoke::Why { reason: "password_changed", actor_session_id: Some(session_id) };
-    let revoked = sessions::revoke::revoke_all_of_user(&state.db, &state.revoked, user_id, Some(session_id), why, now).await?;
-    tracing::info!(user_id = %user_id, revoked, "password changed; other sessions signed out");
-    Ok(revoked)
+    let revoked = sessions::revoke::revoke_all_of_user_in(&mut tx, user_id, Some(session_id), why, now).await?;
+    tx.commit().await?;
+    state.revoked.insert_all(&revoked, now);
+    tracing::info!(user_id = %user_id, revoked = revoked.len(), "password changed; other sessions signed out");
+    Ok(revoked.len() as u64)
 }

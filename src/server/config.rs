@@ -41,8 +41,18 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Database to use; default: a SQLite file `gatehouse.db` in the data directory.
+    /// `postgres://…` selects PostgreSQL (several instances can share it).
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+
+    /// Most database connections per instance (SQLite: readers; writes always use one).
+    #[arg(long, env = "GATEHOUSE_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+
+    /// PostgreSQL: hear other instances' revocations at once via LISTEN/NOTIFY. When off (or
+    /// while the listener is disconnected) an instance polls the database every second.
+    #[arg(long, env = "GATEHOUSE_REVOCATION_PUSH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub revocation_push: bool,
 
     /// Address to listen on.
     #[arg(long = "addr", env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
@@ -119,6 +129,10 @@ impl Config {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("gatehouse.db").display()),
         }
+    }
+
+    pub fn pool_size(&self) -> crate::server::db::PoolSize {
+        crate::server::db::PoolSize { max_connections: self.db_max_connections }
     }
 
     /// The public origin without a trailing slash.

@@ -3,7 +3,13 @@
 
 use crate::{
     model::SecurityEvent,
-    server::{clock::rfc3339, db::Db, devices, sessions::Client},
+    server::{
+        clock::rfc3339,
+        db::{Db, Tx},
+        devices,
+        sessions::Client,
+    },
+    with_db, with_tx,
 };
 
 pub const SIGNED_IN: &str = "signed_in";
@@ -22,26 +28,29 @@ pub struct NewEvent<'a> {
     pub client: Option<&'a Client>,
 }
 
-pub async fn record<'e, E>(db: E, event: NewEvent<'_>, now: i64) -> Result<(), sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
+/// Records an event inside the caller's transaction, so it exists exactly when what it
+/// describes does.
+pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
     let (ip, ua) = event.client.map(|c| (c.ip.as_str(), c.user_agent.as_str())).unwrap_or(("", ""));
-    sqlx::query(
-        "insert into security_events (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(event.user_id)
-    .bind(event.kind)
-    .bind(event.session_id)
-    .bind(event.actor_session_id)
-    .bind(event.reason)
-    .bind(ip)
-    .bind(ua.chars().take(512).collect::<String>())
-    .bind(now)
-    .execute(db)
-    .await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let ua: String = ua.chars().take(512).collect();
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into security_events (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(event.user_id)
+        .bind(event.kind)
+        .bind(event.session_id)
+        .bind(event.actor_session_id)
+        .bind(event.reason)
+        .bind(ip)
+        .bind(&ua)
+        .bind(now)
+        .execute(conn)
+        .await.map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -62,20 +71,23 @@ struct Row {
 
 /// The account's most recent events, newest first, told from `current_session`'s view.
 pub async fn recent(db: &Db, user_id: &str, current_session: &str, limit: i64, now: i64) -> Result<Vec<SecurityEvent>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "select e.id, e.kind, e.session_id, e.actor_session_id, e.reason, e.ip, e.user_agent, e.created_at,
-                s.user_agent as subject_agent,
-                case when s.revoked_at is null and s.expires_at > $3 then 1 else 0 end as subject_alive
-           from security_events e left join sessions s on s.id = e.session_id
-          where e.user_id = $1
-          order by e.created_at desc, e.id desc
-          limit $2",
-    )
-    .bind(user_id)
-    .bind(limit)
-    .bind(now)
-    .fetch_all(db)
-    .await?;
+    // `cast(… as bigint)`: PostgreSQL's `case` of literals is an int4, SQLite's an integer.
+    let rows: Vec<Row> = with_db!(db.read(), |pool| {
+        sqlx::query_as(
+            "select e.id, e.kind, e.session_id, e.actor_session_id, e.reason, e.ip, e.user_agent, e.created_at,
+                    s.user_agent as subject_agent,
+                    cast(case when s.revoked_at is null and s.expires_at > $3 then 1 else 0 end as bigint) as subject_alive
+               from security_events e left join sessions s on s.id = e.session_id
+              where e.user_id = $1
+              order by e.created_at desc, e.id desc
+              limit $2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .bind(now)
+        .fetch_all(pool)
+        .await
+    })?;
     Ok(rows.into_iter().map(|r| describe(r, current_session, now)).collect())
 }
 

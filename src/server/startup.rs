@@ -10,12 +10,13 @@ use crate::{
         db,
         http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns},
         password::Passwords,
-        sessions::{revocation_list::RevocationList, SessionSettings},
+        sessions::{revocation_list::RevocationList, revocation_push, SessionSettings},
         state::{AppState, State},
         throttle::{Rates, Throttle},
         tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey},
     },
 };
+use crate::with_db;
 use axum::{extract::DefaultBodyLimit, middleware, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -84,7 +85,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         return Err(StartError::Config("GATEHOUSE_ACCESS_TTL must be at least 1s".into()));
     }
     let now = clock::now();
-    let pool = db::connect(&config.database_url()).await?;
+    let pool = db::connect(&config.database_url(), config.pool_size()).await?;
     db::migrate(&pool).await?;
     let access_ttl = secs(config.access_ttl);
     // A retired key verifies as long as a token it signed can live, plus the clock leeway.
@@ -94,8 +95,12 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         .hash_concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations, concurrency)?;
-    let revoked = RevocationList::new(access_ttl);
+    let revoked = std::sync::Arc::new(RevocationList::new(access_ttl));
     revoked.load(&pool, now).await?;
+    if let Some(pg) = pool.postgres() {
+        let options = revocation_push::ListenOptions { push: config.revocation_push };
+        revocation_push::spawn_listener(pool.clone(), pg, revoked.clone(), options);
+    }
     let origin = config.public_origin();
     let leptos_options = LeptosOptions::builder()
         .output_name("gatehouse")
@@ -148,17 +153,19 @@ fn spawn_key_reloader(state: AppState) {
 pub const KEY_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {
-    sqlx::query(
-        "insert into server_secrets (name, value, created_at) values ('refresh_successor', $1, $2)
-         on conflict (name) do nothing",
-    )
-    .bind(SuccessorKey::random_bytes())
-    .bind(now)
-    .execute(pool)
-    .await?;
-    let (value,): (Vec<u8>,) = sqlx::query_as("select value from server_secrets where name = 'refresh_successor'")
-        .fetch_one(pool)
+    // Two instances starting at once both try; both then read back the one that won.
+    let candidate = SuccessorKey::random_bytes();
+    let value: Vec<u8> = with_db!(pool.write(), |pool| {
+        sqlx::query(
+            "insert into server_secrets (name, value, created_at) values ('refresh_successor', $1, $2)
+             on conflict (name) do nothing",
+        )
+        .bind(&candidate[..])
+        .bind(now)
+        .execute(pool)
         .await?;
+        sqlx::query_scalar("select value from server_secrets where name = 'refresh_successor'").fetch_one(pool).await?
+    });
     Ok(SuccessorKey::from_bytes(&value))
 }
 

@@ -21,7 +21,7 @@ pub struct State {
     pub keys: KeyStore,
     pub successor_key: SuccessorKey,
     pub passwords: Passwords,
-    pub revoked: RevocationList,
+    pub revoked: Arc<RevocationList>,
     pub access: AccessSettings,
     pub sessions: SessionSettings,
     pub cookies: CookieSettings,

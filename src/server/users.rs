@@ -1,6 +1,6 @@
 //! The users table (ssr only).
 
-use crate::{model::User, server::{clock::rfc3339, db::Db}};
+use crate::{model::User, server::{clock::rfc3339, db::{Db, Tx}}, with_db, with_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -24,17 +24,21 @@ impl UserRow {
 }
 
 pub async fn by_email(db: &Db, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("select id, email, display_name, password_hash, created_at from users where email = $1")
-        .bind(email)
-        .fetch_optional(db)
-        .await
+    with_db!(db.read(), |pool| {
+        sqlx::query_as("select id, email, display_name, password_hash, created_at from users where email = $1")
+            .bind(email)
+            .fetch_optional(pool)
+            .await
+    })
 }
 
 pub async fn by_id(db: &Db, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("select id, email, display_name, password_hash, created_at from users where id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    with_db!(db.read(), |pool| {
+        sqlx::query_as("select id, email, display_name, password_hash, created_at from users where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+    })
 }
 
 /// Inserts a user; a taken email surfaces as a unique violation.
@@ -46,18 +50,30 @@ pub async fn insert(db: &Db, email: &str, display_name: &str, password_hash: &st
         password_hash: password_hash.to_owned(),
         created_at: now,
     };
-    sqlx::query("insert into users (id, email, display_name, password_hash, created_at) values ($1, $2, $3, $4, $5)")
-        .bind(&row.id)
-        .bind(&row.email)
-        .bind(&row.display_name)
-        .bind(&row.password_hash)
-        .bind(row.created_at)
-        .execute(db)
-        .await?;
+    with_db!(db.write(), |pool| {
+        sqlx::query("insert into users (id, email, display_name, password_hash, created_at) values ($1, $2, $3, $4, $5)")
+            .bind(&row.id)
+            .bind(&row.email)
+            .bind(&row.display_name)
+            .bind(&row.password_hash)
+            .bind(row.created_at)
+            .execute(pool)
+            .await.map(|done| done.rows_affected())
+    })?;
     Ok(row)
 }
 
 pub async fn set_password_hash(db: &Db, id: &str, hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(db).await?;
+    with_db!(db.write(), |pool| {
+        sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(pool).await.map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// [`set_password_hash`] inside the caller's transaction.
+pub async fn set_password_hash_in(tx: &mut Tx, id: &str, hash: &str) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(conn).await.map(|done| done.rows_affected())
+    })?;
     Ok(())
 }

@@ -39,7 +39,7 @@ async fn registering_an_email_already_taken_in_another_case_is_409_email_taken()
     assert_error(app.register(&email.to_uppercase(), PASSWORD, "Someone Else").await, StatusCode::CONFLICT, "email_taken")
         .await;
 
-    let (users,): (i64,) = sqlx::query_as("select count(*) from users").fetch_one(&app.state.db).await.unwrap();
+    let (users,): (i64,) = sqlx::query_as("select count(*) from users").fetch_one(&app.sql).await.unwrap();
     assert_eq!(users, 1, "no second account");
 }
 
@@ -64,7 +64,7 @@ async fn registering_with_invalid_fields_is_422_invalid_input_naming_every_field
     let fields = body["error"]["fields"].as_object().unwrap_or_else(|| panic!("fields: {body}"));
     assert_eq!(fields.keys().collect::<Vec<_>>(), ["password"], "{body}");
 
-    let (users,): (i64,) = sqlx::query_as("select count(*) from users").fetch_one(&app.state.db).await.unwrap();
+    let (users,): (i64,) = sqlx::query_as("select count(*) from users").fetch_one(&app.sql).await.unwrap();
     assert_eq!(users, 0, "nothing was stored");
 }
 
@@ -97,7 +97,7 @@ async fn signing_in_returns_a_bearer_pair_in_the_contract_shape() {
 
     let (sessions,): (i64,) = sqlx::query_as("select count(*) from sessions where id = $1 and revoked_at is null")
         .bind(&session_id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
     assert_eq!(sessions, 1, "the session is stored");
@@ -183,7 +183,7 @@ async fn logging_out_is_204_and_ends_the_session_for_refresh_and_access_tokens()
 
     let (reason,): (Option<String>,) = sqlx::query_as("select revoked_reason from sessions where id = $1")
         .bind(&person.session_id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
     assert_eq!(reason.as_deref(), Some("signed_out"));

@@ -26,13 +26,13 @@ async fn victim(app: &TestApp) -> Victim {
 
 async fn password_hash_of(app: &TestApp, user_id: &str) -> String {
     let (hash,): (String,) =
-        sqlx::query_as("select password_hash from users where id = $1").bind(user_id).fetch_one(&app.state.db).await.unwrap();
+        sqlx::query_as("select password_hash from users where id = $1").bind(user_id).fetch_one(&app.sql).await.unwrap();
     hash
 }
 
 async fn name_of(app: &TestApp, session_id: &str) -> Option<String> {
     let (name,): (Option<String>,) =
-        sqlx::query_as("select name from sessions where id = $1").bind(session_id).fetch_one(&app.state.db).await.unwrap();
+        sqlx::query_as("select name from sessions where id = $1").bind(session_id).fetch_one(&app.sql).await.unwrap();
     name
 }
 
@@ -193,11 +193,11 @@ async fn a_forged_sign_in_or_registration_from_another_site_is_403_and_sets_no_c
         }
     }
     let (accounts,): (i64,) =
-        sqlx::query_as("select count(*) from users where email = $1").bind(&new_email).fetch_one(&app.state.db).await.unwrap();
+        sqlx::query_as("select count(*) from users where email = $1").bind(&new_email).fetch_one(&app.sql).await.unwrap();
     assert_eq!(accounts, 0, "no account was created");
     let (sessions,): (i64,) = sqlx::query_as("select count(*) from sessions where user_id = $1")
         .bind(&attacker.user_id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
     assert_eq!(sessions, 1, "no session was started");

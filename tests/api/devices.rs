@@ -213,7 +213,7 @@ async fn signing_in_records_a_signed_in_event_with_the_device_and_address() {
         "select kind, session_id, ip, user_agent from security_events where user_id = $1 order by created_at, id",
     )
     .bind(&a.user_id)
-    .fetch_all(&app.state.db)
+    .fetch_all(&app.sql)
     .await
     .unwrap();
     assert_eq!(
@@ -323,7 +323,7 @@ async fn markup_in_a_user_agent_or_a_device_name_is_shown_as_text_on_the_devices
     assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap_or_default());
     let (name,): (Option<String>,) = sqlx::query_as("select name from sessions where id = $1")
         .bind(&evil.session_id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
     assert_eq!(name.as_deref(), Some("<b>bold</b>"), "stored as typed; escaping is the renderer's job");
@@ -354,7 +354,7 @@ async fn renaming_a_device_checks_the_length_and_whose_device_it_is() {
     let b = app.another_session(&a, Some(SAFARI_ON_IPHONE)).await;
     let stranger = app.signed_in("Not Yours").await;
     let name_of = |id: String| {
-        let db = app.state.db.clone();
+        let db = app.sql.clone();
         async move {
             let (name,): (Option<String>,) =
                 sqlx::query_as("select name from sessions where id = $1").bind(id).fetch_one(&db).await.unwrap();

@@ -200,7 +200,7 @@ async fn a_token_whose_kid_is_sql_is_401_invalid_token_and_breaks_nothing() {
     }
     // The keys are all still there and working.
     json_body(t.app.me(&t.person.access_token).await, StatusCode::OK).await;
-    let (keys,): (i64,) = sqlx::query_as("select count(*) from signing_keys").fetch_one(&t.app.state.db).await.unwrap();
+    let (keys,): (i64,) = sqlx::query_as("select count(*) from signing_keys").fetch_one(&t.app.sql).await.unwrap();
     assert_eq!(keys, 1);
 }
 

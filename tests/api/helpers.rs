@@ -1,5 +1,10 @@
-//! Spawns the real application on port 0 with a fresh SQLite database, and small helpers
-//! for talking to it over plain HTTP.
+//! Spawns the real application on port 0 with a fresh database, and small helpers for
+//! talking to it over plain HTTP.
+//!
+//! The database is a new SQLite file per test, or — when `GATEHOUSE_TEST_POSTGRES` holds an
+//! admin URL (scripts/test.sh starts a throwaway cluster and sets it) — a new PostgreSQL
+//! database per test on that cluster. Tests read what the server wrote through `app.sql`,
+//! an `AnyPool` on the same database, so one assertion serves both.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use gatehouse::server::{config::Config, startup::Application, state::AppState};
@@ -20,7 +25,9 @@ pub struct TestApp {
     pub state: AppState,
     /// Follows no redirects and keeps no cookies: every test says what it sends.
     pub client: reqwest::Client,
-    config: Config,
+    /// The same database the server uses, for assertions about what it wrote.
+    pub sql: sqlx::AnyPool,
+    pub config: Config,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     dir: TempDir,
 }
@@ -59,6 +66,24 @@ pub const FIREFOX_ON_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; 
 pub const SAFARI_ON_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
      (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
+/// True when the suite runs against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("GATEHOUSE_TEST_POSTGRES").is_ok_and(|v| !v.is_empty())
+}
+
+/// With `GATEHOUSE_TEST_POSTGRES` set: creates an empty database on that cluster and returns
+/// its URL. Without: None (the app then makes a SQLite file in its temp dir).
+async fn fresh_postgres_database() -> Option<String> {
+    use sqlx::Connection as _;
+    let admin = std::env::var("GATEHOUSE_TEST_POSTGRES").ok().filter(|v| !v.is_empty())?;
+    let name = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test cluster");
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&mut conn).await.expect("create database");
+    conn.close().await.ok();
+    let (base, _) = admin.rsplit_once('/').expect("admin URL ends in /database");
+    Some(format!("{base}/{name}"))
+}
+
 /// A unique address per call, so tests never share a user.
 pub fn unique_email(prefix: &str) -> String {
     format!("{prefix}.{}@example.com", uuid::Uuid::new_v4().simple())
@@ -91,12 +116,30 @@ impl TestApp {
         config.refresh_rate_per_minute = 120;
         config.failed_sign_in_delays = true;
         config.site_root = "target/site".into();
+        config.database_url = fresh_postgres_database().await;
         tweak(&mut config);
         TestApp::start(config, dir).await
     }
 
+    /// Another instance on the same database as `self` (PostgreSQL: several instances
+    /// behind one load balancer), on its own port.
+    pub async fn another_instance(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        config.site_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        // One public origin for both, as behind a load balancer: tokens name one issuer.
+        config.public_url = Some(self.origin());
+        tweak(&mut config);
+        TestApp::start(config, tempfile::tempdir().expect("temp dir")).await
+    }
+
     async fn start(config: Config, dir: TempDir) -> TestApp {
+        sqlx::any::install_default_drivers();
         let app = Application::build(&config).await.expect("the application builds");
+        let sql = sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&config.database_url())
+            .await
+            .expect("test connection to the database");
         let addr = app.local_addr();
         let state = app.state.clone();
         let server = tokio::spawn(app.run());
@@ -105,7 +148,7 @@ impl TestApp {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("http client");
-        TestApp { addr, state, client, config, server, dir }
+        TestApp { addr, state, client, sql, config, server, dir }
     }
 
     /// Stops this instance and starts a new one on the same database and the same address
@@ -256,7 +299,7 @@ impl TestApp {
     pub async fn revocation_of(&self, session_id: &str) -> (Option<i64>, Option<String>) {
         sqlx::query_as("select revoked_at, revoked_reason from sessions where id = $1")
             .bind(session_id)
-            .fetch_one(&self.state.db)
+            .fetch_one(&self.sql)
             .await
             .expect("the session row exists")
     }
@@ -268,7 +311,7 @@ impl TestApp {
               where user_id = $1 order by created_at, id",
         )
         .bind(user_id)
-        .fetch_all(&self.state.db)
+        .fetch_all(&self.sql)
         .await
         .expect("events query")
     }

@@ -24,7 +24,7 @@ fn passphrase_of_length(len: usize) -> String {
 }
 
 async fn user_count(app: &TestApp) -> i64 {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from users").fetch_one(&app.state.db).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("select count(*) from users").fetch_one(&app.sql).await.unwrap();
     n
 }
 
@@ -94,7 +94,7 @@ async fn a_new_password_of_257_characters_is_refused_by_the_password_change_and_
     let person = app.signed_in("Changing Length").await;
     let (before,): (String,) = sqlx::query_as("select password_hash from users where id = $1")
         .bind(&person.user_id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
 
@@ -109,7 +109,7 @@ async fn a_new_password_of_257_characters_is_refused_by_the_password_change_and_
 
     let (after,): (String,) = sqlx::query_as("select password_hash from users where id = $1")
         .bind(&person.user_id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
     assert_eq!(after, before);

@@ -354,7 +354,7 @@ async fn no_password_token_hash_or_key_appears_in_the_logs_or_error_messages_of_
     assert_eq!(response.status(), StatusCode::FOUND);
 
     // What the database holds: password hashes, refresh-token hashes, keys.
-    let db = &app.state.db;
+    let db = &app.sql;
     let hashes: Vec<(String,)> = sqlx::query_as("select password_hash from users").fetch_all(db).await.unwrap();
     assert!(hashes.len() >= 2);
     for (i, (hash,)) in hashes.iter().enumerate() {

@@ -58,7 +58,7 @@ async fn replaying_a_rotated_refresh_token_without_grace_is_reuse_and_ends_the_s
 
     let (reason,): (Option<String>,) = sqlx::query_as("select revoked_reason from sessions where id = $1")
         .bind(&person.session_id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
     assert_eq!(reason.as_deref(), Some("refresh_token_reused"));
@@ -87,7 +87,7 @@ async fn sixteen_parallel_refreshes_inside_the_grace_window_all_get_the_same_sin
 
     // Exactly one live token: the session row holds the successor's hash, the old token is
     // spent once, and the session was neither duplicated nor revoked.
-    let db = &app.state.db;
+    let db = &app.sql;
     let (sessions,): (i64,) =
         sqlx::query_as("select count(*) from sessions where user_id = $1").bind(&person.user_id).fetch_one(db).await.unwrap();
     assert_eq!(sessions, 1);
@@ -145,7 +145,7 @@ async fn a_rotated_refresh_token_replayed_after_the_grace_window_is_reuse_and_en
     // The token was spent a minute ago, well outside the 5 s window.
     sqlx::query("update spent_refresh_tokens set spent_at = spent_at - 60 where session_id = $1")
         .bind(&person.session_id)
-        .execute(&app.state.db)
+        .execute(&app.sql)
         .await
         .unwrap();
 
@@ -157,7 +157,7 @@ async fn a_rotated_refresh_token_replayed_after_the_grace_window_is_reuse_and_en
 #[tokio::test]
 async fn a_refresh_token_past_its_idle_or_absolute_lifetime_is_401_refresh_token_expired() {
     let app = TestApp::spawn().await;
-    let db = &app.state.db;
+    let db = &app.sql;
 
     let idle = app.signed_in("Idle Ida").await;
     sqlx::query("update sessions set refresh_issued_at = refresh_issued_at - $1 where id = $2")

@@ -30,7 +30,7 @@ async fn assert_session_alive(app: &TestApp, session: &SignedIn) {
 async fn password_hash_of(app: &TestApp, user_id: &str) -> String {
     let (hash,): (String,) = sqlx::query_as("select password_hash from users where id = $1")
         .bind(user_id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
     hash

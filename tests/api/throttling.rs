@@ -230,7 +230,7 @@ async fn one_abusive_address_behind_a_trusted_proxy_is_throttled_while_another_a
     let body = json_body(login(&app, &victim.email, PASSWORD, Some("198.51.100.7")).await, StatusCode::OK).await;
     let session = str_at(&body, "/session_id");
     let (ip,): (String,) =
-        sqlx::query_as("select ip from sessions where id = $1").bind(&session).fetch_one(&app.state.db).await.unwrap();
+        sqlx::query_as("select ip from sessions where id = $1").bind(&session).fetch_one(&app.sql).await.unwrap();
     assert_eq!(ip, "198.51.100.7", "the client address is the one the trusted proxy forwarded");
     // The proxy itself (a request without the header) is not throttled either.
     json_body(login(&app, &victim.email, PASSWORD, None).await, StatusCode::OK).await;
@@ -245,7 +245,7 @@ async fn without_a_trusted_proxy_a_spoofed_x_forwarded_for_neither_escapes_the_t
     let body = json_body(login(&app, &victim.email, PASSWORD, Some("203.0.113.9")).await, StatusCode::OK).await;
     let (ip,): (String,) = sqlx::query_as("select ip from sessions where id = $1")
         .bind(str_at(&body, "/session_id"))
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.sql)
         .await
         .unwrap();
     assert_eq!(ip, "127.0.0.1", "the connection's peer, not the made-up header");
@@ -282,7 +282,7 @@ async fn the_fourth_registration_a_minute_from_one_address_is_429_while_another_
     assert!(wait <= 60, "within the minute: {wait}");
 
     let (stored,): (i64,) =
-        sqlx::query_as("select count(*) from users where email = $1").bind(&refused).fetch_one(&app.state.db).await.unwrap();
+        sqlx::query_as("select count(*) from users where email = $1").bind(&refused).fetch_one(&app.sql).await.unwrap();
     assert_eq!(stored, 0, "the refused registration stored nothing");
     // Another address is not affected.
     json_body(register(&app, &refused, "198.51.100.20").await, StatusCode::CREATED).await;

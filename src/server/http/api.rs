@@ -288,12 +288,10 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, body = StatusBody), (status = 503, description = "The database is unreachable", body = StatusBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    match sqlx::query("select 1").execute(&state.db).await {
-        Ok(_) => (StatusCode::OK, Json(StatusBody { status: "ok".into() })).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(StatusBody { status: "database unavailable".into() })).into_response()
-        }
+    if crate::server::db::ping(&state.db).await {
+        (StatusCode::OK, Json(StatusBody { status: "ok".into() })).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(StatusBody { status: "database unavailable".into() })).into_response()
     }
 }
 

@@ -6,13 +6,16 @@
 //! - `revoke`: a session ends (sign-out, another device, theft); its tokens stop working.
 //! - `revocation_list`: the in-memory list every request checks, so a revoked session's
 //!   access tokens are refused at once rather than when they expire.
+//! - `revocation_push`: with several instances on PostgreSQL, how one instance's revocation
+//!   reaches the others' lists (LISTEN/NOTIFY, with polling as the fallback).
 
 pub mod revocation_list;
+pub mod revocation_push;
 pub mod revoke;
 pub mod rotate;
 pub mod start;
 
-use crate::server::db::Db;
+use crate::{server::db::Db, with_db};
 
 /// Lifetimes of refresh tokens and sessions, in seconds.
 #[derive(Debug, Clone, Copy)]
@@ -61,26 +64,27 @@ const SESSION_COLUMNS: &str = "id, user_id, refresh_issued_at, rotations, create
 
 /// One session by id.
 pub async fn find(db: &Db, session_id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-    sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(format!(
-        "select {SESSION_COLUMNS} from sessions where id = $1"
-    )))
-    .bind(session_id)
-    .fetch_optional(db)
-    .await
+    let sql = format!("select {SESSION_COLUMNS} from sessions where id = $1");
+    with_db!(db.read(), |pool| {
+        sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(sql)).bind(session_id).fetch_optional(pool).await
+    })
 }
 
 /// A user's sessions that can still be used (not revoked, not expired), newest activity first.
 pub async fn active_for_user(db: &Db, user_id: &str, settings: &SessionSettings, now: i64) -> Result<Vec<SessionRow>, sqlx::Error> {
-    sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "select {SESSION_COLUMNS} from sessions
           where user_id = $1 and revoked_at is null and expires_at > $2 and refresh_issued_at > $3
           order by last_used_at desc, created_at desc"
-    )))
-    .bind(user_id)
-    .bind(now)
-    .bind(now - settings.idle_secs)
-    .fetch_all(db)
-    .await
+    );
+    with_db!(db.read(), |pool| {
+        sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(now)
+            .bind(now - settings.idle_secs)
+            .fetch_all(pool)
+            .await
+    })
 }
 
 /// `(user_id, session_id)` of the live session whose current refresh token this is — not a
@@ -91,36 +95,43 @@ pub async fn live_by_refresh_token(
     settings: &SessionSettings,
     now: i64,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "select user_id, id from sessions
-          where refresh_hash = $1 and revoked_at is null and expires_at > $2 and refresh_issued_at > $3",
-    )
-    .bind(&crate::server::tokens::refresh::hash(token)[..])
-    .bind(now)
-    .bind(now - settings.idle_secs)
-    .fetch_optional(db)
-    .await
+    let hash = crate::server::tokens::refresh::hash(token);
+    with_db!(db.read(), |pool| {
+        sqlx::query_as(
+            "select user_id, id from sessions
+              where refresh_hash = $1 and revoked_at is null and expires_at > $2 and refresh_issued_at > $3",
+        )
+        .bind(&hash[..])
+        .bind(now)
+        .bind(now - settings.idle_secs)
+        .fetch_optional(pool)
+        .await
+    })
 }
 
 /// Gives one of the user's live sessions a name of the person's choosing (None: clear it).
 /// False when the session is not theirs or not live.
 pub async fn rename(db: &Db, user_id: &str, session_id: &str, name: Option<&str>) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("update sessions set name = $1 where id = $2 and user_id = $3 and revoked_at is null")
-        .bind(name)
-        .bind(session_id)
-        .bind(user_id)
-        .execute(db)
-        .await?
-        .rows_affected()
-        == 1)
+    let done = with_db!(db.write(), |pool| {
+        sqlx::query("update sessions set name = $1 where id = $2 and user_id = $3 and revoked_at is null")
+            .bind(name)
+            .bind(session_id)
+            .bind(user_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(done == 1)
 }
 
 /// Marks a session as active now (the devices page's "last active").
 pub async fn touch(db: &Db, session_id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("update sessions set last_used_at = $1 where id = $2 and last_used_at < $1")
-        .bind(now)
-        .bind(session_id)
-        .execute(db)
-        .await?;
+    with_db!(db.write(), |pool| {
+        sqlx::query("update sessions set last_used_at = $1 where id = $2 and last_used_at < $1")
+            .bind(now)
+            .bind(session_id)
+            .execute(pool)
+            .await.map(|done| done.rows_affected())
+    })?;
     Ok(())
 }

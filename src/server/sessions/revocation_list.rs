@@ -7,9 +7,10 @@
 //! An entry only has to outlive the last access token its session could have minted, so it
 //! is kept for the access-token lifetime (plus clock leeway) and then dropped; the list
 //! stays as small as the number of sessions revoked in the last few minutes. On start-up it
-//! is filled from the database, so a restart forgets nothing.
+//! is filled from the database, so a restart forgets nothing. With several instances,
+//! `revocation_push` adds what the others revoke.
 
-use crate::server::db::Db;
+use crate::{server::db::Db, with_db};
 use std::{collections::HashMap, sync::RwLock};
 
 #[derive(Debug)]
@@ -27,11 +28,17 @@ impl RevocationList {
 
     /// Loads the sessions revoked recently enough that some access token may still carry them.
     pub async fn load(&self, db: &Db, now: i64) -> Result<usize, sqlx::Error> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("select id, revoked_at from sessions where revoked_at is not null and revoked_at > $1")
-                .bind(now - self.keep_secs)
-                .fetch_all(db)
-                .await?;
+        self.load_since(db, now - self.keep_secs).await
+    }
+
+    /// Loads the sessions revoked at or after `since` (unix seconds).
+    pub async fn load_since(&self, db: &Db, since: i64) -> Result<usize, sqlx::Error> {
+        let rows: Vec<(String, i64)> = with_db!(db.read(), |pool| {
+            sqlx::query_as("select id, revoked_at from sessions where revoked_at is not null and revoked_at >= $1")
+                .bind(since)
+                .fetch_all(pool)
+                .await
+        })?;
         let count = rows.len();
         for (id, revoked_at) in rows {
             self.insert(id, revoked_at);
@@ -45,6 +52,13 @@ impl RevocationList {
         let mut map = self.revoked.write().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, keep_until| *keep_until > revoked_at);
         map.insert(session_id, until);
+    }
+
+    /// Records several sessions revoked at the same moment.
+    pub fn insert_all(&self, session_ids: &[String], revoked_at: i64) {
+        for id in session_ids {
+            self.insert(id.clone(), revoked_at);
+        }
     }
 
     /// True when the session was revoked. Called on every authenticated request.

@@ -15,10 +15,13 @@
 //!   signs in again, is the only one who can.
 
 use super::{revocation_list::RevocationList, SessionRow, SessionSettings};
-use crate::server::{
-    db::Db,
-    secret::Secret,
-    tokens::refresh::{self, SuccessorKey},
+use crate::{
+    server::{
+        db::Db,
+        secret::Secret,
+        tokens::refresh::{self, SuccessorKey},
+    },
+    with_db,
 };
 
 /// A successful rotation.
@@ -63,29 +66,36 @@ pub async fn rotate(
     let next = refresh::successor(key, presented);
     let next_hash = refresh::hash(&next);
 
-    let mut tx = db.begin().await?;
-    // The write comes first so SQLite takes the write lock at once (no upgrade deadlock).
-    let won: Option<(String, String, i64)> = sqlx::query_as(
-        "update sessions
-            set refresh_hash = $1, refresh_issued_at = $2, rotations = rotations + 1, last_used_at = $2
-          where refresh_hash = $3 and revoked_at is null and expires_at > $2 and refresh_issued_at > $4
-          returning id, user_id, expires_at",
-    )
-    .bind(&next_hash[..])
-    .bind(now)
-    .bind(&old_hash[..])
-    .bind(now - settings.idle_secs)
-    .fetch_optional(&mut *tx)
-    .await?;
-
+    // One transaction: swap the live token for its successor (a conditional update, the
+    // write first so SQLite takes its write lock at once) and keep the spent one's hash.
+    let won: Option<(String, String, i64)> = with_db!(db.write(), |pool| {
+        let mut tx = pool.begin().await?;
+        let won: Option<(String, String, i64)> = sqlx::query_as(
+            "update sessions
+                set refresh_hash = $1, refresh_issued_at = $2, rotations = rotations + 1, last_used_at = $2
+              where refresh_hash = $3 and revoked_at is null and expires_at > $2 and refresh_issued_at > $4
+              returning id, user_id, expires_at",
+        )
+        .bind(&next_hash[..])
+        .bind(now)
+        .bind(&old_hash[..])
+        .bind(now - settings.idle_secs)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((session_id, _, _)) = &won {
+            sqlx::query("insert into spent_refresh_tokens (token_hash, session_id, spent_at) values ($1, $2, $3)")
+                .bind(&old_hash[..])
+                .bind(session_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        won
+    });
     if let Some((session_id, user_id, expires_at)) = won {
-        sqlx::query("insert into spent_refresh_tokens (token_hash, session_id, spent_at) values ($1, $2, $3)")
-            .bind(&old_hash[..])
-            .bind(&session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         return Ok(Rotated {
             session_id,
             user_id,
@@ -94,22 +104,24 @@ pub async fn rotate(
             in_grace: false,
         });
     }
-    tx.rollback().await?;
 
     // Not the live token of a usable session: find out why.
-    let live: Option<(Option<i64>,)> = sqlx::query_as("select revoked_at from sessions where refresh_hash = $1")
-        .bind(&old_hash[..])
-        .fetch_optional(db)
-        .await?;
+    let live: Option<(Option<i64>,)> = with_db!(db.read(), |pool| {
+        sqlx::query_as("select revoked_at from sessions where refresh_hash = $1")
+            .bind(&old_hash[..])
+            .fetch_optional(pool)
+            .await
+    })?;
     if let Some((revoked_at,)) = live {
         return Err(if revoked_at.is_some() { RotateError::Revoked } else { RotateError::Expired });
     }
 
-    let spent: Option<(String, i64)> =
+    let spent: Option<(String, i64)> = with_db!(db.read(), |pool| {
         sqlx::query_as("select session_id, spent_at from spent_refresh_tokens where token_hash = $1")
             .bind(&old_hash[..])
-            .fetch_optional(db)
-            .await?;
+            .fetch_optional(pool)
+            .await
+    })?;
     let Some((session_id, spent_at)) = spent else {
         return Err(RotateError::Invalid);
     };
@@ -146,10 +158,9 @@ async fn follow_race(
     settings: &SessionSettings,
     now: i64,
 ) -> Result<Option<Rotated>, sqlx::Error> {
-    let (live_hash,): (Vec<u8>,) = sqlx::query_as("select refresh_hash from sessions where id = $1")
-        .bind(&session.id)
-        .fetch_one(db)
-        .await?;
+    let live_hash: Vec<u8> = with_db!(db.read(), |pool| {
+        sqlx::query_scalar("select refresh_hash from sessions where id = $1").bind(&session.id).fetch_one(pool).await
+    })?;
     let mut candidate = refresh::successor(key, presented);
     for _ in 0..MAX_GRACE_CHAIN {
         let h = refresh::hash(&candidate);
@@ -165,14 +176,15 @@ async fn follow_race(
                 in_grace: true,
             }));
         }
-        let spent: Option<(i64,)> =
-            sqlx::query_as("select spent_at from spent_refresh_tokens where token_hash = $1 and session_id = $2")
+        let spent: Option<i64> = with_db!(db.read(), |pool| {
+            sqlx::query_scalar("select spent_at from spent_refresh_tokens where token_hash = $1 and session_id = $2")
                 .bind(&h[..])
                 .bind(&session.id)
-                .fetch_optional(db)
-                .await?;
+                .fetch_optional(pool)
+                .await
+        })?;
         match spent {
-            Some((spent_at,)) if in_window(spent_at, settings, now) => candidate = refresh::successor(key, &candidate),
+            Some(spent_at) if in_window(spent_at, settings, now) => candidate = refresh::successor(key, &candidate),
             _ => return Ok(None),
         }
     }
@@ -182,20 +194,25 @@ async fn follow_race(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::{db, sessions::{start::start, Client}};
+    use crate::server::{db, sessions::{start, Client}};
 
     const T0: i64 = 1_800_000_000;
 
     async fn setup(grace_secs: i64) -> (Db, SuccessorKey, RevocationList, SessionSettings, String, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let db = db::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        let db = db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()), db::PoolSize::default()).await.unwrap();
         db::migrate(&db).await.unwrap();
-        sqlx::query("insert into users (id, email, display_name, password_hash, created_at) values ('u1', 'a@b.co', 'A', 'x', 0)")
-            .execute(&db)
-            .await
-            .unwrap();
+        crate::server::users::insert(&db, "a@b.co", "A", "x", 0).await.unwrap();
         let settings = SessionSettings { idle_secs: 7 * 86400, absolute_secs: 30 * 86400, grace_secs };
-        (db, SuccessorKey::from_bytes(b"test key"), RevocationList::new(900), settings, "u1".into(), dir)
+        let user = crate::server::users::by_email(&db, "a@b.co").await.unwrap().unwrap().id;
+        (db, SuccessorKey::from_bytes(b"test key"), RevocationList::new(900), settings, user, dir)
+    }
+
+    async fn start(db: &Db, user: &str, client: &Client, s: &SessionSettings, now: i64) -> Result<start::Started, sqlx::Error> {
+        let mut tx = db.begin().await?;
+        let started = start::start(&mut tx, user, client, s, now).await?;
+        tx.commit().await?;
+        Ok(started)
     }
 
     #[tokio::test]

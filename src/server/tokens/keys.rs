@@ -7,7 +7,10 @@
 //! every few seconds ([`KeyStore`]). The private half never leaves this module except as a
 //! `jsonwebtoken::EncodingKey`, and nothing here implements `Debug` over key material.
 
-use crate::server::{db::Db, secret::Secret};
+use crate::{
+    server::{db::Db, secret::Secret},
+    with_db,
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use ed25519_dalek::{pkcs8::EncodePrivateKey, SigningKey};
 use jsonwebtoken::{DecodingKey, EncodingKey};
@@ -78,29 +81,35 @@ impl KeyStore {
 /// Adds a new signing key and retires the current one(s). Returns the new key id.
 pub async fn rotate(db: &Db, now: i64) -> Result<String, sqlx::Error> {
     let (kid, der, x) = generate();
-    let mut tx = db.begin().await?;
-    sqlx::query("update signing_keys set retired_at = $1 where retired_at is null")
+    with_db!(db.write(), |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query("update signing_keys set retired_at = $1 where retired_at is null")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "insert into signing_keys (kid, algorithm, private_key, public_key, created_at) values ($1, $2, $3, $4, $5)",
+        )
+        .bind(&kid)
+        .bind(ALGORITHM)
+        .bind(der.as_slice())
+        .bind(&x)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "insert into signing_keys (kid, algorithm, private_key, public_key, created_at) values ($1, $2, $3, $4, $5)",
-    )
-    .bind(&kid)
-    .bind(ALGORITHM)
-    .bind(der.as_slice())
-    .bind(&x)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+        tx.commit().await?;
+    });
     tracing::info!(kid = %kid, "signing key rotated");
     Ok(kid)
 }
 
 /// Every key with its state, for `gatehouse keys list`.
 pub async fn list(db: &Db) -> Result<Vec<(String, i64, Option<i64>)>, sqlx::Error> {
-    sqlx::query_as("select kid, created_at, retired_at from signing_keys order by created_at desc, kid").fetch_all(db).await
+    with_db!(db.read(), |pool| {
+        sqlx::query_as("select kid, created_at, retired_at from signing_keys order by created_at desc, kid")
+            .fetch_all(pool)
+            .await
+    })
 }
 
 impl KeyRing {
@@ -110,17 +119,19 @@ impl KeyRing {
             let (kid, der, x) = generate();
             // `or ignore`/`on conflict do nothing`: two instances starting at once both try;
             // both then read back whatever is there.
-            sqlx::query(
-                "insert into signing_keys (kid, algorithm, private_key, public_key, created_at)
-                 values ($1, $2, $3, $4, $5) on conflict (kid) do nothing",
-            )
-            .bind(&kid)
-            .bind(ALGORITHM)
-            .bind(der.as_slice())
-            .bind(&x)
-            .bind(now)
-            .execute(db)
-            .await?;
+            with_db!(db.write(), |pool| {
+                sqlx::query(
+                    "insert into signing_keys (kid, algorithm, private_key, public_key, created_at)
+                     values ($1, $2, $3, $4, $5) on conflict (kid) do nothing",
+                )
+                .bind(&kid)
+                .bind(ALGORITHM)
+                .bind(der.as_slice())
+                .bind(&x)
+                .bind(now)
+                .execute(pool)
+                .await.map(|done| done.rows_affected())
+            })?;
             tracing::info!(kid = %kid, "created a new access-token signing key");
         }
         let keys = active_keys(db, retired_keep_secs, now).await?;
@@ -184,14 +195,16 @@ fn generate() -> (String, Vec<u8>, String) {
 /// Keys that still sign or verify: not retired, or retired so recently that tokens they
 /// signed may still be valid.
 async fn active_keys(db: &Db, retired_keep_secs: i64, now: i64) -> Result<Vec<StoredKey>, sqlx::Error> {
-    let rows: Vec<(String, Vec<u8>, String, Option<i64>)> = sqlx::query_as(
-        "select kid, private_key, public_key, retired_at from signing_keys
-         where retired_at is null or retired_at > $1
-         order by created_at desc, kid",
-    )
-    .bind(now - retired_keep_secs)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(String, Vec<u8>, String, Option<i64>)> = with_db!(db.read(), |pool| {
+        sqlx::query_as(
+            "select kid, private_key, public_key, retired_at from signing_keys
+             where retired_at is null or retired_at > $1
+             order by created_at desc, kid",
+        )
+        .bind(now - retired_keep_secs)
+        .fetch_all(pool)
+        .await
+    })?;
     Ok(rows
         .into_iter()
         .map(|(kid, der, public_x, retired_at)| StoredKey {
@@ -213,7 +226,7 @@ mod tests {
     #[tokio::test]
     async fn rotation_signs_with_the_new_key_keeps_old_tokens_valid_then_drops_the_old_key() {
         let dir = tempfile::tempdir().unwrap();
-        let db = db::connect(&format!("sqlite://{}", dir.path().join("k.db").display())).await.unwrap();
+        let db = db::connect(&format!("sqlite://{}", dir.path().join("k.db").display()), db::PoolSize::default()).await.unwrap();
         db::migrate(&db).await.unwrap();
         let settings = AccessSettings { issuer: "i".into(), audience: "a".into(), ttl_secs: 900 };
         let keep = 900 + 60;
