@@ -50,13 +50,19 @@ async fn keys(config: &gatehouse::server::config::Config, action: KeysCommand) -
         KeysCommand::Rotate => {
             let kid = keys::rotate(&pool, now).await.map_err(|e| format!("rotating keys: {e}"))?;
             println!("new signing key: {kid}");
-            println!("running instances pick it up within {}s; tokens signed by the previous key stay valid until they expire", gatehouse::server::startup::KEY_RELOAD_INTERVAL.as_secs());
+            let delay = keys::activation_delay_secs(&pool);
+            println!(
+                "running instances publish it within {}s; it signs from {}s from now on; tokens signed by the previous key stay valid until they expire",
+                keys::RELOAD_INTERVAL.as_secs(),
+                delay
+            );
         }
         KeysCommand::List => {
             let keep = i64::try_from(config.access_ttl.as_secs()).unwrap_or(0) + 60;
             for (kid, created, retired) in keys::list(&pool).await.map_err(|e| format!("listing keys: {e}"))? {
                 let state = match retired {
-                    None => "signing".to_string(),
+                    None => "current".to_string(),
+                    Some(r) if r > now => format!("retiring {} (signs until then)", clock::rfc3339(r)),
                     Some(r) if r > now - keep => format!("retired {}, still verifying", clock::rfc3339(r)),
                     Some(r) => format!("retired {}", clock::rfc3339(r)),
                 };

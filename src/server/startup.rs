@@ -137,7 +137,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
 /// and forgets throttling state nobody needs any more.
 fn spawn_key_reloader(state: AppState) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(KEY_RELOAD_INTERVAL);
+        let mut tick = tokio::time::interval(crate::server::tokens::keys::RELOAD_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -148,9 +148,6 @@ fn spawn_key_reloader(state: AppState) {
         }
     });
 }
-
-/// How often each instance re-reads the signing keys.
-pub const KEY_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {
     // Two instances starting at once both try; both then read back the one that won.

@@ -1,5 +1,6 @@
 //! HTTP-level integration tests: each test spawns the real application on port 0 with its own
-//! SQLite database and talks to it over plain HTTP (no JavaScript, no redirects followed).
+//! database (SQLite, or PostgreSQL with `GATEHOUSE_TEST_POSTGRES`; see helpers.rs) and talks
+//! to it over plain HTTP (no JavaScript, no redirects followed).
 //!
 //! One binary (see Cargo.toml's `[[test]] name = "api"`); run with
 //! `cargo test --features ssr --test api`.
@@ -13,6 +14,7 @@ mod devices;
 mod forged_tokens;
 mod headers;
 mod helpers;
+mod instances;
 mod key_rotation;
 mod limits;
 mod logs;

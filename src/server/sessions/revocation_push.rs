@@ -96,15 +96,15 @@ pub fn spawn_listener(db: crate::server::db::Db, pool: &PgPool, list: Arc<Revoca
         let mut synced_to = clock::now();
         loop {
             let listener = if options.push { connect(&listen_pool).await } else { None };
+            // Whatever was revoked while nobody listened. This runs after LISTEN is in place,
+            // so a revocation is either heard or already in the database when we read it.
+            synced_to = resync(&db, &list, synced_to).await;
             let Some(mut listener) = listener else {
                 // Fallback: poll until listening works again.
                 tokio::time::sleep(POLL_WHEN_DISCONNECTED).await;
-                synced_to = resync(&db, &list, synced_to).await;
                 continue;
             };
-            // Whatever was revoked while nobody listened.
-            synced_to = resync(&db, &list, synced_to).await;
-            tracing::info!("listening for revocations from other instances");
+            tracing::debug!("listening for revocations from other instances");
             let mut safety = tokio::time::interval(POLL_WHEN_CONNECTED);
             safety.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             safety.tick().await;
@@ -116,13 +116,11 @@ pub fn spawn_listener(db: crate::server::db::Db, pool: &PgPool, list: Arc<Revoca
                             None => tracing::warn!("ignoring a malformed revocation notification"),
                         },
                         Ok(None) => {
-                            // Connection lost; try_recv reconnects on the next call. Catch up
-                            // on what the gap may have swallowed, then go on listening.
-                            tracing::warn!("revocation listener lost its connection; catching up from the database");
-                            synced_to = resync(&db, &list, synced_to).await;
+                            tracing::warn!("revocation listener lost its connection; reconnecting and catching up");
+                            break;
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, "revocation listener failed; polling until it is back");
+                            tracing::warn!(error = %e, "revocation listener failed; reconnecting and catching up");
                             break;
                         }
                     },
@@ -134,14 +132,16 @@ pub fn spawn_listener(db: crate::server::db::Db, pool: &PgPool, list: Arc<Revoca
 }
 
 async fn connect(pool: &PgPool) -> Option<PgListener> {
-    let mut listener = match PgListener::connect_with(pool).await {
+    let connecting = tokio::time::timeout(Duration::from_secs(5), PgListener::connect_with(pool));
+    let mut listener = match connecting.await.unwrap_or(Err(sqlx::Error::PoolTimedOut)) {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for revocations; polling instead");
             return None;
         }
     };
-    // Reconnect lazily on the next try_recv, so a lost connection surfaces as Ok(None).
+    // A lost connection surfaces as Ok(None); the caller then starts over with a new
+    // listener, LISTEN first and catch-up second.
     listener.eager_reconnect(false);
     match listener.listen(CHANNEL).await {
         Ok(()) => Some(listener),

@@ -1,10 +1,16 @@
 //! Signing keys for access tokens (ssr only).
 //!
-//! The newest key signs. Rotation (`gatehouse keys rotate`) adds a key and retires the old
-//! one: a retired key no longer signs but still verifies — and stays in the JWKS — until every
-//! token it signed has expired (access TTL + leeway), then it is gone. Nobody is signed out.
+//! Rotation (`gatehouse keys rotate`) adds a key and retires the old one: a retired key no
+//! longer signs but still verifies — and stays in the JWKS — until every token it signed has
+//! expired (access TTL + leeway), then it is gone. Nobody is signed out.
+//!
 //! Keys live in the database, so every instance shares them; each instance reloads them
-//! every few seconds ([`KeyStore`]). The private half never leaves this module except as a
+//! every [`RELOAD_INTERVAL`] ([`KeyStore`]). With several instances a new key must be known
+//! everywhere before anyone signs with it, or an instance that has not reloaded yet would
+//! refuse the new tokens. So on PostgreSQL the old key is retired [`ACTIVATION_DELAY`] in the
+//! future: until then it keeps signing while the new key is already published and
+//! verifying ("the oldest key not yet retired signs"). A SQLite file has one instance, so
+//! there the new key signs at once. The private half never leaves this module except as a
 //! `jsonwebtoken::EncodingKey`, and nothing here implements `Debug` over key material.
 
 use crate::{
@@ -21,6 +27,21 @@ use std::{
 };
 
 pub const ALGORITHM: &str = "EdDSA";
+
+/// How often each instance re-reads the signing keys.
+pub const RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a new key is published before it signs (several instances): two reloads.
+pub const ACTIVATION_DELAY: std::time::Duration = std::time::Duration::from_secs(2 * RELOAD_INTERVAL.as_secs());
+
+/// The activation delay a database needs: none for SQLite's single instance.
+pub fn activation_delay_secs(db: &Db) -> i64 {
+    if db.is_postgres() {
+        ACTIVATION_DELAY.as_secs() as i64
+    } else {
+        0
+    }
+}
 
 /// The keys this server signs and verifies with.
 pub struct KeyRing {
@@ -43,7 +64,7 @@ struct StoredKey {
     kid: String,
     private_der: Secret,
     public_x: String,
-    /// Not retired: may sign.
+    /// Not retired (yet): may sign.
     signing: bool,
 }
 
@@ -78,13 +99,20 @@ impl KeyStore {
     }
 }
 
-/// Adds a new signing key and retires the current one(s). Returns the new key id.
+/// Adds a new signing key and retires the current one(s) once every instance knows the new
+/// one ([`activation_delay_secs`]). Returns the new key id.
 pub async fn rotate(db: &Db, now: i64) -> Result<String, sqlx::Error> {
+    rotate_with_delay(db, now, activation_delay_secs(db)).await
+}
+
+/// [`rotate`] with an explicit delay before the new key signs.
+pub async fn rotate_with_delay(db: &Db, now: i64, delay_secs: i64) -> Result<String, sqlx::Error> {
     let (kid, der, x) = generate();
+    let retire_at = now + delay_secs;
     with_db!(db.write(), |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query("update signing_keys set retired_at = $1 where retired_at is null")
-            .bind(now)
+            .bind(retire_at)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -139,11 +167,12 @@ impl KeyRing {
     }
 
     fn from_stored(keys: Vec<StoredKey>) -> Option<KeyRing> {
-        // The newest key that is not retired signs (rows come newest first).
-        let newest = keys.iter().find(|k| k.signing)?;
-        let der = B64.decode(newest.private_der.expose()).ok()?;
+        // The oldest key not yet retired signs (rows come newest first): after a rotation
+        // that is the old key until its retirement, then the new one.
+        let signer = keys.iter().rev().find(|k| k.signing)?;
+        let der = B64.decode(signer.private_der.expose()).ok()?;
         let signing_key = EncodingKey::from_ed_der(&der);
-        let signing_kid = newest.kid.clone();
+        let signing_kid = signer.kid.clone();
         let mut verifying = HashMap::new();
         let mut jwks = Vec::new();
         for k in &keys {
@@ -211,7 +240,7 @@ async fn active_keys(db: &Db, retired_keep_secs: i64, now: i64) -> Result<Vec<St
             kid,
             private_der: Secret::new(B64.encode(der)),
             public_x,
-            signing: retired_at.is_none(),
+            signing: retired_at.is_none_or(|r| r > now),
         })
         .collect())
 }
@@ -255,6 +284,36 @@ mod tests {
         // A second start on the same database reuses the key instead of making another.
         let again = KeyStore::open(&db, keep, T0 + 10 + keep + 2).await.unwrap();
         assert_eq!(again.current().signing_kid(), new_kid);
+    }
+
+    #[tokio::test]
+    async fn with_several_instances_a_new_key_is_published_first_and_signs_only_after_the_delay() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::connect(&format!("sqlite://{}", dir.path().join("k.db").display()), db::PoolSize::default()).await.unwrap();
+        db::migrate(&db).await.unwrap();
+        let keep = 900 + 60;
+        let store = KeyStore::open(&db, keep, T0).await.unwrap();
+        let old_kid = store.current().signing_kid().to_owned();
+        let delay = ACTIVATION_DELAY.as_secs() as i64;
+        let new_kid = rotate_with_delay(&db, T0 + 10, delay).await.unwrap();
+
+        // Inside the delay: the old key signs, the new one is already in the JWKS and verifies.
+        store.reload(&db, T0 + 10).await.unwrap();
+        let ring = store.current();
+        assert_eq!(ring.signing_kid(), old_kid);
+        assert!(ring.verifying_key(&new_kid).is_some());
+        assert!(ring.jwks().to_string().contains(&new_kid));
+        store.reload(&db, T0 + 10 + delay - 1).await.unwrap();
+        assert_eq!(store.current().signing_kid(), old_kid);
+
+        // From the retirement on, the new key signs and the old one still verifies.
+        store.reload(&db, T0 + 10 + delay).await.unwrap();
+        let ring = store.current();
+        assert_eq!(ring.signing_kid(), new_kid);
+        assert!(ring.verifying_key(&old_kid).is_some());
+        // ...until its last token can have expired.
+        store.reload(&db, T0 + 10 + delay + keep + 1).await.unwrap();
+        assert!(store.current().verifying_key(&old_kid).is_none());
     }
 
     #[test]
