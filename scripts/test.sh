@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command: install what is missing, then run every test — unit, HTTP integration
-# (real server on port 0, temporary SQLite), and Playwright end-to-end in Debian's Chromium
-# against two real servers (default access-token lifetime, and a 3-second one).
+# (real server on port 0) on SQLite and again on PostgreSQL (a throwaway cluster started
+# here, with the two-instance tests), and Playwright end-to-end in Debian's Chromium against
+# two real servers (default access-token lifetime, and a 3-second one).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,17 +10,39 @@ cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-say "unit and HTTP integration tests"
-cargo test --features ssr
-
-say "building the site for the browser tests"
-cargo leptos build
-
 OUT="$ROOT/test-output"
 rm -rf "$OUT" && mkdir -p "$OUT"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+PGDIR=""
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "$PGDIR" ]; then "$ROOT/scripts/pg.sh" stop "$PGDIR" || true; rm -rf "$PGDIR"; fi
+}
 trap cleanup EXIT
+
+say "unit and HTTP integration tests (SQLite)"
+cargo test --features ssr
+
+say "HTTP integration tests on PostgreSQL, with the two-instance tests (throwaway cluster)"
+PGDIR="$(mktemp -d /tmp/gatehouse-pg.XXXXXX)"
+chmod 755 "$PGDIR"
+PG_ADMIN_URL="$("$ROOT/scripts/pg.sh" start "$PGDIR")"
+echo "cluster: $PG_ADMIN_URL (data in $PGDIR)"
+GATEHOUSE_TEST_POSTGRES="$PG_ADMIN_URL" cargo test --features ssr --test api
+
+say "gatehouse migrate: two instances migrating one empty PostgreSQL database at once"
+psql "$PG_ADMIN_URL" -qc "create database gh_migrate_check"
+MIGRATE_URL="${PG_ADMIN_URL%/*}/gh_migrate_check"
+DATABASE_URL="$MIGRATE_URL" ./target/debug/gatehouse migrate >"$OUT/migrate-1.log" 2>&1 & M1=$!
+DATABASE_URL="$MIGRATE_URL" ./target/debug/gatehouse migrate >"$OUT/migrate-2.log" 2>&1 & M2=$!
+wait "$M1" && wait "$M2" || { cat "$OUT"/migrate-*.log >&2; exit 1; }
+[ "$(psql "$MIGRATE_URL" -Atc 'select count(*) from _sqlx_migrations where success')" = "$(ls migrations/postgres/*.sql | wc -l)" ] ||
+  { echo "migrations not applied exactly once" >&2; exit 1; }
+"$ROOT/scripts/pg.sh" stop "$PGDIR"; rm -rf "$PGDIR"; PGDIR=""
+
+say "building the site for the browser tests"
+cargo leptos build
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
