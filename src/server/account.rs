@@ -11,7 +11,7 @@ use crate::{
         state::AppState,
         tokens::{access, refresh},
         events,
-        throttle::Endpoint,
+        throttle::{Endpoint, ThrottleError},
         users, validate,
     },
 };
@@ -85,16 +85,19 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
     let email = email.trim().to_lowercase();
     let ip = client.ip.parse::<IpAddr>().ok();
     state.throttle.request(Endpoint::Login, ip).map_err(too_many)?;
-    state.throttle.before_sign_in(&email, ip, now).map_err(too_many)?;
+    let failures_seen = state.throttle.before_sign_in(&email, ip, now).await.map_err(|e| match e {
+        ThrottleError::Wait(secs) => too_many(secs),
+        ThrottleError::Db(e) => e.into(),
+    })?;
     let password = Secret::new(password);
     let user = users::by_email(&state.db, &email).await?;
     let verified = state.passwords.verify(&password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let Some(user) = user.filter(|_| verified.matches) else {
-        state.throttle.sign_in_failed(&email, ip, now);
+        state.throttle.sign_in_failed(&email, ip, now).await?;
         tracing::info!("sign-in failed");
         return Err(AppError::InvalidCredentials);
     };
-    state.throttle.sign_in_succeeded(&email, ip);
+    state.throttle.sign_in_succeeded(&email, ip, failures_seen).await?;
     if verified.needs_rehash {
         let hash = state.passwords.hash(&password).await?;
         users::set_password_hash(&state.db, &user.id, &hash).await?;

@@ -109,7 +109,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         .site_addr(config.site_addr)
         .build();
     Ok(AppState::new(State {
-        db: pool,
+        db: pool.clone(),
         keys,
         successor_key,
         passwords,
@@ -126,7 +126,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             register_per_minute: config.register_rate_per_minute,
             refresh_per_minute: config.refresh_rate_per_minute,
             failed_sign_in_delays: config.failed_sign_in_delays,
-        }),
+        }, pool.clone()),
         trusted_proxies: config.trusted_proxies.clone(),
         public_origin: origin,
         leptos_options,
@@ -144,7 +144,9 @@ fn spawn_key_reloader(state: AppState) {
             if let Err(e) = state.keys.reload(&state.db, clock::now()).await {
                 tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
             }
-            state.throttle.prune(clock::now());
+            if let Err(e) = state.throttle.prune(clock::now()).await {
+                tracing::warn!(error = %e, "pruning old failed sign-ins failed");
+            }
         }
     });
 }

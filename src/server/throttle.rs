@@ -12,18 +12,25 @@
 //!   ([`ADDRESS_CAP_SECS`]). A success clears that account's and that address's record;
 //!   records are forgotten an hour after the last failure.
 //!
-//! State is per instance (see README: with N instances an attacker gets at most N times
-//! the rate).
+//! The request rates are per instance (in memory; with N instances behind a round-robin
+//! balancer a client reaches up to N times the rate — docs/operations.md shows how to keep
+//! them exact). The failure records live in the database (`sign_in_failures`), so every
+//! instance counts the same failures and a restart forgets none: spreading guesses over
+//! several instances gains an attacker nothing. Each sign-in pays one indexed read for it
+//! (next to ~30 ms of argon2id), each failure one upsert.
 
+use crate::{
+    server::db::Db,
+    with_db,
+};
 use governor::{clock::{Clock, DefaultClock}, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::{collections::HashMap, net::IpAddr, num::NonZeroU32, sync::Mutex};
+use std::{net::IpAddr, num::NonZeroU32};
 
 pub const ACCOUNT_FREE_FAILURES: u32 = 5;
 pub const ACCOUNT_CAP_SECS: i64 = 60;
 pub const ADDRESS_FREE_FAILURES: u32 = 20;
 pub const ADDRESS_CAP_SECS: i64 = 15 * 60;
 const FORGET_AFTER_SECS: i64 = 3600;
-const MAX_TRACKED: usize = 100_000;
 
 /// Requests per minute per client address; 0 switches a limit off.
 #[derive(Debug, Clone, Copy)]
@@ -42,8 +49,15 @@ pub struct Throttle {
     refresh: Option<DefaultKeyedRateLimiter<IpAddr>>,
     /// The strength meter asks as people type: generous, but bounded.
     strength: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    accounts: Backoff,
-    addresses: Backoff,
+    /// Where failed sign-ins are counted; None when the delays are switched off.
+    failures: Option<Db>,
+}
+
+/// What [`Throttle::before_sign_in`] found, for [`Throttle::sign_in_succeeded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureRecord {
+    /// Earlier failures are on record for this account or address.
+    pub exists: bool,
 }
 
 /// Which endpoint a request-rate check is for.
@@ -59,7 +73,8 @@ pub enum Endpoint {
 pub const STRENGTH_PER_MINUTE: u32 = 300;
 
 impl Throttle {
-    pub fn new(rates: Rates) -> Self {
+    /// `db`: where failed sign-ins are counted (shared by every instance).
+    pub fn new(rates: Rates, db: Db) -> Self {
         let limiter = |per_minute: u32| {
             NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)))
         };
@@ -68,8 +83,7 @@ impl Throttle {
             register: limiter(rates.register_per_minute),
             refresh: limiter(rates.refresh_per_minute),
             strength: limiter(STRENGTH_PER_MINUTE),
-            accounts: Backoff::new(if rates.failed_sign_in_delays { ACCOUNT_FREE_FAILURES } else { u32::MAX }, ACCOUNT_CAP_SECS),
-            addresses: Backoff::new(if rates.failed_sign_in_delays { ADDRESS_FREE_FAILURES } else { u32::MAX }, ADDRESS_CAP_SECS),
+            failures: rates.failed_sign_in_delays.then_some(db),
         }
     }
 
@@ -89,158 +103,215 @@ impl Throttle {
         }
     }
 
-    /// Before checking a password: `Err(seconds)` while the account or address must wait.
-    pub fn before_sign_in(&self, account: &str, ip: Option<IpAddr>, now: i64) -> Result<(), u64> {
-        let a = self.accounts.wait(account, now);
-        let b = ip.map(|ip| self.addresses.wait(&ip.to_string(), now)).unwrap_or(0);
-        match a.max(b) {
-            0 => Ok(()),
-            secs => Err(secs as u64),
+    /// Before checking a password: `Err(Wait(seconds))` while the account or the address
+    /// must wait.
+    pub async fn before_sign_in(&self, account: &str, ip: Option<IpAddr>, now: i64) -> Result<FailureRecord, ThrottleError> {
+        let Some(db) = &self.failures else { return Ok(FailureRecord { exists: false }) };
+        let (account, address) = subjects(account, ip);
+        let (rows, blocked_until): (i64, Option<i64>) = with_db!(db.read(), |pool| {
+            sqlx::query_as("select count(*), max(blocked_until) from sign_in_failures where subject in ($1, $2)")
+                .bind(&account)
+                .bind(&address)
+                .fetch_one(pool)
+                .await
+        })?;
+        match blocked_until.unwrap_or(0) - now {
+            wait if wait > 0 => Err(ThrottleError::Wait(wait as u64)),
+            _ => Ok(FailureRecord { exists: rows > 0 }),
         }
     }
 
-    pub fn sign_in_failed(&self, account: &str, ip: Option<IpAddr>, now: i64) {
-        self.accounts.fail(account, now);
-        if let Some(ip) = ip {
-            self.addresses.fail(&ip.to_string(), now);
+    /// Records a failed sign-in against the account and the address.
+    pub async fn sign_in_failed(&self, account: &str, ip: Option<IpAddr>, now: i64) -> Result<(), sqlx::Error> {
+        let Some(db) = &self.failures else { return Ok(()) };
+        let (account, address) = subjects(account, ip);
+        record_failure(db, &account, ACCOUNT_FREE_FAILURES, ACCOUNT_CAP_SECS, now).await?;
+        if ip.is_some() {
+            record_failure(db, &address, ADDRESS_FREE_FAILURES, ADDRESS_CAP_SECS, now).await?;
         }
+        Ok(())
     }
 
-    pub fn sign_in_succeeded(&self, account: &str, ip: Option<IpAddr>) {
-        self.accounts.clear(account);
-        if let Some(ip) = ip {
-            self.addresses.clear(&ip.to_string());
+    /// A success clears the account's and the address's records.
+    pub async fn sign_in_succeeded(&self, account: &str, ip: Option<IpAddr>, seen: FailureRecord) -> Result<(), sqlx::Error> {
+        let Some(db) = &self.failures else { return Ok(()) };
+        if !seen.exists {
+            return Ok(());
         }
+        let (account, address) = subjects(account, ip);
+        with_db!(db.write(), |pool| {
+            sqlx::query("delete from sign_in_failures where subject in ($1, $2)")
+                .bind(&account)
+                .bind(&address)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(())
     }
 
     /// Drops state nobody needs any more (called periodically).
-    pub fn prune(&self, now: i64) {
+    pub async fn prune(&self, now: i64) -> Result<(), sqlx::Error> {
         for limiter in [&self.login, &self.register, &self.refresh, &self.strength].into_iter().flatten() {
             limiter.retain_recent();
         }
-        self.accounts.prune(now);
-        self.addresses.prune(now);
+        if let Some(db) = &self.failures {
+            with_db!(db.write(), |pool| {
+                sqlx::query("delete from sign_in_failures where last_failed_at <= $1")
+                    .bind(now - FORGET_AFTER_SECS)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            })?;
+        }
+        Ok(())
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    failures: u32,
-    last_failure: i64,
-    blocked_until: i64,
+#[derive(Debug, thiserror::Error)]
+pub enum ThrottleError {
+    #[error("wait {0} s")]
+    Wait(u64),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
 }
 
-/// Failure counts with exponentially growing, capped waits.
-struct Backoff {
-    entries: Mutex<HashMap<String, Entry>>,
-    free: u32,
-    cap_secs: i64,
+/// The record keys: `account:<email>` and `address:<ip>` (`address:` alone when unknown,
+/// which matches no record since none is ever written for it).
+fn subjects(account: &str, ip: Option<IpAddr>) -> (String, String) {
+    (format!("account:{account}"), ip.map(|ip| format!("address:{ip}")).unwrap_or_else(|| "address:".into()))
 }
 
-impl Backoff {
-    fn new(free: u32, cap_secs: i64) -> Self {
-        Backoff { entries: Mutex::new(HashMap::new()), free, cap_secs }
-    }
-
-    fn wait(&self, key: &str, now: i64) -> i64 {
-        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).map(|e| (e.blocked_until - now).max(0)).unwrap_or(0)
-    }
-
-    fn fail(&self, key: &str, now: i64) {
-        if self.free == u32::MAX {
-            return;
+/// Counts one failure (a failure an hour after the previous one starts again at 1) and
+/// sets how long the subject must wait.
+async fn record_failure(db: &Db, subject: &str, free: u32, cap_secs: i64, now: i64) -> Result<(), sqlx::Error> {
+    with_db!(db.write(), |pool| {
+        let mut tx = pool.begin().await?;
+        let failures: i64 = sqlx::query_scalar(
+            "insert into sign_in_failures (subject, failures, last_failed_at, blocked_until) values ($1, 1, $2, 0)
+             on conflict (subject) do update set
+               failures = case when sign_in_failures.last_failed_at <= $3 then 1 else sign_in_failures.failures + 1 end,
+               last_failed_at = $2
+             returning failures",
+        )
+        .bind(subject)
+        .bind(now)
+        .bind(now - FORGET_AFTER_SECS)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(until) = blocked_until(failures, free, cap_secs, now) {
+            sqlx::query("update sign_in_failures set blocked_until = $1 where subject = $2")
+                .bind(until)
+                .bind(subject)
+                .execute(&mut *tx)
+                .await?;
         }
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_TRACKED && !map.contains_key(key) {
-            map.retain(|_, e| e.last_failure + FORGET_AFTER_SECS > now);
-            if map.len() >= MAX_TRACKED {
-                return;
-            }
-        }
-        let entry = map.entry(key.to_owned()).or_insert(Entry { failures: 0, last_failure: now, blocked_until: 0 });
-        if entry.last_failure + FORGET_AFTER_SECS <= now {
-            *entry = Entry { failures: 0, last_failure: now, blocked_until: 0 };
-        }
-        entry.failures += 1;
-        entry.last_failure = now;
-        if entry.failures > self.free {
-            let doublings = (entry.failures - self.free - 1).min(30);
-            entry.blocked_until = now + (1i64 << doublings).min(self.cap_secs);
-        }
-    }
+        tx.commit().await
+    })
+}
 
-    fn clear(&self, key: &str) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
-    }
-
-    fn prune(&self, now: i64) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, e| e.last_failure + FORGET_AFTER_SECS > now);
-    }
+/// After `failures` failures (the first `free` cost nothing): 1 s, 2 s, 4 s … up to the cap.
+fn blocked_until(failures: i64, free: u32, cap_secs: i64, now: i64) -> Option<i64> {
+    let beyond = failures - i64::from(free);
+    (beyond > 0).then(|| now + (1i64 << (beyond - 1).min(30)).min(cap_secs))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::db;
 
-    fn throttle() -> Throttle {
-        Throttle::new(Rates { login_per_minute: 0, register_per_minute: 0, refresh_per_minute: 0, failed_sign_in_delays: true })
+    async fn throttle(rates: Rates) -> (Throttle, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()), db::PoolSize::default()).await.unwrap();
+        db::migrate(&db).await.unwrap();
+        (Throttle::new(rates, db), dir)
+    }
+
+    fn delays_only() -> Rates {
+        Rates { login_per_minute: 0, register_per_minute: 0, refresh_per_minute: 0, failed_sign_in_delays: true }
     }
 
     const T: i64 = 1_000_000;
 
-    #[test]
-    fn failures_beyond_the_free_ones_bring_doubling_waits_capped_for_the_account() {
-        let t = throttle();
-        let ip: Option<IpAddr> = None;
-        for _ in 0..ACCOUNT_FREE_FAILURES {
-            assert_eq!(t.before_sign_in("a@b.co", ip, T), Ok(()));
-            t.sign_in_failed("a@b.co", ip, T);
+    async fn wait(t: &Throttle, account: &str, ip: Option<IpAddr>, now: i64) -> Option<u64> {
+        match t.before_sign_in(account, ip, now).await {
+            Ok(_) => None,
+            Err(ThrottleError::Wait(secs)) => Some(secs),
+            Err(e) => panic!("{e}"),
         }
-        assert_eq!(t.before_sign_in("a@b.co", ip, T), Ok(()));
-        t.sign_in_failed("a@b.co", ip, T);
-        assert_eq!(t.before_sign_in("a@b.co", ip, T), Err(1));
-        t.sign_in_failed("a@b.co", ip, T + 1);
-        assert_eq!(t.before_sign_in("a@b.co", ip, T + 1), Err(2));
-        for i in 0..40 {
-            t.sign_in_failed("a@b.co", ip, T + 2 + i);
-        }
-        // Never more than the cap, however many failures: no lockout.
-        assert_eq!(t.before_sign_in("a@b.co", ip, T + 41), Err(ACCOUNT_CAP_SECS as u64));
-        assert_eq!(t.before_sign_in("a@b.co", ip, T + 41 + ACCOUNT_CAP_SECS), Ok(()));
     }
 
     #[test]
-    fn one_abusive_address_does_not_slow_down_another() {
-        let t = throttle();
+    fn the_wait_doubles_beyond_the_free_failures_and_stops_at_the_cap() {
+        assert_eq!(blocked_until(5, 5, 60, T), None);
+        assert_eq!(blocked_until(6, 5, 60, T), Some(T + 1));
+        assert_eq!(blocked_until(7, 5, 60, T), Some(T + 2));
+        assert_eq!(blocked_until(10, 5, 60, T), Some(T + 16));
+        assert_eq!(blocked_until(12, 5, 60, T), Some(T + 60));
+        assert_eq!(blocked_until(10_000, 5, 60, T), Some(T + 60));
+    }
+
+    #[tokio::test]
+    async fn failures_beyond_the_free_ones_bring_doubling_waits_capped_for_the_account() {
+        let (t, _d) = throttle(delays_only()).await;
+        let ip: Option<IpAddr> = None;
+        for _ in 0..ACCOUNT_FREE_FAILURES {
+            assert_eq!(wait(&t, "a@b.co", ip, T).await, None);
+            t.sign_in_failed("a@b.co", ip, T).await.unwrap();
+        }
+        assert_eq!(wait(&t, "a@b.co", ip, T).await, None);
+        t.sign_in_failed("a@b.co", ip, T).await.unwrap();
+        assert_eq!(wait(&t, "a@b.co", ip, T).await, Some(1));
+        t.sign_in_failed("a@b.co", ip, T + 1).await.unwrap();
+        assert_eq!(wait(&t, "a@b.co", ip, T + 1).await, Some(2));
+        for i in 0..40 {
+            t.sign_in_failed("a@b.co", ip, T + 2 + i).await.unwrap();
+        }
+        // Never more than the cap, however many failures: no lockout.
+        assert_eq!(wait(&t, "a@b.co", ip, T + 41).await, Some(ACCOUNT_CAP_SECS as u64));
+        assert_eq!(wait(&t, "a@b.co", ip, T + 41 + ACCOUNT_CAP_SECS).await, None);
+    }
+
+    #[tokio::test]
+    async fn one_abusive_address_does_not_slow_down_another() {
+        let (t, _d) = throttle(delays_only()).await;
         let bad: Option<IpAddr> = Some("10.0.0.1".parse().unwrap());
         let good: Option<IpAddr> = Some("10.0.0.2".parse().unwrap());
         for i in 0..(ADDRESS_FREE_FAILURES + 3) {
-            t.sign_in_failed(&format!("victim{i}@b.co"), bad, T);
+            t.sign_in_failed(&format!("victim{i}@b.co"), bad, T).await.unwrap();
         }
-        assert!(t.before_sign_in("someone@b.co", bad, T).is_err());
-        assert_eq!(t.before_sign_in("someone@b.co", good, T), Ok(()));
+        assert!(wait(&t, "someone@b.co", bad, T).await.is_some());
+        assert_eq!(wait(&t, "someone@b.co", good, T).await, None);
     }
 
-    #[test]
-    fn a_success_clears_the_record_and_old_failures_are_forgotten() {
-        let t = throttle();
+    #[tokio::test]
+    async fn a_success_clears_the_record_and_old_failures_are_forgotten() {
+        let (t, _d) = throttle(delays_only()).await;
         for _ in 0..(ACCOUNT_FREE_FAILURES + 2) {
-            t.sign_in_failed("a@b.co", None, T);
+            t.sign_in_failed("a@b.co", None, T).await.unwrap();
         }
-        assert!(t.before_sign_in("a@b.co", None, T).is_err());
-        t.sign_in_succeeded("a@b.co", None);
-        assert_eq!(t.before_sign_in("a@b.co", None, T), Ok(()));
+        assert!(wait(&t, "a@b.co", None, T).await.is_some());
+        t.sign_in_succeeded("a@b.co", None, FailureRecord { exists: true }).await.unwrap();
+        assert_eq!(wait(&t, "a@b.co", None, T).await, None);
         for _ in 0..(ACCOUNT_FREE_FAILURES + 2) {
-            t.sign_in_failed("x@b.co", None, T);
+            t.sign_in_failed("x@b.co", None, T).await.unwrap();
         }
-        t.sign_in_failed("x@b.co", None, T + FORGET_AFTER_SECS + 1);
-        assert_eq!(t.before_sign_in("x@b.co", None, T + FORGET_AFTER_SECS + 1), Ok(()));
+        t.sign_in_failed("x@b.co", None, T + FORGET_AFTER_SECS + 1).await.unwrap();
+        assert_eq!(wait(&t, "x@b.co", None, T + FORGET_AFTER_SECS + 1).await, None);
+        // Pruning removes what is forgotten and keeps what is not.
+        t.prune(T + FORGET_AFTER_SECS + 1).await.unwrap();
+        let Some(db) = &t.failures else { unreachable!() };
+        let left: Vec<String> = with_db!(db.read(), |pool| {
+            sqlx::query_scalar("select subject from sign_in_failures").fetch_all(pool).await
+        })
+        .unwrap();
+        assert_eq!(left, vec!["account:x@b.co".to_string()]);
     }
 
-    #[test]
-    fn request_rates_are_per_address() {
-        let t = Throttle::new(Rates { login_per_minute: 3, register_per_minute: 0, refresh_per_minute: 0, failed_sign_in_delays: true });
+    #[tokio::test]
+    async fn request_rates_are_per_address() {
+        let (t, _d) = throttle(Rates { login_per_minute: 3, ..delays_only() }).await;
         let a = Some("10.0.0.1".parse().unwrap());
         let b = Some("10.0.0.2".parse().unwrap());
         for _ in 0..3 {
@@ -251,18 +322,13 @@ mod tests {
         assert!(t.request(Endpoint::Login, b).is_ok());
         assert!(t.request(Endpoint::Register, a).is_ok(), "a limit set to 0 is off");
     }
-}
 
-#[cfg(test)]
-mod switched_off {
-    use super::*;
-
-    #[test]
-    fn with_delays_switched_off_failures_never_throttle() {
-        let t = Throttle::new(Rates { login_per_minute: 0, register_per_minute: 0, refresh_per_minute: 0, failed_sign_in_delays: false });
+    #[tokio::test]
+    async fn with_delays_switched_off_failures_never_throttle() {
+        let (t, _d) = throttle(Rates { failed_sign_in_delays: false, ..delays_only() }).await;
         for _ in 0..100 {
-            t.sign_in_failed("a@b.co", None, 1);
+            t.sign_in_failed("a@b.co", None, 1).await.unwrap();
         }
-        assert_eq!(t.before_sign_in("a@b.co", None, 1), Ok(()));
+        assert_eq!(wait(&t, "a@b.co", None, 1).await, None);
     }
 }

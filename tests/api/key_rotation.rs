@@ -28,15 +28,17 @@ fn sorted(mut kids: Vec<String>) -> Vec<String> {
 }
 
 /// Rotates the way `gatehouse keys rotate` does, and has this instance pick the key up at
-/// once (instead of on its next 10-second reload). Returns (old kid, new kid, rotation time).
+/// once (instead of on its next 10-second reload), at the moment the new key starts signing
+/// (at once on SQLite; on PostgreSQL after the activation delay that lets every instance load
+/// it first). Returns (old kid, new kid, the time the old key stopped signing).
 async fn rotate(app: &TestApp) -> (String, String, i64) {
     let old = app.state.keys.current().signing_kid().to_owned();
     let at = now();
     let new = keys::rotate(&app.state.db, at).await.expect("rotation works");
-    // On PostgreSQL the new key signs only after every instance has had time to load it.
-    app.state.keys.reload(&app.state.db, at + keys::activation_delay_secs(&app.state.db)).await.expect("reload works");
+    let retired_at = at + keys::activation_delay_secs(&app.state.db);
+    app.state.keys.reload(&app.state.db, retired_at).await.expect("reload works");
     assert_ne!(old, new, "a new key");
-    (old, new, at)
+    (old, new, retired_at)
 }
 
 #[tokio::test]
@@ -67,7 +69,7 @@ async fn a_refresh_token_from_before_a_rotation_still_refreshes_into_a_token_of_
     let app = TestApp::spawn().await;
     let person = app.signed_in("Refreshing Rafa").await;
 
-    let (old, new, _) = rotate(&app).await;
+    let (old, new, retired_at) = rotate(&app).await;
 
     assert_eq!(kid_of(&person.access_token), old);
     let refreshed = json_body(app.refresh(&person.refresh_token).await, StatusCode::OK).await;
@@ -77,7 +79,8 @@ async fn a_refresh_token_from_before_a_rotation_still_refreshes_into_a_token_of_
     json_body(app.me(&access).await, StatusCode::OK).await;
     // Even after the old key has retired for good, the session lives on: refresh tokens are
     // not signed, so no rotation can sign anybody out.
-    app.state.keys.reload(&app.state.db, now() + ACCESS_TTL_SECS as i64 + 61).await.unwrap();
+    app.state.keys.reload(&app.state.db, retired_at + ACCESS_TTL_SECS as i64 + 61).await.unwrap();
+    assert!(app.state.keys.current().verifying_key(&old).is_none(), "the old key is gone");
     let again = json_body(app.refresh(&str_at(&refreshed, "/refresh_token")).await, StatusCode::OK).await;
     json_body(app.me(&str_at(&again, "/access_token")).await, StatusCode::OK).await;
 }
@@ -88,13 +91,13 @@ async fn the_jwks_lists_both_keys_after_a_rotation_and_drops_the_old_one_only_on
     let person = app.signed_in("Key Watcher").await;
     let a = person.access_token.clone();
 
-    let (old, new, rotated_at) = rotate(&app).await;
+    let (old, new, retired_at) = rotate(&app).await;
 
     assert_eq!(published_kids(&app).await, sorted(vec![old.clone(), new.clone()]));
 
     // When the last token the old key could have signed just expired, it is still there
     // (tokens minted right before the rotation live that long).
-    app.state.keys.reload(&app.state.db, rotated_at + ACCESS_TTL_SECS as i64).await.unwrap();
+    app.state.keys.reload(&app.state.db, retired_at + ACCESS_TTL_SECS as i64).await.unwrap();
     assert_eq!(published_kids(&app).await, sorted(vec![old.clone(), new.clone()]), "not dropped too early");
     json_body(app.me(&a).await, StatusCode::OK).await;
 
@@ -105,7 +108,7 @@ async fn the_jwks_lists_both_keys_after_a_rotation_and_drops_the_old_one_only_on
     let mut attempts = 0;
     loop {
         attempts += 1;
-        app.state.keys.reload(&app.state.db, rotated_at + ACCESS_TTL_SECS as i64 + 61).await.unwrap();
+        app.state.keys.reload(&app.state.db, retired_at + ACCESS_TTL_SECS as i64 + 61).await.unwrap();
         let kids = published_kids(&app).await;
         let refused = app.me(&a).await;
         if kids == vec![new.clone()] && refused.status() == StatusCode::UNAUTHORIZED {

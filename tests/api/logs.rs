@@ -339,11 +339,12 @@ async fn no_password_token_hash_or_key_appears_in_the_logs_or_error_messages_of_
 
     // Rotate the signing key; sign in with the new one.
     let new_kid = gatehouse::server::tokens::keys::rotate(&app.state.db, crate::helpers::now()).await.unwrap();
-    app.state.keys.reload(&app.state.db, crate::helpers::now()).await.unwrap();
+    let delay = gatehouse::server::tokens::keys::activation_delay_secs(&app.state.db);
+    app.state.keys.reload(&app.state.db, crate::helpers::now() + delay).await.unwrap();
     let after_rotation = json_body(app.login(&form_email, &new_password).await, StatusCode::OK).await;
     secrets.pair("after rotation", &after_rotation);
     assert_eq!(crate::helpers::jwt_part(&str_at(&after_rotation, "/access_token"), 0)["kid"], new_kid.as_str());
-    app.state.keys.reload(&app.state.db, crate::helpers::now() + ACCESS_TTL_SECS as i64 + 61).await.unwrap();
+    app.state.keys.reload(&app.state.db, crate::helpers::now() + delay + ACCESS_TTL_SECS as i64 + 61).await.unwrap();
 
     // Sign out: API, form, everywhere.
     assert_eq!(app.logout(&str_at(&after_rotation, "/access_token")).await.status(), StatusCode::NO_CONTENT);
