@@ -8,14 +8,14 @@ use leptos::prelude::*;
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     use crate::{
         model::{FlowView, Moment},
-        server::{clock::{self, ago, rfc3339}, events, sessions, users},
+        server::{clock::{self, ago, rfc3339}, events, sessions},
     };
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let me = super::ctx::current_user(&state, &parts)?;
     let now = clock::now();
-    sessions::touch(&state.db, &me.session_id, now).await?;
-    let user = users::by_id(&state.db, &me.user_id).await?.ok_or(AppError::InvalidToken)?;
+    state.activity.touch(&state.db, &me.session_id, now).await?;
+    let user = state.profiles.get(&state.db, &me.user_id).await?.ok_or(AppError::InvalidToken)?;
     let session = sessions::find(&state.db, &me.session_id).await?.ok_or(AppError::InvalidToken)?;
     let events = events::recent(&state.db, &me.user_id, &me.session_id, 20, now).await?;
     let c = &me.claims;
@@ -37,7 +37,7 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
         signed_in: moment(session.created_at),
         rotated: rotated_times.into_iter().map(moment).collect(),
         access_issued: moment(c.iat),
-        user: user.public(),
+        user,
         session_id: session.id,
         signed_in_at: rfc3339(session.created_at),
         access_expires_at: rfc3339(c.exp),

@@ -6,13 +6,13 @@ use leptos::prelude::*;
 /// Every live session of the caller, "This device" first.
 #[server(prefix = "/fn", endpoint = "devices")]
 pub async fn list_devices() -> Result<DevicesView, AppError> {
-    use crate::server::{clock, devices::device_view, sessions, users};
+    use crate::server::{clock, devices::device_view, sessions};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let me = super::ctx::current_user(&state, &parts)?;
     let now = clock::now();
-    sessions::touch(&state.db, &me.session_id, now).await?;
-    let user = users::by_id(&state.db, &me.user_id).await?.ok_or(AppError::InvalidToken)?;
+    state.activity.touch(&state.db, &me.session_id, now).await?;
+    let user = state.profiles.get(&state.db, &me.user_id).await?.ok_or(AppError::InvalidToken)?;
     let rows = sessions::active_for_user(&state.db, &me.user_id, &state.sessions, now).await?;
     let mut devices: Vec<_> = rows.iter().map(|r| device_view(r, &me.session_id, now)).collect();
     devices.sort_by_key(|d| !d.current);

@@ -17,9 +17,8 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 /// The caller's display name, for the frame of pages that need nothing else.
 #[server(prefix = "/fn", endpoint = "whoami")]
 pub async fn whoami() -> Result<String, AppError> {
-    use crate::server::users;
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let me = super::ctx::current_user(&state, &parts)?;
-    Ok(users::by_id(&state.db, &me.user_id).await?.ok_or(AppError::InvalidToken)?.display_name)
+    Ok(state.profiles.get(&state.db, &me.user_id).await?.ok_or(AppError::InvalidToken)?.display_name)
 }

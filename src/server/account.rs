@@ -142,10 +142,10 @@ pub async fn refresh(state: &AppState, presented: &str, ip: Option<IpAddr>, now:
             RotateError::Reused { .. } => AppError::RefreshTokenReused,
             RotateError::Db(e) => e.into(),
         })?;
-    let user = users::by_id(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
+    let user = state.profiles.get(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
     let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &rotated.session_id, now)?;
     Ok(Issued {
-        user: user.public(),
+        user,
         session_id: rotated.session_id,
         access_token: Secret::new(token),
         access_claims: claims,

@@ -114,6 +114,8 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         successor_key,
         passwords,
         revoked,
+        profiles: crate::server::users::Profiles::new(PROFILE_CACHE_ENTRIES),
+        activity: crate::server::sessions::Activity::new(PROFILE_CACHE_ENTRIES),
         access: AccessSettings { issuer: origin.clone(), audience: "gatehouse".into(), ttl_secs: access_ttl },
         sessions: SessionSettings {
             idle_secs: secs(config.refresh_idle_ttl),
@@ -132,6 +134,9 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         leptos_options,
     }))
 }
+
+/// Accounts (and sessions' last-active writes) remembered per instance: ~100 bytes each.
+const PROFILE_CACHE_ENTRIES: usize = 50_000;
 
 /// Every instance picks up keys added by `gatehouse keys rotate` (or another instance),
 /// and forgets throttling state nobody needs any more.

@@ -22,6 +22,10 @@ pub struct State {
     pub successor_key: SuccessorKey,
     pub passwords: Passwords,
     pub revoked: Arc<RevocationList>,
+    /// Accounts' public side, cached (it never changes).
+    pub profiles: crate::server::users::Profiles,
+    /// When this instance last wrote each session's "last active".
+    pub activity: crate::server::sessions::Activity,
     pub access: AccessSettings,
     pub sessions: SessionSettings,
     pub cookies: CookieSettings,

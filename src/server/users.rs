@@ -23,6 +23,35 @@ impl UserRow {
     }
 }
 
+/// The public side of accounts (`{id, email, display_name, created_at}`), cached: every
+/// `/api/v1/me`, refresh and signed-in page asks for it, and a database round trip per
+/// request is most of what those would otherwise cost.
+///
+/// No invalidation is needed because nothing ever changes these fields once the account
+/// exists (only the password hash changes, and it is not cached) — so every instance's cache
+/// stays right without talking to the others. A future "edit profile" or "delete account"
+/// must evict here and tell the other instances, as revocations do.
+pub struct Profiles {
+    cache: quick_cache::sync::Cache<String, User>,
+}
+
+impl Profiles {
+    pub fn new(capacity: usize) -> Self {
+        Profiles { cache: quick_cache::sync::Cache::new(capacity.max(1)) }
+    }
+
+    /// The account's public view, from the cache or the database.
+    pub async fn get(&self, db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
+        if let Some(user) = self.cache.get(id) {
+            return Ok(Some(user));
+        }
+        let Some(row) = by_id(db, id).await? else { return Ok(None) };
+        let user = row.public();
+        self.cache.insert(row.id, user.clone());
+        Ok(Some(user))
+    }
+}
+
 pub async fn by_email(db: &Db, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
     with_db!(db.read(), |pool| {
         sqlx::query_as("select id, email, display_name, password_hash, created_at from users where email = $1")

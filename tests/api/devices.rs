@@ -471,3 +471,39 @@ async fn disowning_ones_own_session_or_someone_elses_is_refused() {
     .await;
     assert_session_alive(&app, &stranger).await;
 }
+
+#[tokio::test]
+async fn opening_the_dashboard_or_devices_page_updates_last_active_at_most_once_a_minute() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Active Ada").await;
+    let last_used = |app: &TestApp, id: String| {
+        let sql = app.sql.clone();
+        async move {
+            let at: i64 = sqlx::query_scalar("select last_used_at from sessions where id = $1").bind(id).fetch_one(&sql).await.unwrap();
+            at
+        }
+    };
+    let set_last_used = |app: &TestApp, id: String, at: i64| {
+        let sql = app.sql.clone();
+        async move {
+            sqlx::query("update sessions set last_used_at = $1 where id = $2").bind(at).bind(id).execute(&sql).await.unwrap();
+        }
+    };
+    let an_hour_ago = now() - 3600;
+    set_last_used(&app, person.session_id.clone(), an_hour_ago).await;
+
+    let page = app.navigate("/dashboard", &[("gh_access", &person.access_token)]).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let touched = last_used(&app, person.session_id.clone()).await;
+    assert!(touched >= now() - 5, "the visit made the session active now: {touched}");
+
+    // Another view within the minute does not write again (it would say the same thing).
+    set_last_used(&app, person.session_id.clone(), an_hour_ago).await;
+    let page = app.navigate("/settings/sessions", &[("gh_access", &person.access_token)]).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(last_used(&app, person.session_id.clone()).await, an_hour_ago);
+
+    // A refresh always records activity.
+    json_body(app.refresh(&person.refresh_token).await, StatusCode::OK).await;
+    assert!(last_used(&app, person.session_id.clone()).await >= now() - 5);
+}

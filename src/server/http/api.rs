@@ -18,7 +18,6 @@ use crate::{
             revoke::{revoke_all_of_user, revoke_session, Why},
         },
         state::AppState,
-        users,
     },
 };
 use axum::{
@@ -215,8 +214,8 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<Sta
         (status = 401, description = "`invalid_token` or `token_expired`", body = super::openapi::ErrorBody),
     ))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<MeBody>, AppError> {
-    let row = users::by_id(&state.db, &user.user_id).await?.ok_or(AppError::InvalidToken)?;
-    Ok(Json(MeBody { user: row.public(), session_id: user.session_id }))
+    let profile = state.profiles.get(&state.db, &user.user_id).await?.ok_or(AppError::InvalidToken)?;
+    Ok(Json(MeBody { user: profile, session_id: user.session_id }))
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),

@@ -124,6 +124,31 @@ pub async fn rename(db: &Db, user_id: &str, session_id: &str, name: Option<&str>
     Ok(done == 1)
 }
 
+/// Remembers when this instance last wrote each session's "last active", so that page views
+/// write it at most once per [`Activity::EVERY`] seconds instead of on every request.
+pub struct Activity {
+    written: quick_cache::sync::Cache<String, i64>,
+}
+
+impl Activity {
+    /// "Last active" is shown in minutes ("2 minutes ago"); finer writes would be wasted.
+    pub const EVERY: i64 = 60;
+
+    pub fn new(capacity: usize) -> Self {
+        Activity { written: quick_cache::sync::Cache::new(capacity.max(1)) }
+    }
+
+    /// Marks the session active now, unless this instance did so less than a minute ago.
+    pub async fn touch(&self, db: &Db, session_id: &str, now: i64) -> Result<(), sqlx::Error> {
+        if self.written.get(session_id).is_some_and(|at| now - at < Self::EVERY) {
+            return Ok(());
+        }
+        touch(db, session_id, now).await?;
+        self.written.insert(session_id.to_owned(), now);
+        Ok(())
+    }
+}
+
 /// Marks a session as active now (the devices page's "last active").
 pub async fn touch(db: &Db, session_id: &str, now: i64) -> Result<(), sqlx::Error> {
     with_db!(db.write(), |pool| {
