@@ -40,24 +40,31 @@ impl RevocationList {
                 .await
         })?;
         let count = rows.len();
-        for (id, revoked_at) in rows {
-            self.insert(id, revoked_at);
-        }
+        self.insert_rows(rows);
         Ok(count)
     }
 
     /// Records that a session was revoked at `revoked_at`.
     pub fn insert(&self, session_id: String, revoked_at: i64) {
-        let until = revoked_at + self.keep_secs;
-        let mut map = self.revoked.write().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, keep_until| *keep_until > revoked_at);
-        map.insert(session_id, until);
+        self.insert_rows([(session_id, revoked_at)]);
     }
 
     /// Records several sessions revoked at the same moment.
     pub fn insert_all(&self, session_ids: &[String], revoked_at: i64) {
-        for id in session_ids {
-            self.insert(id.clone(), revoked_at);
+        self.insert_rows(session_ids.iter().map(|id| (id.clone(), revoked_at)));
+    }
+
+    /// One write lock and one sweep of expired entries per batch.
+    fn insert_rows(&self, rows: impl IntoIterator<Item = (String, i64)>) {
+        let rows: Vec<(String, i64)> = rows.into_iter().collect();
+        let Some(latest) = rows.iter().map(|(_, at)| *at).max() else { return };
+        let mut map = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+        // Entries past their keep time as of the latest revocation can go.
+        map.retain(|_, keep_until| *keep_until > latest);
+        for (id, revoked_at) in rows {
+            let until = revoked_at + self.keep_secs;
+            let entry = map.entry(id).or_insert(until);
+            *entry = (*entry).max(until);
         }
     }
 
@@ -96,5 +103,19 @@ mod tests {
         assert!(!list.is_revoked("old"));
         assert!(list.is_revoked("new"));
         assert_eq!(list.len(), 1);
+    }
+
+    #[test]
+    fn a_batch_is_listed_whole_and_an_older_report_does_not_shorten_an_entry() {
+        let list = RevocationList::new(900);
+        list.insert("a".into(), 2000);
+        list.insert_all(&["b".into(), "c".into()], 2000);
+        // The same revocation heard again with an older time (a catch-up read) keeps the later end.
+        list.insert_rows([("a".to_string(), 1000)]);
+        list.insert("d".into(), 2000 + 959);
+        assert!(list.is_revoked("a") && list.is_revoked("b") && list.is_revoked("c"));
+        list.insert("e".into(), 2000 + 961);
+        assert!(!list.is_revoked("a") && !list.is_revoked("b"), "gone once no token of theirs can be valid");
+        assert!(list.is_revoked("d") && list.is_revoked("e"));
     }
 }
