@@ -12,7 +12,8 @@
 #
 # Options (or env): --sessions N (BENCH_SESSIONS, default: no scale stage), --duration 10s
 # (BENCH_DURATION), --repeats 3 (BENCH_REPEATS; rows are medians of the repeats, ratios are
-# medians of per-repeat ratios), --port 3917 (BENCH_PORT), --no-build (BENCH_NO_BUILD=1).
+# medians of per-repeat ratios), --port 3917 (BENCH_PORT), --no-build (BENCH_NO_BUILD=1);
+# BENCH_BIN=path serves another server binary (e.g. a saved copy of an earlier build).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
     --repeats) REPEATS="$2"; shift 2 ;;
     --port) PORT="$2"; shift 2 ;;
     --no-build) NO_BUILD=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -66,7 +67,7 @@ if [ "$NO_BUILD" != 1 ]; then
   say "building bench/argon2-limit (times one argon2id check at the server's parameters)"
   cargo build --release --quiet --locked --manifest-path bench/argon2-limit/Cargo.toml --target-dir target/bench-tools
 fi
-BIN="$ROOT/target/release/gatehouse"
+BIN="${BENCH_BIN:-$ROOT/target/release/gatehouse}" # BENCH_BIN: compare another build
 ARGON2_LIMIT="$ROOT/target/bench-tools/release/argon2-limit"
 [ -x "$BIN" ] && [ -x "$ARGON2_LIMIT" ] && [ -f "$SITE_ROOT/pkg/gatehouse.wasm" ] ||
   { echo "bench.sh: build first (run without --no-build)" >&2; exit 1; }
@@ -157,7 +158,11 @@ check dashboard 200 "Bench Me" -H "Cookie: gh_access=$ACCESS" -H 'Accept: text/h
 
 IDLE_RSS_KB="$(rss_kb VmRSS)"
 IDLE_HWM_KB="$(rss_kb VmHWM)"
-say "idle: VmRSS ${IDLE_RSS_KB} kB, VmHWM ${IDLE_HWM_KB} kB"
+# The hashing threads give their argon2 memory back after a moment without work: also
+# sample once the server has really been idle for a few seconds.
+sleep 3
+IDLE_SETTLED_KB="$(rss_kb VmRSS)"
+say "idle: VmRSS ${IDLE_RSS_KB} kB (${IDLE_SETTLED_KB} kB 3 s later), VmHWM ${IDLE_HWM_KB} kB"
 
 # --- runs -------------------------------------------------------------------------------
 export BENCH_LUA_DIR="$ROOT/bench/wrk"
@@ -234,6 +239,8 @@ else
 fi
 END_HWM_KB="$(rss_kb VmHWM)"
 END_RSS_KB="$(rss_kb VmRSS)"
+sleep 3
+END_SETTLED_KB="$(rss_kb VmRSS)"
 
 # --- sizes, machine, report -------------------------------------------------------------
 WASM="$SITE_ROOT/pkg/gatehouse.wasm"
@@ -248,8 +255,8 @@ jq -n \
   --arg kernel "$(uname -sr)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --arg wrk "$(wrk -v 2>&1 | head -1)" --arg duration "$DURATION" --argjson repeats "$REPEATS" \
   --argjson base_sessions "$BASE_SESSIONS" --argjson sessions "$SESSIONS" --argjson insert_ms "$SCALE_INSERT_MS" \
-  --argjson start_rss "$START_RSS_KB" --argjson idle_rss "$IDLE_RSS_KB" --argjson idle_hwm "$IDLE_HWM_KB" --argjson load_hwm "$LOAD_HWM_KB" \
-  --argjson end_hwm "$END_HWM_KB" --argjson end_rss "$END_RSS_KB" \
+  --argjson start_rss "$START_RSS_KB" --argjson idle_rss "$IDLE_RSS_KB" --argjson idle_settled "$IDLE_SETTLED_KB" --argjson idle_hwm "$IDLE_HWM_KB" --argjson load_hwm "$LOAD_HWM_KB" \
+  --argjson end_hwm "$END_HWM_KB" --argjson end_rss "$END_RSS_KB" --argjson end_settled "$END_SETTLED_KB" \
   --argjson load_start "$LOAD_START_MS" --argjson load_end "$LOAD_END_MS" \
   --argjson wasm_raw "$(wc -c <"$WASM")" --argjson wasm_gzip "$(gzip -9 -c "$WASM" | wc -c)" \
   --argjson wasm_br "$(brotli -c -q 11 "$WASM" | wc -c)" \
@@ -258,7 +265,7 @@ jq -n \
     settings: {duration: $duration, repeats: $repeats, base_sessions: $base_sessions, scale_sessions: $sessions,
                scale_insert_ms: $insert_ms, rate_limits: "off (GATEHOUSE_{LOGIN,REGISTER,REFRESH}_RATE_PER_MINUTE=0)",
                argon2: "argon2id m=19456 KiB t=2 p=1 (server defaults)"},
-    rss_kb: {fresh_start: $start_rss, idle: $idle_rss, idle_peak: $idle_hwm, peak_after_main_load: $load_hwm, peak_at_end: $end_hwm, at_end: $end_rss},
+    rss_kb: {fresh_start: $start_rss, idle: $idle_rss, idle_settled: $idle_settled, idle_peak: $idle_hwm, peak_after_main_load: $load_hwm, peak_at_end: $end_hwm, at_end: $end_rss, at_end_settled: $end_settled},
     load_window_ms: [$load_start, $load_end],
     wasm_bytes: {raw: $wasm_raw, gzip9: $wasm_gzip, brotli11: $wasm_br}}' >"$WORK/meta.json"
 

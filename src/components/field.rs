@@ -94,7 +94,7 @@ pub fn Field(
                 on:click=move |_| shown.update(|s| *s = !*s)
             >
                 {move || if shown.get() { "Hide" } else { "Show" }}
-                <span class="visually-hidden">" " {label.to_lowercase()}</span>
+                <span class="visually-hidden">" " {label.to_ascii_lowercase()}</span>
             </button>
         }
     });

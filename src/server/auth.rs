@@ -1,15 +1,19 @@
 //! Who is calling (ssr only): the access token, verified, as one typed value.
 //!
 //! The token comes from `Authorization: Bearer …` (API clients) or the access cookie
-//! (browsers). Verification is `tokens::access::verify` plus one lookup in the in-memory
-//! revocation list, so a signed-out session is refused on its very next request.
+//! (browsers). Verification is `tokens::access::verify` (a token seen before skips the
+//! signature check, see `tokens::verified_cache`) plus one lookup in the in-memory revocation
+//! list on every request, so a signed-out session is refused on its very next request.
 
 use crate::{
     error::AppError,
     server::{
         clock,
         state::AppState,
-        tokens::access::{self, AccessClaims, AccessError},
+        tokens::{
+            access::{self, AccessClaims, AccessError},
+            verified_cache,
+        },
     },
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
@@ -45,7 +49,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<(
         let token = state.cookies.access_token_from_headers(headers).ok_or(AppError::InvalidToken)?;
         (token.expose().to_owned(), TokenSource::Cookie)
     };
-    let (claims, kid) = access::verify_with_kid(&state.keys.current(), &state.access, &token, now).map_err(|e| match e {
+    let (claims, kid) = access::verify_cached(verified_cache::shared(), &state.keys.current(), &state.access, &token, now).map_err(|e| match e {
         AccessError::Expired => AppError::TokenExpired,
         AccessError::Invalid => AppError::InvalidToken,
     })?;

@@ -5,7 +5,10 @@
 //! its `sid` ties it to a session so revoking the session stops it at once (see
 //! `sessions::revocation_list`).
 
-use super::keys::KeyRing;
+use super::{
+    keys::KeyRing,
+    verified_cache::{Lookup, VerifiedCache},
+};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +88,43 @@ pub fn verify_with_kid(
     token: &str,
     now: i64,
 ) -> Result<(AccessClaims, String), AccessError> {
+    let (claims, kid) = verify_signature(keys, settings, token)?;
+    check_time(&claims, now)?;
+    Ok((claims, kid))
+}
+
+/// [`verify_with_kid`] for a token that may have been verified before: a repeat skips the
+/// header parsing and the signature check but nothing that can change since — the key must
+/// still be in `keys`, issuer and audience must match, the time checks run against `now`
+/// (see [`VerifiedCache`]). Only tokens that pass in full are remembered.
+pub fn verify_cached(
+    cache: &VerifiedCache,
+    keys: &KeyRing,
+    settings: &AccessSettings,
+    token: &str,
+    now: i64,
+) -> Result<(AccessClaims, String), AccessError> {
+    if token.len() > MAX_TOKEN_BYTES || token.is_empty() {
+        return Err(AccessError::Invalid);
+    }
+    let key = VerifiedCache::key(token);
+    if let Lookup::Hit(claims, kid) = cache.lookup(&key, keys, settings) {
+        if let Err(e) = check_time(&claims, now) {
+            if e == AccessError::Expired {
+                cache.remove(&key);
+            }
+            return Err(e);
+        }
+        return Ok((claims, kid));
+    }
+    let (claims, kid) = verify_with_kid(keys, settings, token, now)?;
+    cache.insert(key, keys, &claims, &kid, now);
+    Ok((claims, kid))
+}
+
+/// Everything about a token that does not depend on the clock: size, header, algorithm
+/// allow-list, known `kid`, signature, issuer, audience.
+fn verify_signature(keys: &KeyRing, settings: &AccessSettings, token: &str) -> Result<(AccessClaims, String), AccessError> {
     if token.len() > MAX_TOKEN_BYTES || token.is_empty() {
         return Err(AccessError::Invalid);
     }
@@ -99,11 +139,11 @@ pub fn verify_with_kid(
     {
         return Err(AccessError::Invalid);
     }
-    let kid = header.kid.as_deref().ok_or(AccessError::Invalid)?;
-    let key = keys.verifying_key(kid).ok_or(AccessError::Invalid)?;
+    let kid = header.kid.ok_or(AccessError::Invalid)?;
+    let key = keys.verifying_key(&kid).ok_or(AccessError::Invalid)?;
 
     let mut validation = Validation::new(Algorithm::EdDSA);
-    // Time is checked below against the injected `now`, not the library's clock.
+    // Time is checked by `check_time` against the injected `now`, not the library's clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;
     validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
@@ -112,14 +152,21 @@ pub fn verify_with_kid(
     let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &validation)
         .map_err(|_| AccessError::Invalid)?
         .claims;
+    if claims.sid.is_empty() {
+        return Err(AccessError::Invalid);
+    }
+    Ok((claims, kid))
+}
 
-    if claims.nbf > now + LEEWAY_SECS || claims.iat > now + LEEWAY_SECS || claims.sid.is_empty() {
+/// The clock's part: not issued in the future (beyond the leeway), not yet expired.
+fn check_time(claims: &AccessClaims, now: i64) -> Result<(), AccessError> {
+    if claims.nbf > now + LEEWAY_SECS || claims.iat > now + LEEWAY_SECS {
         return Err(AccessError::Invalid);
     }
     if now >= claims.exp {
         return Err(AccessError::Expired);
     }
-    Ok((claims, kid.to_owned()))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //! - `keys`: the Ed25519 signing keys, created on first start, published as a JWKS.
 //! - `access`: the short-lived JWT access token — minted at sign-in and refresh, verified on
 //!   every protected request.
+//! - `verified_cache`: access tokens already verified, so a repeat skips the signature check.
 //! - `refresh`: the long-lived opaque refresh token — generated, hashed, and its successor
 //!   derived. What happens when one is presented lives in `sessions::rotate`.
 
 pub mod access;
 pub mod keys;
 pub mod refresh;
+pub mod verified_cache;

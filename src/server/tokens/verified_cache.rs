@@ -1,0 +1,258 @@
+//! Access tokens whose signature has already been checked (ssr only).
+//!
+//! A client sends the same access token with every request for the minutes it lives, and the
+//! Ed25519 check was the biggest part of answering it. The cache remembers, per exact token
+//! (keyed by its SHA-256), "these bytes carry a valid signature by this public key and say
+//! these claims". Everything that can change is still checked on every use: the clock
+//! (`exp`, `nbf`, `iat`), that the signing key is still in the current key ring (a retired
+//! and dropped key verifies nothing, cached or not), issuer and audience; the revocation
+//! list is the caller's (`server::auth`). A token never seen, altered by a single byte, or
+//! refused before is verified in full.
+
+use super::{
+    access::{AccessClaims, AccessSettings},
+    keys::KeyRing,
+};
+use sha2::{Digest, Sha256};
+use std::sync::{
+    atomic::{AtomicI64, Ordering},
+    Arc, LazyLock,
+};
+
+/// Entries kept at most: a few MB at full size; beyond it the least used go first.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+/// How often (in the tokens' own seconds) a write also sweeps out expired entries.
+const SWEEP_EVERY_SECS: i64 = 60;
+
+/// One verified token.
+struct Entry {
+    claims: AccessClaims,
+    kid: String,
+    /// The public key the signature was checked with: a hit needs this very key in the ring.
+    public_key: Vec<u8>,
+}
+
+pub struct VerifiedCache {
+    entries: quick_cache::sync::Cache<[u8; 32], Arc<Entry>>,
+    last_sweep: AtomicI64,
+}
+
+impl std::fmt::Debug for VerifiedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCache").field("len", &self.entries.len()).finish_non_exhaustive()
+    }
+}
+
+/// The process's cache. Sharing one between several servers in a process (tests) is safe:
+/// a hit needs the same key, issuer and audience as a full verification would.
+pub fn shared() -> &'static VerifiedCache {
+    static SHARED: LazyLock<VerifiedCache> = LazyLock::new(|| VerifiedCache::new(DEFAULT_CAPACITY));
+    &SHARED
+}
+
+/// Where a cached token stands against today's key ring and settings.
+pub(super) enum Lookup {
+    /// Verified before, key and settings unchanged: only the time checks remain.
+    Hit(AccessClaims, String),
+    /// Not cached, or cached under a key or settings that no longer hold: verify in full.
+    Miss,
+}
+
+impl VerifiedCache {
+    pub fn new(capacity: usize) -> Self {
+        VerifiedCache { entries: quick_cache::sync::Cache::new(capacity.max(1)), last_sweep: AtomicI64::new(0) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Forgets everything (for instance when the key ring is replaced by hand).
+    pub fn clear(&self) {
+        self.entries.clear();
+    }
+
+    pub(super) fn key(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    pub(super) fn lookup(&self, key: &[u8; 32], keys: &KeyRing, settings: &AccessSettings) -> Lookup {
+        let Some(entry) = self.entries.get(key) else {
+            return Lookup::Miss;
+        };
+        let same_key = keys
+            .verifying_key(&entry.kid)
+            .and_then(|k| k.try_get_as_bytes().ok())
+            .is_some_and(|bytes| bytes == entry.public_key.as_slice());
+        if !same_key || entry.claims.iss != settings.issuer || entry.claims.aud != settings.audience {
+            self.entries.remove(key);
+            return Lookup::Miss;
+        }
+        Lookup::Hit(entry.claims.clone(), entry.kid.clone())
+    }
+
+    /// Remembers a token that has just passed full verification with `keys`.
+    pub(super) fn insert(&self, key: [u8; 32], keys: &KeyRing, claims: &AccessClaims, kid: &str, now: i64) {
+        let Some(public_key) = keys.verifying_key(kid).and_then(|k| k.try_get_as_bytes().ok()) else {
+            return;
+        };
+        self.sweep_if_due(now);
+        let entry = Entry { claims: claims.clone(), kid: kid.to_owned(), public_key: public_key.to_vec() };
+        self.entries.insert(key, Arc::new(entry));
+    }
+
+    pub(super) fn remove(&self, key: &[u8; 32]) {
+        self.entries.remove(key);
+    }
+
+    /// Drops expired entries, at most once per [`SWEEP_EVERY_SECS`]; the capacity bound
+    /// evicts the rest of what nobody asks for.
+    fn sweep_if_due(&self, now: i64) {
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now - last >= SWEEP_EVERY_SECS
+            && self.last_sweep.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            self.entries.retain(|_, entry| entry.claims.exp > now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::tokens::access::{mint, verify_cached, AccessError};
+
+    fn settings() -> AccessSettings {
+        AccessSettings { issuer: "http://127.0.0.1:3000".into(), audience: "gatehouse".into(), ttl_secs: 900 }
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn cached(cache: &VerifiedCache, token: &str) -> bool {
+        cache.entries.get(&VerifiedCache::key(token)).is_some()
+    }
+
+    #[test]
+    fn a_verified_token_is_cached_and_answers_the_same_claims_again() {
+        let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
+        let (token, claims) = mint(&keys, &settings(), "user-1", "session-1", NOW).unwrap();
+        assert!(!cached(&cache, &token));
+        let first = verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
+        assert!(cached(&cache, &token));
+        let second = verify_cached(&cache, &keys, &settings(), &token, NOW + 5).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(second, (claims, keys.signing_kid().to_owned()));
+    }
+
+    #[test]
+    fn an_expired_cached_token_is_refused_as_expired_and_dropped() {
+        let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
+        let (token, _) = mint(&keys, &settings(), "u", "s", NOW).unwrap();
+        verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
+        assert!(cached(&cache, &token));
+        assert_eq!(verify_cached(&cache, &keys, &settings(), &token, NOW + 899).map(|_| ()), Ok(()));
+        assert_eq!(verify_cached(&cache, &keys, &settings(), &token, NOW + 900), Err(AccessError::Expired));
+        assert!(!cached(&cache, &token));
+    }
+
+    #[test]
+    fn a_cached_token_is_still_refused_when_the_clock_says_it_is_not_yet_valid() {
+        let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
+        let (token, _) = mint(&keys, &settings(), "u", "s", NOW).unwrap();
+        verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
+        // The clock stepped back by more than the leeway.
+        assert_eq!(verify_cached(&cache, &keys, &settings(), &token, NOW - 3600), Err(AccessError::Invalid));
+    }
+
+    #[test]
+    fn a_tampered_copy_of_a_cached_token_is_not_a_hit() {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
+        let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
+        let (token, _) = mint(&keys, &settings(), "user-1", "s", NOW).unwrap();
+        verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let payload = String::from_utf8(B64.decode(parts[1]).unwrap()).unwrap().replace("user-1", "user-2");
+        let forged_payload = format!("{}.{}.{}", parts[0], B64.encode(payload), parts[2]);
+        let mut signature = B64.decode(parts[2]).unwrap();
+        signature[0] ^= 1;
+        let forged_signature = format!("{}.{}.{}", parts[0], parts[1], B64.encode(signature));
+        for forged in [forged_payload, forged_signature, format!("{token}x")] {
+            assert_eq!(verify_cached(&cache, &keys, &settings(), &forged, NOW), Err(AccessError::Invalid));
+            assert!(!cached(&cache, &forged));
+        }
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_token_of_a_key_no_longer_in_the_ring_is_refused_even_when_cached() {
+        let cache = VerifiedCache::new(100);
+        let (old_ring, new_ring) = (KeyRing::ephemeral(), KeyRing::ephemeral());
+        let (token, _) = mint(&old_ring, &settings(), "u", "s", NOW).unwrap();
+        verify_cached(&cache, &old_ring, &settings(), &token, NOW).unwrap();
+        assert!(cached(&cache, &token));
+        // The old key has been retired long enough to leave the ring.
+        assert_eq!(verify_cached(&cache, &new_ring, &settings(), &token, NOW + 1), Err(AccessError::Invalid));
+        assert!(!cached(&cache, &token));
+    }
+
+    #[test]
+    fn a_cached_token_is_refused_by_a_server_with_another_issuer_or_audience() {
+        let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
+        let (token, _) = mint(&keys, &settings(), "u", "s", NOW).unwrap();
+        verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
+        let mut other = settings();
+        other.audience = "someone-else".into();
+        assert_eq!(verify_cached(&cache, &keys, &other, &token, NOW), Err(AccessError::Invalid));
+        let mut other = settings();
+        other.issuer = "https://evil.example".into();
+        verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
+        assert_eq!(verify_cached(&cache, &keys, &other, &token, NOW), Err(AccessError::Invalid));
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_capacity() {
+        let (cache, keys) = (VerifiedCache::new(16), KeyRing::ephemeral());
+        let tokens: Vec<String> =
+            (0..200).map(|i| mint(&keys, &settings(), "u", &format!("s{i}"), NOW).unwrap().0).collect();
+        for token in &tokens {
+            verify_cached(&cache, &keys, &settings(), token, NOW).unwrap();
+            assert!(cache.len() <= 16, "{}", cache.len());
+        }
+        // Evicted or not, every token still verifies.
+        for token in &tokens {
+            assert!(verify_cached(&cache, &keys, &settings(), token, NOW + 1).is_ok());
+        }
+    }
+
+    #[test]
+    fn expired_entries_are_swept_out_when_new_tokens_arrive() {
+        let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
+        for i in 0..10 {
+            let (token, _) = mint(&keys, &settings(), "u", &format!("old{i}"), NOW).unwrap();
+            verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
+        }
+        assert_eq!(cache.len(), 10);
+        let later = NOW + 900 + SWEEP_EVERY_SECS;
+        let (fresh, _) = mint(&keys, &settings(), "u", "new", later).unwrap();
+        verify_cached(&cache, &keys, &settings(), &fresh, later).unwrap();
+        assert_eq!(cache.len(), 1);
+        assert!(cached(&cache, &fresh));
+    }
+
+    #[test]
+    fn refused_tokens_are_not_cached() {
+        let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
+        let (future, _) = mint(&keys, &settings(), "u", "s", NOW + 3600).unwrap();
+        assert_eq!(verify_cached(&cache, &keys, &settings(), &future, NOW), Err(AccessError::Invalid));
+        let (expired, _) = mint(&keys, &settings(), "u", "s", NOW - 1000).unwrap();
+        assert_eq!(verify_cached(&cache, &keys, &settings(), &expired, NOW), Err(AccessError::Expired));
+        for junk in ["", "a.b.c", &"x".repeat(10_000)] {
+            assert_eq!(verify_cached(&cache, &keys, &settings(), junk, NOW), Err(AccessError::Invalid));
+        }
+        assert!(cache.is_empty());
+    }
+}
