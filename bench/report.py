@@ -107,7 +107,8 @@ r_me_cookie = row["me_cookie"]["rps_vs_livez"]
 targets.append(target("GET /api/v1/me ≥ 0.85 × /livez req/s", r_me, 0.85, r_me >= 0.85,
                       f"Bearer {r_me:.2f}×, cookie {r_me_cookie:.2f}×"))
 rot = row["refresh"]["rps"]
-targets.append(target("≥ 3,000 rotations/s, SQLite, 32 clients", rot, 3000, rot >= 3000, f"{rot:,.0f}/s"))
+db_name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}.get(meta.get("database", "sqlite"), meta.get("database"))
+targets.append(target(f"≥ 3,000 rotations/s, {db_name}, 32 clients", rot, 3000, rot >= 3000, f"{rot:,.0f}/s"))
 s_in = med(signin_ratios)
 targets.append(target("sign-in ≥ 0.9 × argon2 limit (cores ÷ one hash)", s_in, 0.9, s_in >= 0.9,
                       f"{s_in:.2f}× ({row['login']['rps']:.1f}/s vs {argon_summary['limit_per_sec']:.1f}/s; "
@@ -141,7 +142,7 @@ json.dump(result, open(out_path, "w"), indent=2)
 # ---- the table -------------------------------------------------------------------------
 m = meta["machine"]
 print()
-print(f"Gatehouse benchmarks — {meta['when']} — commit {meta['commit']}{' (+ local changes)' if meta['dirty_tree'] == 'yes' else ''}, binary built {meta['binary_built']}")
+print(f"Gatehouse benchmarks on {db_name} — {meta['when']} — commit {meta['commit']}{' (+ local changes)' if meta['dirty_tree'] == 'yes' else ''}, binary built {meta['binary_built']}")
 print(f"{m['cpu']}, {m['cores']} cores, {m['mem_mb']:,} MB, {m['kernel']}; {m['wrk']}; "
       f"{meta['settings']['duration']} per run, median of {meta['settings']['repeats']}; load avg at end {m['loadavg_at_end']}")
 print()

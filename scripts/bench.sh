@@ -3,6 +3,7 @@
 #
 #   ./scripts/bench.sh                      # 1,000 sessions in the database
 #   ./scripts/bench.sh --sessions 1000000   # ... then a million, and refresh and /api/v1/me again
+#   ./scripts/bench.sh --db postgres        # the same on PostgreSQL (a throwaway cluster, scripts/pg.sh)
 #
 # Builds the release binary and site (`cargo leptos build --release`, into target/bench-site so
 # a debug site in target/site is left alone), starts it on a fresh SQLite database in a temp
@@ -13,7 +14,8 @@
 # Options (or env): --sessions N (BENCH_SESSIONS, default: no scale stage), --duration 10s
 # (BENCH_DURATION), --repeats 3 (BENCH_REPEATS; rows are medians of the repeats, ratios are
 # medians of per-repeat ratios), --port 3917 (BENCH_PORT), --no-build (BENCH_NO_BUILD=1);
-# BENCH_BIN=path serves another server binary (e.g. a saved copy of an earlier build).
+# BENCH_BIN=path serves another server binary (e.g. a saved copy of an earlier build);
+# --db sqlite|postgres (BENCH_DB, default sqlite).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -24,6 +26,7 @@ DURATION="${BENCH_DURATION:-10s}"
 REPEATS="${BENCH_REPEATS:-3}"
 PORT="${BENCH_PORT:-3917}"
 NO_BUILD="${BENCH_NO_BUILD:-0}"
+DB_KIND="${BENCH_DB:-sqlite}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --sessions) SESSIONS="$2"; shift 2 ;;
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --repeats) REPEATS="$2"; shift 2 ;;
     --port) PORT="$2"; shift 2 ;;
     --no-build) NO_BUILD=1; shift ;;
+    --db) DB_KIND="$2"; shift 2 ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -80,15 +84,30 @@ FLOOD_PID=""
 cleanup() {
   for pid in $FLOOD_PID $SAMPLER_PID $SERVER_PID; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ "$DB_KIND" = postgres ] && "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 if curl -fsS -o /dev/null "$BASE/livez" 2>/dev/null; then
   echo "bench.sh: something already listens on 127.0.0.1:$PORT (use --port)" >&2; exit 1
 fi
-DB="$WORK/bench.db"
+case "$DB_KIND" in
+  sqlite)
+    DB="$WORK/bench.db"
+    DATABASE_URL="sqlite://$DB"
+    ;;
+  postgres)
+    chmod 755 "$WORK"
+    say "starting a throwaway PostgreSQL cluster in $WORK/pg"
+    PG_ADMIN="$("$ROOT/scripts/pg.sh" start "$WORK/pg")"
+    psql "$PG_ADMIN" -qc "create database gatehouse_bench"
+    DATABASE_URL="${PG_ADMIN%/*}/gatehouse_bench"
+    DB="$DATABASE_URL"
+    ;;
+  *) echo "bench.sh: --db sqlite or postgres" >&2; exit 2 ;;
+esac
 say "starting gatehouse on $BASE, database $DB; rate limits OFF (GATEHOUSE_*_RATE_PER_MINUTE=0)"
-env DATABASE_URL="sqlite://$DB" GATEHOUSE_DATA_DIR="$WORK" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
+env DATABASE_URL="$DATABASE_URL" GATEHOUSE_DATA_DIR="$WORK" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
   LEPTOS_SITE_ROOT="$SITE_ROOT" GATEHOUSE_ACCESS_TTL=3h \
   GATEHOUSE_LOGIN_RATE_PER_MINUTE=0 GATEHOUSE_REGISTER_RATE_PER_MINUTE=0 GATEHOUSE_REFRESH_RATE_PER_MINUTE=0 \
   GATEHOUSE_ARGON2_MEMORY_KIB="$ARGON2_MEMORY_KIB" GATEHOUSE_ARGON2_ITERATIONS="$ARGON2_ITERATIONS" \
@@ -122,6 +141,11 @@ register login@bench.example "Bench Login"
 # refreshes those; the refresh benchmark signs in for real tokens).
 generate() { # prefix users sessions
   local now; now="$(date +%s)"
+  if [ "$DB_KIND" = postgres ]; then
+    psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -v prefix="$1" -v users="$2" -v sessions="$3" -v now="$now" \
+      -f "$ROOT/bench/seed-postgres.sql" >/dev/null
+    return
+  fi
   sqlite3 "$DB" <<SQL
 .timeout 30000
 begin;
@@ -138,7 +162,10 @@ select lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4
 commit;
 SQL
 }
-session_count() { sqlite3 -cmd ".timeout 30000" "$DB" "select count(*) from sessions;"; }
+session_count() {
+  if [ "$DB_KIND" = postgres ]; then psql "$DATABASE_URL" -Atc "select count(*) from sessions"
+  else sqlite3 -cmd ".timeout 30000" "$DB" "select count(*) from sessions;"; fi
+}
 generate bench-a 100 $((BASE_SESSIONS - $(session_count)))
 
 ME_JSON="$(login_json me@bench.example)"
@@ -252,7 +279,7 @@ jq -n \
   --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
   --argjson cores "$CORES" \
   --argjson mem_mb "$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)" \
-  --arg kernel "$(uname -sr)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  --arg database "$DB_KIND" --arg kernel "$(uname -sr)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --arg wrk "$(wrk -v 2>&1 | head -1)" --arg duration "$DURATION" --argjson repeats "$REPEATS" \
   --argjson base_sessions "$BASE_SESSIONS" --argjson sessions "$SESSIONS" --argjson insert_ms "$SCALE_INSERT_MS" \
   --argjson start_rss "$START_RSS_KB" --argjson idle_rss "$IDLE_RSS_KB" --argjson idle_settled "$IDLE_SETTLED_KB" --argjson idle_hwm "$IDLE_HWM_KB" --argjson load_hwm "$LOAD_HWM_KB" \
@@ -261,6 +288,7 @@ jq -n \
   --argjson wasm_raw "$(wc -c <"$WASM")" --argjson wasm_gzip "$(gzip -9 -c "$WASM" | wc -c)" \
   --argjson wasm_br "$(brotli -c -q 11 "$WASM" | wc -c)" \
   '{when: $when, commit: $commit, dirty_tree: $dirty, binary_built: $built,
+    database: $database,
     machine: {cpu: $cpu, cores: $cores, mem_mb: $mem_mb, kernel: $kernel, loadavg_at_end: $load, wrk: $wrk},
     settings: {duration: $duration, repeats: $repeats, base_sessions: $base_sessions, scale_sessions: $sessions,
                scale_insert_ms: $insert_ms, rate_limits: "off (GATEHOUSE_{LOGIN,REGISTER,REFRESH}_RATE_PER_MINUTE=0)",
@@ -270,6 +298,6 @@ jq -n \
     wasm_bytes: {raw: $wasm_raw, gzip9: $wasm_gzip, brotli11: $wasm_br}}' >"$WORK/meta.json"
 
 mkdir -p bench/results
-OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ).json"
+OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-$DB_KIND.json"
 python3 bench/report.py "$WORK/meta.json" "$RUNS" "$WORK/argon2.jsonl" "$WORK/rss.log" "$OUT"
 echo "JSON: $OUT" >&2
