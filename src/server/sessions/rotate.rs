@@ -3,7 +3,8 @@
 //! Presenting the live token swaps it for its successor in one conditional `update … where
 //! refresh_hash = <presented>`: of two requests racing with the same token exactly one
 //! matches the row, so rotation is atomic without explicit locks, on SQLite and PostgreSQL
-//! alike. The spent token's hash is kept in `spent_refresh_tokens`.
+//! alike. The spent token's hash is kept in `spent_refresh_tokens`, written by a trigger of
+//! that same statement.
 //!
 //! Presenting a spent token again means one of two things:
 //! - **a race** — two tabs refreshed at once with the same cookie. Inside the grace window
@@ -66,11 +67,12 @@ pub async fn rotate(
     let next = refresh::successor(key, presented);
     let next_hash = refresh::hash(&next);
 
-    // One transaction: swap the live token for its successor (a conditional update, the
-    // write first so SQLite takes its write lock at once) and keep the spent one's hash.
+    // One statement: swap the live token for its successor (a conditional update). The
+    // trigger `sessions_spend_refresh_token` (migrations/*/0006) records the old hash in
+    // `spent_refresh_tokens` as part of the same statement, so the swap and the record of the
+    // spent token happen together or not at all, in one round trip to the database.
     let won: Option<(String, String, i64)> = with_db!(db.write(), |pool| {
-        let mut tx = pool.begin().await?;
-        let won: Option<(String, String, i64)> = sqlx::query_as(
+        sqlx::query_as(
             "update sessions
                 set refresh_hash = $1, refresh_issued_at = $2, rotations = rotations + 1, last_used_at = $2
               where refresh_hash = $3 and revoked_at is null and expires_at > $2 and refresh_issued_at > $4
@@ -80,21 +82,9 @@ pub async fn rotate(
         .bind(now)
         .bind(&old_hash[..])
         .bind(now - settings.idle_secs)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((session_id, _, _)) = &won {
-            sqlx::query("insert into spent_refresh_tokens (token_hash, session_id, spent_at) values ($1, $2, $3)")
-                .bind(&old_hash[..])
-                .bind(session_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
-        won
-    });
+        .fetch_optional(pool)
+        .await
+    })?;
     if let Some((session_id, user_id, expires_at)) = won {
         return Ok(Rotated {
             session_id,

@@ -1,0 +1,10 @@
+-- Rotation is one statement: swapping a session's live refresh hash also records the old
+-- hash as spent, in the same statement (and so the same implicit transaction). See
+-- src/server/sessions/rotate.rs.
+create trigger sessions_spend_refresh_token
+after update of refresh_hash on sessions
+when old.refresh_hash <> new.refresh_hash
+begin
+    insert into spent_refresh_tokens (token_hash, session_id, spent_at)
+    values (old.refresh_hash, old.id, new.refresh_issued_at);
+end;
