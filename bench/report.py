@@ -160,7 +160,8 @@ print(f"argon2 limit: one hash {argon_summary['single_hash_ms_median']:.1f} ms (
       f"{argon_summary['parallel_measured_per_sec']:.1f}/s")
 print(f"RSS: fresh start {rss_kb['fresh_start'] / 1024:.1f} MB; idle after setup {rss_kb['idle'] / 1024:.1f} MB "
       f"({rss_kb.get('idle_settled', 0) / 1024:.1f} MB 3 s later); peak under load {rss_kb['peak_at_end'] / 1024:.1f} MB (VmHWM); "
-      f"after the runs {rss_kb['at_end'] / 1024:.1f} MB ({rss_kb.get('at_end_settled', 0) / 1024:.1f} MB 3 s later)")
+      f"after the runs {rss_kb['at_end'] / 1024:.1f} MB ({rss_kb.get('at_end_settled', 0) / 1024:.1f} MB 3 s later: "
+      f"{rss_kb.get('at_end_anon', 0) / 1024:.1f} MB anonymous, {rss_kb.get('at_end_file', 0) / 1024:.1f} MB mapped files)")
 print(f"wasm: raw {wasm['raw']:,} B, gzip -9 {wasm['gzip9']:,} B, brotli -q 11 {wasm['brotli11']:,} B")
 if scaled:
     print(f"scale: {meta['settings']['scale_insert_ms'] / 1000:.1f} s to insert the extra sessions in one transaction")

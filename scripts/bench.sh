@@ -268,6 +268,10 @@ END_HWM_KB="$(rss_kb VmHWM)"
 END_RSS_KB="$(rss_kb VmRSS)"
 sleep 3
 END_SETTLED_KB="$(rss_kb VmRSS)"
+# Of that, how much is anonymous memory and how much mapped files (SQLite's mmap of the
+# database file: page cache the kernel can drop, not heap).
+END_ANON_KB="$(rss_kb RssAnon)"
+END_FILE_KB="$(rss_kb RssFile)"
 
 # --- sizes, machine, report -------------------------------------------------------------
 WASM="$SITE_ROOT/pkg/gatehouse.wasm"
@@ -284,6 +288,7 @@ jq -n \
   --argjson base_sessions "$BASE_SESSIONS" --argjson sessions "$SESSIONS" --argjson insert_ms "$SCALE_INSERT_MS" \
   --argjson start_rss "$START_RSS_KB" --argjson idle_rss "$IDLE_RSS_KB" --argjson idle_settled "$IDLE_SETTLED_KB" --argjson idle_hwm "$IDLE_HWM_KB" --argjson load_hwm "$LOAD_HWM_KB" \
   --argjson end_hwm "$END_HWM_KB" --argjson end_rss "$END_RSS_KB" --argjson end_settled "$END_SETTLED_KB" \
+  --argjson end_anon "$END_ANON_KB" --argjson end_file "$END_FILE_KB" \
   --argjson load_start "$LOAD_START_MS" --argjson load_end "$LOAD_END_MS" \
   --argjson wasm_raw "$(wc -c <"$WASM")" --argjson wasm_gzip "$(gzip -9 -c "$WASM" | wc -c)" \
   --argjson wasm_br "$(brotli -c -q 11 "$WASM" | wc -c)" \
@@ -293,7 +298,7 @@ jq -n \
     settings: {duration: $duration, repeats: $repeats, base_sessions: $base_sessions, scale_sessions: $sessions,
                scale_insert_ms: $insert_ms, rate_limits: "off (GATEHOUSE_{LOGIN,REGISTER,REFRESH}_RATE_PER_MINUTE=0)",
                argon2: "argon2id m=19456 KiB t=2 p=1 (server defaults)"},
-    rss_kb: {fresh_start: $start_rss, idle: $idle_rss, idle_settled: $idle_settled, idle_peak: $idle_hwm, peak_after_main_load: $load_hwm, peak_at_end: $end_hwm, at_end: $end_rss, at_end_settled: $end_settled},
+    rss_kb: {fresh_start: $start_rss, idle: $idle_rss, idle_settled: $idle_settled, idle_peak: $idle_hwm, peak_after_main_load: $load_hwm, peak_at_end: $end_hwm, at_end: $end_rss, at_end_settled: $end_settled, at_end_anon: $end_anon, at_end_file: $end_file},
     load_window_ms: [$load_start, $load_end],
     wasm_bytes: {raw: $wasm_raw, gzip9: $wasm_gzip, brotli11: $wasm_br}}' >"$WORK/meta.json"
 
