@@ -189,6 +189,8 @@ IDLE_HWM_KB="$(rss_kb VmHWM)"
 # sample once the server has really been idle for a few seconds.
 sleep 3
 IDLE_SETTLED_KB="$(rss_kb VmRSS)"
+IDLE_ANON_KB="$(rss_kb RssAnon)"
+IDLE_FILE_KB="$(rss_kb RssFile)"
 say "idle: VmRSS ${IDLE_RSS_KB} kB (${IDLE_SETTLED_KB} kB 3 s later), VmHWM ${IDLE_HWM_KB} kB"
 
 # --- runs -------------------------------------------------------------------------------
@@ -289,6 +291,7 @@ jq -n \
   --argjson start_rss "$START_RSS_KB" --argjson idle_rss "$IDLE_RSS_KB" --argjson idle_settled "$IDLE_SETTLED_KB" --argjson idle_hwm "$IDLE_HWM_KB" --argjson load_hwm "$LOAD_HWM_KB" \
   --argjson end_hwm "$END_HWM_KB" --argjson end_rss "$END_RSS_KB" --argjson end_settled "$END_SETTLED_KB" \
   --argjson end_anon "$END_ANON_KB" --argjson end_file "$END_FILE_KB" \
+  --argjson idle_anon "$IDLE_ANON_KB" --argjson idle_file "$IDLE_FILE_KB" \
   --argjson load_start "$LOAD_START_MS" --argjson load_end "$LOAD_END_MS" \
   --argjson wasm_raw "$(wc -c <"$WASM")" --argjson wasm_gzip "$(gzip -9 -c "$WASM" | wc -c)" \
   --argjson wasm_br "$(brotli -c -q 11 "$WASM" | wc -c)" \
@@ -298,7 +301,7 @@ jq -n \
     settings: {duration: $duration, repeats: $repeats, base_sessions: $base_sessions, scale_sessions: $sessions,
                scale_insert_ms: $insert_ms, rate_limits: "off (GATEHOUSE_{LOGIN,REGISTER,REFRESH}_RATE_PER_MINUTE=0)",
                argon2: "argon2id m=19456 KiB t=2 p=1 (server defaults)"},
-    rss_kb: {fresh_start: $start_rss, idle: $idle_rss, idle_settled: $idle_settled, idle_peak: $idle_hwm, peak_after_main_load: $load_hwm, peak_at_end: $end_hwm, at_end: $end_rss, at_end_settled: $end_settled, at_end_anon: $end_anon, at_end_file: $end_file},
+    rss_kb: {fresh_start: $start_rss, idle: $idle_rss, idle_settled: $idle_settled, idle_settled_anon: $idle_anon, idle_settled_file: $idle_file, idle_peak: $idle_hwm, peak_after_main_load: $load_hwm, peak_at_end: $end_hwm, at_end: $end_rss, at_end_settled: $end_settled, at_end_anon: $end_anon, at_end_file: $end_file},
     load_window_ms: [$load_start, $load_end],
     wasm_bytes: {raw: $wasm_raw, gzip9: $wasm_gzip, brotli11: $wasm_br}}' >"$WORK/meta.json"
 

@@ -192,9 +192,11 @@ async fn connect_sqlite(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
-        // Memory-map the file so reads of a big database come from the page cache without
-        // a copy per page.
-        .pragma("mmap_size", "268435456");
+        // Memory-map the file so reads of a big database come from the kernel's page cache
+        // without a copy per page; SQLite's own per-connection cache can then stay small
+        // (1 MiB instead of 2 MiB, times every connection).
+        .pragma("mmap_size", "268435456")
+        .pragma("cache_size", "-1024");
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if !in_memory {
         if let Some(path) = options.get_filename().parent() {
@@ -212,8 +214,11 @@ async fn connect_sqlite(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
         // Every connection to `:memory:` is its own database: share the one writer.
         return Ok(Db::Sqlite { reads: writes.clone(), writes });
     }
+    // Each SQLite connection has its own thread and cache; more readers than twice the CPUs
+    // only add memory and context switches.
+    let cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
     let reads = SqlitePoolOptions::new()
-        .max_connections(size.max_connections.max(1))
+        .max_connections(size.max_connections.clamp(1, 2 * cpus))
         .min_connections(1)
         .connect_with(options.read_only(true))
         .await?;
