@@ -42,6 +42,7 @@ pub enum StartError {
 
 pub struct Application {
     listener: TcpListener,
+    revocation_push: bool,
     router: Router,
     pub state: AppState,
 }
@@ -59,7 +60,7 @@ impl Application {
         }
         let state = build_state(&config).await?;
         let router = router(state.clone());
-        Ok(Application { listener, router, state })
+        Ok(Application { listener, revocation_push: config.revocation_push, router, state })
     }
 
     /// The address actually bound (port 0 becomes a real port).
@@ -69,7 +70,13 @@ impl Application {
 
     /// Serves until Ctrl-C / SIGTERM.
     pub async fn run(self) -> std::io::Result<()> {
-        spawn_key_reloader(self.state.clone());
+        // Background work lives exactly as long as the server: dropping or aborting `run`
+        // (tests do) stops it too, so no task keeps the database busy for a dead instance.
+        let mut background = Background(vec![spawn_key_reloader(self.state.clone())]);
+        if let Some(pg) = self.state.db.postgres() {
+            let options = revocation_push::ListenOptions { push: self.revocation_push };
+            background.0.push(revocation_push::spawn_listener(self.state.db.clone(), pg, self.state.revoked.clone(), options));
+        }
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -97,10 +104,6 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations, concurrency)?;
     let revoked = std::sync::Arc::new(RevocationList::new(access_ttl));
     revoked.load(&pool, now).await?;
-    if let Some(pg) = pool.postgres() {
-        let options = revocation_push::ListenOptions { push: config.revocation_push };
-        revocation_push::spawn_listener(pool.clone(), pg, revoked.clone(), options);
-    }
     let origin = config.public_origin();
     let leptos_options = LeptosOptions::builder()
         .output_name("gatehouse")
@@ -140,7 +143,18 @@ const PROFILE_CACHE_ENTRIES: usize = 50_000;
 
 /// Every instance picks up keys added by `gatehouse keys rotate` (or another instance),
 /// and forgets throttling state nobody needs any more.
-fn spawn_key_reloader(state: AppState) {
+/// Tasks aborted when dropped.
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+fn spawn_key_reloader(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::server::tokens::keys::RELOAD_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -153,7 +167,7 @@ fn spawn_key_reloader(state: AppState) {
                 tracing::warn!(error = %e, "pruning old failed sign-ins failed");
             }
         }
-    });
+    })
 }
 
 async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {

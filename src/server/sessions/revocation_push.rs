@@ -84,7 +84,12 @@ pub struct ListenOptions {
 
 /// Keeps `list` up to date with every instance's revocations, for as long as the process
 /// runs. The listener uses its own connection, outside the request pool.
-pub fn spawn_listener(db: crate::server::db::Db, pool: &PgPool, list: Arc<RevocationList>, options: ListenOptions) {
+pub fn spawn_listener(
+    db: crate::server::db::Db,
+    pool: &PgPool,
+    list: Arc<RevocationList>,
+    options: ListenOptions,
+) -> tokio::task::JoinHandle<()> {
     let listen_pool = PgPoolOptions::new()
         .max_connections(1)
         .max_lifetime(None)
@@ -128,7 +133,7 @@ pub fn spawn_listener(db: crate::server::db::Db, pool: &PgPool, list: Arc<Revoca
                 }
             }
         }
-    });
+    })
 }
 
 async fn connect(pool: &PgPool) -> Option<PgListener> {
