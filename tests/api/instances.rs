@@ -266,13 +266,14 @@ async fn readiness_fails_while_the_database_is_unreachable_and_recovers() {
 async fn failed_sign_ins_spread_over_two_instances_are_counted_together() {
     let Some((a, b)) = two_instances(|c| c.login_rate_per_minute = 0).await else { return };
     let victim = a.signed_in("Spread Guesses Sam").await;
-    // Six failures, three per instance: each instance alone would still be inside the five
-    // free ones; together they are one over.
-    for i in 0..6 {
-        let app = if i % 2 == 0 { &a } else { &b };
-        let response = app.login(&victim.email, "not the password at all").await;
-        assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    }
+    // Wrong passwords, alternately on A and B: the first six (five free, the sixth starts the
+    // clock) are plain 401s — three per instance, so each instance alone would still be inside
+    // the free ones; then the shared record makes them wait, growing until a wait of at least
+    // 4 s is promised.
+    let wrong = "not the password at all";
+    crate::throttling::fail_until_throttled(6, 4, |i| if i % 2 == 0 { a.login(&victim.email, wrong) } else { b.login(&victim.email, wrong) })
+        .await;
+    // Both instances now make the account wait, even for the right password.
     for app in [&a, &b] {
         let response = app.login(&victim.email, crate::helpers::PASSWORD).await;
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "both instances make the account wait");

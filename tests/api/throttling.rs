@@ -72,7 +72,7 @@ async fn assert_too_many(response: Response) -> u64 {
 /// Keeps failing sign-ins (`attempt(i)` makes the i-th request) until a 429 promises a wait
 /// of at least `min_wait` seconds, sleeping out shorter waits so the failures go on
 /// counting. Asserts the first `free` attempts were plain 401s. Returns the wait.
-async fn fail_until_throttled<F, Fut>(free: usize, min_wait: u64, mut attempt: F) -> u64
+pub(crate) async fn fail_until_throttled<F, Fut>(free: usize, min_wait: u64, mut attempt: F) -> u64
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = Response>,
