@@ -14,10 +14,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// A and B, sharing A's database; `tweak` applies to both.
-async fn two_instances(tweak: impl Fn(&mut Config) + Clone) -> Option<(TestApp, TestApp)> {
+/// False (and says the test was skipped) when the suite runs on SQLite.
+fn postgres_here() -> bool {
     if !on_postgres() {
         eprintln!("skipped: several instances need PostgreSQL (set GATEHOUSE_TEST_POSTGRES; scripts/test.sh does)");
+    }
+    on_postgres()
+}
+
+/// A and B, sharing A's database; `tweak` applies to both.
+async fn two_instances(tweak: impl Fn(&mut Config) + Clone) -> Option<(TestApp, TestApp)> {
+    if !postgres_here() {
         return None;
     }
     let a = TestApp::spawn_with(tweak.clone()).await;
@@ -99,8 +106,7 @@ async fn signing_out_everyone_else_on_b_reaches_a_too() {
 
 #[tokio::test]
 async fn without_push_an_instance_polls_and_still_refuses_within_about_a_second() {
-    if !on_postgres() {
-        eprintln!("skipped: needs PostgreSQL");
+    if !postgres_here() {
         return;
     }
     let a = TestApp::spawn().await;
@@ -205,8 +211,7 @@ async fn parallel_refreshes_of_one_token_split_across_a_and_b_leave_one_live_tok
 
 #[tokio::test]
 async fn instances_starting_at_once_on_an_empty_database_agree_on_schema_and_keys() {
-    if !on_postgres() {
-        eprintln!("skipped: needs PostgreSQL");
+    if !postgres_here() {
         return;
     }
     // A starts alone on a fresh database only to create it; wipe it back to empty, then
@@ -228,8 +233,7 @@ async fn instances_starting_at_once_on_an_empty_database_agree_on_schema_and_key
 
 #[tokio::test]
 async fn readiness_fails_while_the_database_is_unreachable_and_recovers() {
-    if !on_postgres() {
-        eprintln!("skipped: needs PostgreSQL");
+    if !postgres_here() {
         return;
     }
     let app = TestApp::spawn().await;
