@@ -18,7 +18,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     if let (Some(nonce), Some(response)) =
         (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
     {
-        let csp = crate::server::http::headers::page_csp(nonce.as_inner());
+        let csp = crate::csp::page(nonce.as_inner());
         if let Ok(value) = axum::http::HeaderValue::from_str(&csp) {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
         }

@@ -38,6 +38,10 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("Send the body as application/json")]
     UnsupportedMediaType,
+    #[error("The request headers are too large (at most {max_kib} KB)")]
+    HeadersTooLarge { max_kib: usize },
+    #[error("The request took too long")]
+    Timeout,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// A transport failure seen by the browser (network down, undecodable answer).
@@ -64,6 +68,8 @@ impl AppError {
             AppError::BadRequest(_) => "malformed_request",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::HeadersTooLarge { .. } => "headers_too_large",
+            AppError::Timeout => "request_timeout",
             AppError::Internal => "internal_error",
             AppError::Transport(_) => "transport_error",
         }
@@ -87,6 +93,8 @@ impl AppError {
             AppError::BadRequest(_) => 400,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType => 415,
+            AppError::HeadersTooLarge { .. } => 431,
+            AppError::Timeout => 408,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }
@@ -113,6 +121,11 @@ impl AppError {
             AppError::InvalidInput { fields, .. } => fields.get(name).cloned(),
             _ => None,
         }
+    }
+
+    /// A validation failure of one field.
+    pub fn invalid_field(name: &str, message: impl Into<String>) -> Self {
+        AppError::invalid(BTreeMap::from([(name.to_owned(), message.into())]))
     }
 
     /// A validation failure with per-field messages.

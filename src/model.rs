@@ -17,9 +17,6 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub user: User,
-    pub session_id: String,
-    /// When this session signed in (RFC 3339, UTC).
-    pub signed_in_at: String,
     /// When the access token this request carried expires (RFC 3339, UTC).
     pub access_expires_at: String,
     /// Unix seconds of the same instant, for the countdown.
@@ -34,8 +31,6 @@ pub struct Dashboard {
     /// (oldest first; `rotations` may count more than are listed).
     pub signed_in: Moment,
     pub rotated: Vec<Moment>,
-    /// When the access token this request carried was issued.
-    pub access_issued: Moment,
 }
 
 /// An instant, both ways: unix seconds for arithmetic, RFC 3339 (UTC) for people and `<time>`.
@@ -48,11 +43,8 @@ pub struct Moment {
 /// The answer to "is my session still good?" from a hydrated page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionStatus {
-    pub session_id: String,
     pub access_expires_at: String,
     pub access_expires_unix: i64,
-    /// Unix seconds when the server answered.
-    pub checked_at_unix: i64,
     /// How many times this session's refresh token has been rotated, and when it last was:
     /// a transparent refresh shows up here as one more.
     pub rotations: i64,

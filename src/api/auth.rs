@@ -9,7 +9,7 @@ use leptos::prelude::*;
 /// Signs in and sends the browser on to `next` (a same-site path) or the dashboard.
 #[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::{account, clock, http::{browser::safe_next, client_of}};
+    use crate::server::{clock, http::{browser::safe_next, client_of}, service::account};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
@@ -23,58 +23,36 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 /// Creates an account, signs it in and goes to the dashboard.
 #[server(prefix = "/fn", endpoint = "register")]
 pub async fn register(email: String, password: String, display_name: String) -> Result<(), AppError> {
-    use crate::server::{account, clock, http::{client_ip, client_of}};
+    use crate::server::{clock, http::client_of, service::account};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
     let now = clock::now();
-    account::register(&state, &email, &password, &display_name, client_ip(&state, &parts), now).await?;
-    let issued = account::login(&state, &email, &password, &client_of(&state, &parts), now).await?;
+    let client = client_of(&state, &parts);
+    let issued = account::register_and_sign_in(&state, &email, &password, &display_name, &client, now).await?;
     state.cookies.set_tokens(&cookies, &issued, now);
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
 
-/// Signs this device out: revokes the session on the server, clears both cookies.
-/// Works with an expired access token too: the refresh cookie (sent here) names the session.
+/// Signs this device out: revokes the session on the server, clears both cookies. Works
+/// with an expired access token too: any credential of the session the browser still holds
+/// names it (see `service::account::logout_browser`).
 #[server(prefix = "/auth", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::{account, auth, clock, sessions::revoke::session_of_refresh_token, tokens::access};
+    use crate::server::{clock, service::account};
     let state = super::ctx::state()?;
-    let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
-    let now = clock::now();
-    let mut session_id = match auth::authenticate(&state, &parts.headers, now) {
-        Ok((user, _)) => Some(user.session_id),
-        Err(_) => None,
-    };
-    if session_id.is_none() {
-        if let Some(token) = state.cookies.refresh_token(&cookies) {
-            session_id = session_of_refresh_token(&state.db, &token).await?;
-        }
-    }
-    if session_id.is_none() {
-        // An expired access token still names its session; its signature is what matters.
-        if let Some(token) = state.cookies.access_token(&cookies) {
-            let far_past = access::verify(&state.keys.current(), &state.access, token.expose(), now)
-                .err()
-                .and_then(|_| access::verify(&state.keys.current(), &state.access, token.expose(), 0).ok());
-            session_id = far_past.map(|c| c.sid);
-        }
-    }
-    if let Some(id) = session_id {
-        account::logout(&state, &id, now).await?;
-    }
-    state.cookies.clear(&cookies);
-    super::ctx::clear_site_data();
-    leptos_axum::redirect("/login?signed_out=1");
+    let (access, refresh) = (state.cookies.access_token(&cookies), state.cookies.refresh_token(&cookies));
+    account::logout_browser(&state, access.as_ref(), refresh.as_ref(), clock::now()).await?;
+    super::ctx::signed_out(&state, &cookies);
     Ok(())
 }
 
 /// Rotates the refresh token (cookie) and sets a new pair. Called by `with_refresh`.
 #[server(prefix = "/auth", endpoint = "refresh")]
 pub async fn refresh_session() -> Result<(), AppError> {
-    use crate::server::{account, clock, http::client_ip};
+    use crate::server::{clock, http::client_ip, service::account};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;

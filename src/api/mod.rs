@@ -1,5 +1,5 @@
 //! Server functions: the browser's calls into the server. Each is thin — get the state and
-//! the caller, call one function in `server/`, set cookies, return.
+//! the caller, call one function of `server::service`, set cookies, return.
 //!
 //! `with_refresh` is the client half of transparent refresh: a call that meets an expired
 //! access token refreshes once (POST /auth/refresh) and is retried once.
@@ -78,14 +78,11 @@ pub(crate) mod ctx {
         })
     }
 
-    /// Tells the browser to drop what it cached or stored for us (on sign-out).
-    pub fn clear_site_data() {
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.insert_header(
-                axum::http::HeaderName::from_static("clear-site-data"),
-                axum::http::HeaderValue::from_static("\"cache\", \"storage\""),
-            );
-        }
+    /// The state and the verified caller: what nearly every server function starts with.
+    pub fn caller() -> Result<(AppState, AuthUser), AppError> {
+        let state = state()?;
+        let me = current_user(&state, &parts()?)?;
+        Ok((state, me))
     }
 
     /// The verified caller: handed on by the page guard, or verified here.
@@ -93,6 +90,19 @@ pub(crate) mod ctx {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
-        auth::authenticate(state, &parts.headers, clock::now()).map(|(user, _)| user)
+        auth::authenticate(state, &parts.headers, clock::now())
+    }
+
+    /// After a sign-out: both cookies gone, the browser told to drop what it cached or stored
+    /// for us, and off to the login page.
+    pub fn signed_out(state: &AppState, cookies: &Cookies) {
+        state.cookies.clear(cookies);
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.insert_header(
+                axum::http::HeaderName::from_static("clear-site-data"),
+                axum::http::HeaderValue::from_static("\"cache\", \"storage\""),
+            );
+        }
+        leptos_axum::redirect("/login?signed_out=1");
     }
 }

@@ -5,9 +5,10 @@ use crate::{
     components::{
         form::{refreshing_action, RefreshingForm},
         layout::{LoadError, SignedInHeader},
-        time::{exact, exact_secs, relative, When},
+        time::When,
     },
     model::{Dashboard, FlowView, SecurityEvent},
+    time::{exact, exact_secs, relative},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

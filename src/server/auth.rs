@@ -10,10 +10,7 @@ use crate::{
     server::{
         clock,
         state::AppState,
-        tokens::{
-            access::{self, AccessClaims, AccessError},
-            verified_cache,
-        },
+        tokens::access::{self, AccessClaims, AccessError},
     },
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
@@ -29,27 +26,20 @@ pub struct AuthUser {
     pub kid: String,
 }
 
-/// Where the token came from; cookie-borne calls need CSRF checks, Bearer ones do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenSource {
-    Bearer,
-    Cookie,
-}
-
 /// Finds and verifies the caller's access token.
-pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<(AuthUser, TokenSource), AppError> {
-    let (token, source) = if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<AuthUser, AppError> {
+    let token = if let Some(value) = headers.get(http::header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| AppError::InvalidToken)?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or(AppError::InvalidToken)?;
-        (token.trim().to_owned(), TokenSource::Bearer)
+        token.trim().to_owned()
     } else {
         let token = state.cookies.access_token_from_headers(headers).ok_or(AppError::InvalidToken)?;
-        (token.expose().to_owned(), TokenSource::Cookie)
+        token.expose().to_owned()
     };
-    let (claims, kid) = access::verify_cached(verified_cache::shared(), &state.keys.current(), &state.access, &token, now).map_err(|e| match e {
+    let (claims, kid) = access::verify_cached(&state.verified, &state.keys.current(), &state.access, &token, now).map_err(|e| match e {
         AccessError::Expired => AppError::TokenExpired,
         AccessError::Invalid => AppError::InvalidToken,
     })?;
@@ -58,7 +48,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<(
         // answers `session_revoked`.
         return Err(AppError::InvalidToken);
     }
-    Ok((AuthUser { user_id: claims.sub.clone(), session_id: claims.sid.clone(), claims, kid }, source))
+    Ok(AuthUser { user_id: claims.sub.clone(), session_id: claims.sid.clone(), claims, kid })
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -68,7 +58,6 @@ impl FromRequestParts<AppState> for AuthUser {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
-        let (user, _) = authenticate(state, &parts.headers, clock::now())?;
-        Ok(user)
+        authenticate(state, &parts.headers, clock::now())
     }
 }

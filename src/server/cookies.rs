@@ -8,7 +8,7 @@
 //! cookie (Secure, Path=/, no Domain) and `__Secure-` for the refresh cookie (`__Host-`
 //! demands Path=/, which would send the refresh token everywhere).
 
-use crate::server::{account::Issued, secret::Secret};
+use crate::server::{secret::Secret, tokens::Issued};
 use http::HeaderMap;
 use tower_cookies::{cookie::{time::Duration, SameSite}, Cookie, Cookies};
 

@@ -1,31 +1,147 @@
 //! The security activity log (ssr only): sign-ins, password changes, sign-outs and theft
 //! detection, recorded as they happen and told back in plain words.
+//!
+//! What can happen is typed: [`EventKind`] for what an event is, [`EndReason`] for why a
+//! session ended (also stored in `sessions.revoked_reason`). Each has one `as_str`/`parse`
+//! pair for the database's text values, and its wording lives in exhaustive matches, so a
+//! new kind or reason does not compile until it says what it means to a person.
 
 use crate::{
     model::SecurityEvent,
     server::{
-        clock::rfc3339,
+        client::Client,
+        clock::{ago, rfc3339},
         db::{Db, Tx},
-        devices,
-        sessions::Client,
+        user_agent,
     },
     with_db, with_tx,
 };
 
-pub const SIGNED_IN: &str = "signed_in";
-pub const PASSWORD_CHANGED: &str = "password_changed";
-pub const SESSION_REVOKED: &str = "session_revoked";
-pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
+/// What an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    SignedIn,
+    PasswordChanged,
+    SessionRevoked,
+    RefreshTokenReused,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 4] =
+        [EventKind::SignedIn, EventKind::PasswordChanged, EventKind::SessionRevoked, EventKind::RefreshTokenReused];
+
+    /// The stored text value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::SignedIn => "signed_in",
+            EventKind::PasswordChanged => "password_changed",
+            EventKind::SessionRevoked => "session_revoked",
+            EventKind::RefreshTokenReused => "refresh_token_reused",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<EventKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The person signed this device out.
+    SignedOut,
+    /// Signed out from another of the person's devices (one device, or "all others").
+    SignedOutElsewhere,
+    /// "Sign out everywhere".
+    SignedOutEverywhere,
+    /// The password changed; every other device is signed out.
+    PasswordChanged,
+    /// A spent refresh token came back: possible theft.
+    RefreshTokenReused,
+    /// The person said a sign-in was not them ("This wasn't me").
+    ReportedByOwner,
+}
+
+impl EndReason {
+    pub const ALL: [EndReason; 6] = [
+        EndReason::SignedOut,
+        EndReason::SignedOutElsewhere,
+        EndReason::SignedOutEverywhere,
+        EndReason::PasswordChanged,
+        EndReason::RefreshTokenReused,
+        EndReason::ReportedByOwner,
+    ];
+
+    /// The stored text value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::SignedOut => "signed_out",
+            EndReason::SignedOutElsewhere => "signed_out_elsewhere",
+            EndReason::SignedOutEverywhere => "signed_out_everywhere",
+            EndReason::PasswordChanged => "password_changed",
+            EndReason::RefreshTokenReused => "refresh_token_reused",
+            EndReason::ReportedByOwner => "reported_by_owner",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<EndReason> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+
+    /// The event a session ended for this reason leaves in the activity.
+    pub fn event_kind(self) -> EventKind {
+        match self {
+            EndReason::RefreshTokenReused => EventKind::RefreshTokenReused,
+            EndReason::SignedOut
+            | EndReason::SignedOutElsewhere
+            | EndReason::SignedOutEverywhere
+            | EndReason::PasswordChanged
+            | EndReason::ReportedByOwner => EventKind::SessionRevoked,
+        }
+    }
+
+    /// How the session ended, the end of "… was signed out ___", told from the viewer's side.
+    fn how(self, by: Actor) -> &'static str {
+        match self {
+            EndReason::RefreshTokenReused => "automatically, because a refresh token was used twice",
+            EndReason::PasswordChanged => "because the password was changed",
+            EndReason::ReportedByOwner => "after you said the sign-in wasn't you",
+            EndReason::SignedOut | EndReason::SignedOutElsewhere | EndReason::SignedOutEverywhere => match by {
+                Actor::ThisDevice => "from this device",
+                Actor::Itself => "by signing out",
+                Actor::AnotherDevice => "from another device",
+                Actor::Server => "by the server",
+            },
+        }
+    }
+}
+
+/// Who ended a session, seen from the device reading the activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    ThisDevice,
+    /// The session ended itself (signed out on that device).
+    Itself,
+    AnotherDevice,
+    Server,
+}
 
 /// One event to record.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NewEvent<'a> {
     pub user_id: &'a str,
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub session_id: Option<&'a str>,
     pub actor_session_id: Option<&'a str>,
-    pub reason: Option<&'a str>,
+    pub reason: Option<EndReason>,
+    /// Where the request came from.
     pub client: Option<&'a Client>,
+}
+
+impl<'a> NewEvent<'a> {
+    pub fn new(user_id: &'a str, kind: EventKind) -> Self {
+        NewEvent { user_id, kind, session_id: None, actor_session_id: None, reason: None, client: None }
+    }
 }
 
 /// Records an event inside the caller's transaction, so it exists exactly when what it
@@ -41,10 +157,10 @@ pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sq
         )
         .bind(&id)
         .bind(event.user_id)
-        .bind(event.kind)
+        .bind(event.kind.as_str())
         .bind(event.session_id)
         .bind(event.actor_session_id)
-        .bind(event.reason)
+        .bind(event.reason.map(EndReason::as_str))
         .bind(ip)
         .bind(&ua)
         .bind(now)
@@ -88,41 +204,103 @@ pub async fn recent(db: &Db, user_id: &str, current_session: &str, limit: i64, n
         .fetch_all(pool)
         .await
     })?;
-    Ok(rows.into_iter().map(|r| describe(r, current_session, now)).collect())
+    Ok(rows.into_iter().filter_map(|r| describe(r, current_session, now)).collect())
 }
 
-fn describe(r: Row, current: &str, now: i64) -> SecurityEvent {
-    let device = devices::parse(r.subject_agent.as_deref().unwrap_or(&r.user_agent)).label();
+/// One stored event in plain words; `None` for a kind this version does not know (written
+/// by a newer instance during a rolling upgrade), which is left out rather than misnamed.
+fn describe(r: Row, current: &str, now: i64) -> Option<SecurityEvent> {
+    let kind = EventKind::parse(&r.kind)?;
+    let device = user_agent::parse(r.subject_agent.as_deref().unwrap_or(&r.user_agent)).label();
     let is_this = r.session_id.as_deref() == Some(current);
     let which = if is_this { "This device".to_owned() } else { device.clone() };
-    let by = match (r.actor_session_id.as_deref(), r.reason.as_deref()) {
-        (_, Some("refresh_token_reused")) => "automatically, because a refresh token was used twice".to_owned(),
-        (_, Some("password_changed")) => "because the password was changed".to_owned(),
-        (Some(a), _) if a == current => "from this device".to_owned(),
-        (Some(a), _) if Some(a) == r.session_id.as_deref() => "by signing out".to_owned(),
-        (Some(_), _) => "from another device".to_owned(),
-        (None, Some("reported_by_owner")) => "after you said the sign-in wasn't you".to_owned(),
-        (None, _) => "by the server".to_owned(),
+    let actor = match r.actor_session_id.as_deref() {
+        Some(a) if a == current => Actor::ThisDevice,
+        Some(a) if Some(a) == r.session_id.as_deref() => Actor::Itself,
+        Some(_) => Actor::AnotherDevice,
+        None => Actor::Server,
     };
-    let text = match r.kind.as_str() {
-        SIGNED_IN => {
+    let reason = r.reason.as_deref().and_then(EndReason::parse).unwrap_or(EndReason::SignedOut);
+    let text = match kind {
+        EventKind::SignedIn => {
             let ip = if r.ip.is_empty() { String::new() } else { format!(" from IP {}", r.ip) };
             if is_this { format!("New sign-in on this device ({device}){ip}") } else { format!("New sign-in on {device}{ip}") }
         }
-        PASSWORD_CHANGED => "Password changed; other devices were signed out".to_owned(),
-        SESSION_REVOKED => format!("{which} was signed out {by}"),
-        REFRESH_TOKEN_REUSED => format!(
+        EventKind::PasswordChanged => "Password changed; other devices were signed out".to_owned(),
+        EventKind::SessionRevoked => format!("{which} was signed out {}", reason.how(actor)),
+        EventKind::RefreshTokenReused => format!(
             "A refresh token of {which} was used twice — possible theft. That device was signed out to protect you."
         ),
-        other => other.replace('_', " "),
     };
-    SecurityEvent {
+    Some(SecurityEvent {
         id: r.id,
-        kind: r.kind.clone(),
+        kind: r.kind,
         text,
         at: rfc3339(r.created_at),
-        ago: crate::server::clock::ago(r.created_at, now),
-        session_id: r.session_id.clone(),
-        can_disown: r.kind == SIGNED_IN && !is_this && r.subject_alive == Some(1),
+        ago: ago(r.created_at, now),
+        can_disown: kind == EventKind::SignedIn && !is_this && r.subject_alive == Some(1),
+        session_id: r.session_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_and_reason_reads_back_from_its_stored_text() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        for reason in EndReason::ALL {
+            assert_eq!(EndReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(EventKind::parse("made_up"), None);
+        assert_eq!(EndReason::parse(""), None);
+    }
+
+    #[test]
+    fn the_database_keeps_the_text_values_it_always_had() {
+        let kinds: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(kinds, ["signed_in", "password_changed", "session_revoked", "refresh_token_reused"]);
+        let reasons: Vec<_> = EndReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            reasons,
+            ["signed_out", "signed_out_elsewhere", "signed_out_everywhere", "password_changed", "refresh_token_reused", "reported_by_owner"]
+        );
+    }
+
+    fn row(kind: &str, session: &str, actor: Option<&str>, reason: Option<&str>) -> Row {
+        Row {
+            id: "e1".into(),
+            kind: kind.into(),
+            session_id: Some(session.into()),
+            actor_session_id: actor.map(Into::into),
+            reason: reason.map(Into::into),
+            ip: "203.0.113.9".into(),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36".into(),
+            created_at: 0,
+            subject_agent: None,
+            subject_alive: Some(1),
+        }
+    }
+
+    #[test]
+    fn sign_outs_are_told_from_the_readers_side() {
+        let text = |r: Row| describe(r, "me", 10).map(|e| e.text).unwrap_or_default();
+        assert_eq!(text(row("session_revoked", "other", Some("me"), Some("signed_out_elsewhere"))), "Chrome on Linux was signed out from this device");
+        assert_eq!(text(row("session_revoked", "other", Some("other"), Some("signed_out"))), "Chrome on Linux was signed out by signing out");
+        assert_eq!(text(row("session_revoked", "me", Some("third"), Some("signed_out_everywhere"))), "This device was signed out from another device");
+        assert_eq!(text(row("session_revoked", "other", None, Some("reported_by_owner"))), "Chrome on Linux was signed out after you said the sign-in wasn't you");
+        assert_eq!(text(row("session_revoked", "other", Some("me"), Some("password_changed"))), "Chrome on Linux was signed out because the password was changed");
+        assert!(text(row("refresh_token_reused", "other", None, Some("refresh_token_reused"))).contains("used twice"));
+    }
+
+    #[test]
+    fn only_other_devices_live_sign_ins_can_be_disowned_and_unknown_kinds_are_left_out() {
+        let signed_in = |session: &str| describe(row("signed_in", session, None, None), "me", 10).map(|e| e.can_disown);
+        assert_eq!(signed_in("other"), Some(true));
+        assert_eq!(signed_in("me"), Some(false));
+        assert!(describe(row("from_the_future", "other", None, None), "me", 10).is_none());
     }
 }

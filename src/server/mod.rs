@@ -2,25 +2,31 @@
 //!
 //! - `tokens/`: access tokens minted and verified, refresh tokens generated and hashed, keys.
 //! - `sessions/`: sessions started, refresh tokens rotated, sessions revoked.
-//! - `account`: the flow (register, sign in, refresh, sign out) on top of both.
-//! - `http/`: the JSON API and the browser's refresh endpoint.
+//! - `events`: the security activity, and the typed kinds and reasons it records.
+//! - `service/`: the use cases (sign in, refresh, devices, dashboard …) on top of those,
+//!   written once for both surfaces.
+//! - `http/`: the JSON API, the browser's refresh endpoint, and what stands in front of every
+//!   route (CSRF, limits, headers, error bodies) — adapters that call `service/`.
 //! - `startup`: builds the app from a `Config`; tests call it too.
+//!
+//! Imports run downhill: `http` → `service` → `sessions`, `events`, `tokens` → `db`, `clock`.
 
-pub mod account;
 pub mod auth;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod db;
-pub mod devices;
 pub mod events;
 pub mod http;
 pub mod password;
 pub mod secret;
+pub mod service;
 pub mod sessions;
 pub mod throttle;
 pub mod startup;
 pub mod state;
 pub mod tokens;
+pub mod user_agent;
 pub mod users;
 pub mod validate;

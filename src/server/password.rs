@@ -24,6 +24,13 @@ pub enum PasswordError {
     Join(String),
 }
 
+impl From<PasswordError> for crate::error::AppError {
+    fn from(err: PasswordError) -> Self {
+        tracing::error!(error = %err, "password hashing error");
+        crate::error::AppError::Internal
+    }
+}
+
 /// The result of checking a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verified {

@@ -10,10 +10,11 @@ use crate::{
         db,
         http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns},
         password::Passwords,
-        sessions::{revocation_list::RevocationList, revocation_push, SessionSettings},
+        sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
         state::{AppState, State},
         throttle::{Rates, Throttle},
-        tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey},
+        users::Profiles,
+        tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey, verified_cache::{self, VerifiedCache}},
     },
 };
 use crate::with_db;
@@ -22,9 +23,8 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
-use axum::http::StatusCode;
 use tower_cookies::CookieManagerLayer;
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -72,7 +72,7 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         // Background work lives exactly as long as the server: dropping or aborting `run`
         // (tests do) stops it too, so no task keeps the database busy for a dead instance.
-        let mut background = Background(vec![spawn_key_reloader(self.state.clone())]);
+        let mut background = Background(vec![spawn_housekeeping(self.state.clone())]);
         if let Some(pg) = self.state.db.postgres() {
             let options = revocation_push::ListenOptions { push: self.revocation_push };
             background.0.push(revocation_push::spawn_listener(self.state.db.clone(), pg, self.state.revoked.clone(), options));
@@ -114,11 +114,12 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     Ok(AppState::new(State {
         db: pool.clone(),
         keys,
+        verified: VerifiedCache::new(verified_cache::DEFAULT_CAPACITY),
         successor_key,
         passwords,
         revoked,
-        profiles: crate::server::users::Profiles::new(PROFILE_CACHE_ENTRIES),
-        activity: crate::server::sessions::Activity::new(PROFILE_CACHE_ENTRIES),
+        profiles: Profiles::new(PROFILE_CACHE_ENTRIES),
+        activity: Activity::new(PROFILE_CACHE_ENTRIES),
         access: AccessSettings { issuer: origin.clone(), audience: "gatehouse".into(), ttl_secs: access_ttl },
         sessions: SessionSettings {
             idle_secs: secs(config.refresh_idle_ttl),
@@ -141,8 +142,6 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
 /// Accounts (and sessions' last-active writes) remembered per instance: ~100 bytes each.
 const PROFILE_CACHE_ENTRIES: usize = 50_000;
 
-/// Every instance picks up keys added by `gatehouse keys rotate` (or another instance),
-/// and forgets throttling state nobody needs any more.
 /// Tasks aborted when dropped.
 struct Background(Vec<tokio::task::JoinHandle<()>>);
 
@@ -154,7 +153,9 @@ impl Drop for Background {
     }
 }
 
-fn spawn_key_reloader(state: AppState) -> tokio::task::JoinHandle<()> {
+/// Every instance's periodic chores: pick up keys added by `gatehouse keys rotate` (or by
+/// another instance), and forget failed sign-ins nobody needs to count any more.
+fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::server::tokens::keys::RELOAD_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -211,7 +212,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(limits::buffer_unsized_body))
         .layer(RequestBodyLimitLayer::new(limits::MAX_REQUEST_BODY))
         .layer(middleware::from_fn(limits::json_413))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits::REQUEST_TIMEOUT))
+        .layer(middleware::from_fn(limits::time_limit))
         .layer(middleware::from_fn(limits::header_size))
         .with_state(state);
     headers::layer(app, https)

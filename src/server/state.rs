@@ -4,9 +4,10 @@ use crate::server::{
     cookies::CookieSettings,
     db::Db,
     password::Passwords,
-    sessions::{revocation_list::RevocationList, SessionSettings},
+    sessions::{revocation_list::RevocationList, Activity, SessionSettings},
     throttle::Throttle,
-    tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey},
+    users::Profiles,
+    tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey, verified_cache::VerifiedCache},
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -19,13 +20,15 @@ pub struct AppState(Arc<State>);
 pub struct State {
     pub db: Db,
     pub keys: KeyStore,
+    /// Access tokens whose signature this server has already checked.
+    pub verified: VerifiedCache,
     pub successor_key: SuccessorKey,
     pub passwords: Passwords,
     pub revoked: Arc<RevocationList>,
     /// Accounts' public side, cached (it never changes).
-    pub profiles: crate::server::users::Profiles,
+    pub profiles: Profiles,
     /// When this instance last wrote each session's "last active".
-    pub activity: crate::server::sessions::Activity,
+    pub activity: Activity,
     pub access: AccessSettings,
     pub sessions: SessionSettings,
     pub cookies: CookieSettings,

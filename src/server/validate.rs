@@ -94,6 +94,22 @@ pub fn registration(email: &str, password: &str, display_name: &str) -> Result<(
     }
 }
 
+/// A device name the person typed: trimmed, at most 64 characters, no control characters.
+/// Empty means "forget the name".
+pub fn device_name(raw: &str) -> Result<Option<String>, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 64 {
+        return Err("A device name can be at most 64 characters".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("A device name cannot contain control characters".into());
+    }
+    Ok(Some(name.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

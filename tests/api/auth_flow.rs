@@ -181,11 +181,7 @@ async fn logging_out_is_204_and_ends_the_session_for_refresh_and_access_tokens()
     assert_error(app.refresh(&person.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
     assert_error(app.me(&person.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 
-    let (reason,): (Option<String>,) = sqlx::query_as("select revoked_reason from sessions where id = $1")
-        .bind(&person.session_id)
-        .fetch_one(&app.sql)
-        .await
-        .unwrap();
+    let (_, reason) = app.revocation_of(&person.session_id).await;
     assert_eq!(reason.as_deref(), Some("signed_out"));
 }
 

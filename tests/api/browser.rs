@@ -220,6 +220,39 @@ async fn signing_out_with_an_expired_access_cookie_still_revokes_the_session_nam
 }
 
 #[tokio::test]
+async fn signing_out_with_only_an_expired_access_cookie_ends_the_session_it_names() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Cookie Left Behind").await;
+    let expired = app.mint_access_token(&person.user_id, &person.session_id, now() - 10_000);
+
+    let response = app.form_post("/auth/logout", &[], "/dashboard", &[("gh_access", &expired)]).await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response), "/login?signed_out=1");
+    let (revoked_at, reason) = app.revocation_of(&person.session_id).await;
+    assert!(revoked_at.is_some(), "the expired token's session is revoked");
+    assert_eq!(reason.as_deref(), Some("signed_out"));
+    assert_error(app.refresh(&person.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+}
+
+#[tokio::test]
+async fn an_expired_access_cookie_signed_by_someone_else_signs_nobody_out() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Forged At").await;
+    let expired = app.mint_access_token(&person.user_id, &person.session_id, now() - 10_000);
+    let (head, rest) = expired.split_once('.').expect("a JWT");
+    let (payload, signature) = rest.split_once('.').expect("a JWT");
+    let other_first = if signature.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{head}.{payload}.{other_first}{}", &signature[1..]);
+
+    let response = app.form_post("/auth/logout", &[], "/dashboard", &[("gh_access", &forged)]).await;
+
+    assert_eq!(response.status(), StatusCode::FOUND, "the browser is still sent to the login page");
+    assert_eq!(app.revocation_of(&person.session_id).await, (None, None), "a bad signature names no session");
+    app.assert_session_alive(&person).await;
+}
+
+#[tokio::test]
 async fn a_revoked_refresh_cookie_at_auth_refresh_goes_to_the_login_page_and_clears_the_cookies() {
     let app = TestApp::spawn().await;
     let person = app.signed_in("Ended Elsewhere").await;

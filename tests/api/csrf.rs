@@ -20,14 +20,8 @@ struct Victim {
 async fn victim(app: &TestApp) -> Victim {
     let a = app.signed_in("Victim Vic").await;
     let b = app.another_session(&a, None).await;
-    let password_hash = password_hash_of(app, &a.user_id).await;
+    let password_hash = app.password_hash_of(&a.user_id).await;
     Victim { a, b, password_hash }
-}
-
-async fn password_hash_of(app: &TestApp, user_id: &str) -> String {
-    let (hash,): (String,) =
-        sqlx::query_as("select password_hash from users where id = $1").bind(user_id).fetch_one(&app.sql).await.unwrap();
-    hash
 }
 
 async fn name_of(app: &TestApp, session_id: &str) -> Option<String> {
@@ -90,7 +84,7 @@ async fn assert_nothing_changed(app: &TestApp, v: &Victim) {
         json_body(app.me(&s.access_token).await, StatusCode::OK).await;
         assert_eq!(name_of(app, &s.session_id).await, None, "no name given");
     }
-    assert_eq!(password_hash_of(app, &v.a.user_id).await, v.password_hash, "password unchanged");
+    assert_eq!(app.password_hash_of(&v.a.user_id).await, v.password_hash, "password unchanged");
     let kinds: Vec<String> = app.events_of(&v.a.user_id).await.into_iter().map(|e| e.kind).collect();
     assert!(kinds.iter().all(|k| k == "signed_in"), "nothing but sign-ins recorded: {kinds:?}");
     // And the old password still opens the account, the new one does not.
@@ -226,7 +220,7 @@ async fn the_same_posts_from_our_own_origin_succeed() {
     let fields = [("current_password", PASSWORD.to_owned()), ("new_password", NEW_PASSWORD.to_owned())];
     let response = send(&app, &v, Method::POST, "/fn/password", &fields, &ours, false).await;
     assert_eq!(json_body(response, StatusCode::OK).await, json!(0));
-    assert_ne!(password_hash_of(&app, &v.a.user_id).await, v.password_hash, "the password changed");
+    assert_ne!(app.password_hash_of(&v.a.user_id).await, v.password_hash, "the password changed");
 
     // Sign out as a no-JS form: redirected to the login page, cookies cleared.
     let response = send(&app, &v, Method::POST, "/auth/logout", &[], &ours, true).await;

@@ -2,7 +2,7 @@
 //! (`/fn/devices/*`), the server-rendered devices page and the dashboard's security activity.
 
 use crate::helpers::{
-    assert_error, assert_fn_error, assert_fn_invalid_field, fn_error, json_body, jwt_part, location, now, str_at, EventRow,
+    assert_error, assert_fn_error, assert_fn_invalid_field, fn_error, json_body, location, now, EventRow,
     SignedIn, TestApp, FIREFOX_ON_WINDOWS, SAFARI_ON_IPHONE,
 };
 use reqwest::StatusCode;
@@ -27,22 +27,6 @@ fn is_rfc3339(value: &Value) -> bool {
     value
         .as_str()
         .is_some_and(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok())
-}
-
-/// Asserts the session is over: its access token is refused now (long before it expires)
-/// and its refresh token answers `session_revoked`.
-async fn assert_session_ended(app: &TestApp, session: &SignedIn) {
-    let exp = jwt_part(&session.access_token, 1)["exp"].as_i64().unwrap_or_default();
-    assert!(exp > now() + 60, "the access token is still far from its expiry");
-    assert_error(app.me(&session.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
-    assert_error(app.refresh(&session.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
-}
-
-/// Asserts the session still works (without spending its refresh token).
-async fn assert_session_alive(app: &TestApp, session: &SignedIn) {
-    let me = json_body(app.me(&session.access_token).await, StatusCode::OK).await;
-    assert_eq!(str_at(&me, "/session_id"), session.session_id);
-    assert_eq!(app.revocation_of(&session.session_id).await, (None, None), "not revoked in the database");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -103,7 +87,7 @@ async fn the_sessions_api_without_a_valid_access_token_is_401_invalid_token() {
     assert_error(app.delete_session("not.a.jwt", &person.session_id).await, StatusCode::UNAUTHORIZED, "invalid_token")
         .await;
     assert_error(app.revoke_other_sessions("not.a.jwt").await, StatusCode::UNAUTHORIZED, "invalid_token").await;
-    assert_session_alive(&app, &person).await;
+    app.assert_session_alive(&person).await;
 }
 
 #[tokio::test]
@@ -118,9 +102,9 @@ async fn deleting_another_device_through_the_api_is_204_and_ends_that_session_at
 
     // B's access token is refused on its very next request, long before it expires, and its
     // refresh token no longer refreshes.
-    assert_session_ended(&app, &b).await;
+    app.assert_session_ended(&b).await;
     // A goes on.
-    assert_session_alive(&app, &a).await;
+    app.assert_session_alive(&a).await;
     let listed = sessions_of(&app, &a).await;
     assert_eq!(listed.len(), 1, "{listed:#?}");
     assert_eq!(listed[0]["id"], a.session_id.as_str());
@@ -164,13 +148,13 @@ async fn deleting_someone_elses_session_is_404_exactly_like_an_unknown_id_and_le
     assert_eq!(overlong, unknown);
 
     // The victim did not notice a thing.
-    assert_session_alive(&app, &victim).await;
+    app.assert_session_alive(&victim).await;
     json_body(app.refresh(&victim.refresh_token).await, StatusCode::OK).await;
     assert!(
         app.events_of(&victim.user_id).await.iter().all(|e| e.kind != "session_revoked"),
         "nothing was recorded against the victim"
     );
-    assert_session_alive(&app, &attacker).await;
+    app.assert_session_alive(&attacker).await;
 }
 
 #[tokio::test]
@@ -184,9 +168,9 @@ async fn revoke_others_through_the_api_ends_the_two_other_sessions_and_keeps_the
     let body = json_body(app.revoke_other_sessions(&a.access_token).await, StatusCode::OK).await;
     assert_eq!(body, json!({ "revoked": 2 }));
 
-    assert_session_alive(&app, &a).await;
-    assert_session_ended(&app, &b).await;
-    assert_session_ended(&app, &c).await;
+    app.assert_session_alive(&a).await;
+    app.assert_session_ended(&b).await;
+    app.assert_session_ended(&c).await;
     for s in [&b, &c] {
         assert_eq!(app.revocation_of(&s.session_id).await.1.as_deref(), Some("signed_out_elsewhere"));
     }
@@ -196,7 +180,7 @@ async fn revoke_others_through_the_api_ends_the_two_other_sessions_and_keeps_the
     // The caller's refresh token still rotates.
     json_body(app.refresh(&a.refresh_token).await, StatusCode::OK).await;
     // Nobody else was touched.
-    assert_session_alive(&app, &bystander).await;
+    app.assert_session_alive(&bystander).await;
 
     // Nothing left to revoke.
     let body = json_body(app.revoke_other_sessions(&a.access_token).await, StatusCode::OK).await;
@@ -270,14 +254,14 @@ async fn the_revoke_server_function_ends_ones_own_other_device_but_answers_not_f
     )
     .await;
     assert_eq!(foreign, unknown);
-    assert_session_alive(&app, &victim).await;
+    app.assert_session_alive(&victim).await;
     json_body(app.refresh(&victim.refresh_token).await, StatusCode::OK).await;
 
     // One's own other device: done, at once.
     let response = app.call_fn("/fn/devices/revoke", &[("session_id", &b.session_id)], &a.access_token).await;
     assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap_or_default());
-    assert_session_ended(&app, &b).await;
-    assert_session_alive(&app, &a).await;
+    app.assert_session_ended(&b).await;
+    app.assert_session_alive(&a).await;
     assert_eq!(app.revocation_of(&b.session_id).await.1.as_deref(), Some("signed_out_elsewhere"));
 }
 
@@ -291,9 +275,9 @@ async fn the_revoke_others_server_function_answers_how_many_devices_it_signed_ou
     let body = json_body(app.call_fn("/fn/devices/revoke-others", &[], &a.access_token).await, StatusCode::OK).await;
     assert_eq!(body, json!(2));
 
-    assert_session_alive(&app, &a).await;
-    assert_session_ended(&app, &b).await;
-    assert_session_ended(&app, &c).await;
+    app.assert_session_alive(&a).await;
+    app.assert_session_ended(&b).await;
+    app.assert_session_ended(&c).await;
 }
 
 #[tokio::test]
@@ -308,7 +292,7 @@ async fn a_devices_server_function_without_a_valid_access_cookie_is_invalid_toke
         &json!("InvalidToken"),
     )
     .await;
-    assert_session_alive(&app, &b).await;
+    app.assert_session_alive(&b).await;
 }
 
 #[tokio::test]
@@ -390,7 +374,7 @@ async fn renaming_a_device_checks_the_length_and_whose_device_it_is() {
     )
     .await;
     assert_eq!(name_of(stranger.session_id.clone()).await, None);
-    assert_session_alive(&app, &stranger).await;
+    app.assert_session_alive(&stranger).await;
 
     // An empty name goes back to "Browser on OS".
     let response = app.call_fn("/fn/devices/rename", &[("session_id", &b.session_id), ("name", "  ")], &a.access_token).await;
@@ -428,8 +412,8 @@ async fn the_dashboard_tells_of_a_new_sign_in_elsewhere_and_this_wasnt_me_signs_
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(location(&response), "/settings/password?reported=1", "on to change the password");
 
-    assert_session_ended(&app, &intruder).await;
-    assert_session_alive(&app, &owner).await;
+    app.assert_session_ended(&intruder).await;
+    app.assert_session_alive(&owner).await;
     assert_eq!(app.revocation_of(&intruder.session_id).await.1.as_deref(), Some("reported_by_owner"));
     let revoked: Vec<EventRow> =
         app.events_of(&owner.user_id).await.into_iter().filter(|e| e.kind == "session_revoked").collect();
@@ -461,7 +445,7 @@ async fn disowning_ones_own_session_or_someone_elses_is_refused() {
     )
     .await;
     assert!(body["BadRequest"].as_str().is_some_and(|m| m.contains("this device")), "{body}");
-    assert_session_alive(&app, &owner).await;
+    app.assert_session_alive(&owner).await;
 
     assert_fn_error(
         app.call_fn("/fn/devices/disown", &[("session_id", &stranger.session_id)], &owner.access_token).await,
@@ -469,7 +453,7 @@ async fn disowning_ones_own_session_or_someone_elses_is_refused() {
         &json!("NotFound"),
     )
     .await;
-    assert_session_alive(&app, &stranger).await;
+    app.assert_session_alive(&stranger).await;
 }
 
 #[tokio::test]

@@ -304,6 +304,31 @@ impl TestApp {
             .expect("the session row exists")
     }
 
+    /// The stored password hash of a user (to see whether it changed).
+    pub async fn password_hash_of(&self, user_id: &str) -> String {
+        sqlx::query_scalar("select password_hash from users where id = $1")
+            .bind(user_id)
+            .fetch_one(&self.sql)
+            .await
+            .expect("the user row exists")
+    }
+
+    /// Asserts the session is over: its access token is refused now (long before it
+    /// expires) and its refresh token answers `session_revoked`.
+    pub async fn assert_session_ended(&self, session: &SignedIn) {
+        let exp = jwt_part(&session.access_token, 1)["exp"].as_i64().unwrap_or_default();
+        assert!(exp > now() + 60, "the access token is still far from its expiry");
+        assert_error(self.me(&session.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+        assert_error(self.refresh(&session.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    }
+
+    /// Asserts the session still works (without spending its refresh token).
+    pub async fn assert_session_alive(&self, session: &SignedIn) {
+        let me = json_body(self.me(&session.access_token).await, StatusCode::OK).await;
+        assert_eq!(str_at(&me, "/session_id"), session.session_id);
+        assert_eq!(self.revocation_of(&session.session_id).await, (None, None), "not revoked in the database");
+    }
+
     /// Every security event of a user, oldest first.
     pub async fn events_of(&self, user_id: &str) -> Vec<EventRow> {
         sqlx::query_as(

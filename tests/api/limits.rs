@@ -92,11 +92,7 @@ async fn a_password_of_257_characters_is_422_on_the_password_field_while_64_and_
 async fn a_new_password_of_257_characters_is_refused_by_the_password_change_and_nothing_changes() {
     let app = TestApp::spawn().await;
     let person = app.signed_in("Changing Length").await;
-    let (before,): (String,) = sqlx::query_as("select password_hash from users where id = $1")
-        .bind(&person.user_id)
-        .fetch_one(&app.sql)
-        .await
-        .unwrap();
+    let before = app.password_hash_of(&person.user_id).await;
 
     let too_long = passphrase_of_length(257);
     assert_fn_invalid_field(
@@ -107,11 +103,7 @@ async fn a_new_password_of_257_characters_is_refused_by_the_password_change_and_
     )
     .await;
 
-    let (after,): (String,) = sqlx::query_as("select password_hash from users where id = $1")
-        .bind(&person.user_id)
-        .fetch_one(&app.sql)
-        .await
-        .unwrap();
+    let after = app.password_hash_of(&person.user_id).await;
     assert_eq!(after, before);
 }
 

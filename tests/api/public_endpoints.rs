@@ -52,3 +52,30 @@ async fn healthz_answers_503_once_the_database_is_gone_while_livez_stays_200() {
     let response = app.client.get(app.url("/livez")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_openapi_document_names_the_limit_answers_on_every_route() {
+    let app = TestApp::spawn().await;
+    let doc = json_body(app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap(), StatusCode::OK).await;
+
+    let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("paths: {doc}"));
+    assert!(paths.len() >= 10, "{doc}");
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let responses = operation["responses"].as_object().unwrap_or_else(|| panic!("{method} {path}: {operation}"));
+            for status in ["408", "413", "431"] {
+                let answer = &responses.get(status).unwrap_or_else(|| panic!("{method} {path} documents {status}"));
+                assert_eq!(
+                    answer["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    assert!(doc["paths"]["/api/v1/me"]["get"]["responses"]["500"].is_object(), "routes on the database may fail");
+    assert!(doc["paths"]["/livez"]["get"]["responses"]["500"].is_null(), "livez touches nothing that can fail");
+    let detail = &doc["components"]["schemas"]["ErrorDetail"]["properties"];
+    for field in ["code", "message", "fields"] {
+        assert!(detail[field].is_object(), "ErrorDetail.{field}: {doc}");
+    }
+}

@@ -56,11 +56,7 @@ async fn replaying_a_rotated_refresh_token_without_grace_is_reuse_and_ends_the_s
     assert_error(app.me(&new_access).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
     assert_error(app.me(&person.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 
-    let (reason,): (Option<String>,) = sqlx::query_as("select revoked_reason from sessions where id = $1")
-        .bind(&person.session_id)
-        .fetch_one(&app.sql)
-        .await
-        .unwrap();
+    let (_, reason) = app.revocation_of(&person.session_id).await;
     assert_eq!(reason.as_deref(), Some("refresh_token_reused"));
 }
 

@@ -2,39 +2,14 @@
 //! everywhere, and the settings pages' guard.
 
 use crate::helpers::{
-    assert_error, assert_fn_error, assert_fn_invalid_field, json_body, jwt_part, location, now, set_cookies, str_at,
-    the_cookie, EventRow, SignedIn, TestApp, FIREFOX_ON_WINDOWS, PASSWORD, SAFARI_ON_IPHONE,
+    assert_error, assert_fn_error, assert_fn_invalid_field, json_body, location, now, set_cookies, str_at,
+    the_cookie, EventRow, TestApp, FIREFOX_ON_WINDOWS, PASSWORD, SAFARI_ON_IPHONE,
 };
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 
 const NEW_PASSWORD: &str = "a brand new passphrase 2";
-
-/// Asserts the session is over: its access token is refused now (long before it expires)
-/// and its refresh token answers `session_revoked`.
-async fn assert_session_ended(app: &TestApp, session: &SignedIn) {
-    let exp = jwt_part(&session.access_token, 1)["exp"].as_i64().unwrap_or_default();
-    assert!(exp > now() + 60, "the access token is still far from its expiry");
-    assert_error(app.me(&session.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
-    assert_error(app.refresh(&session.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
-}
-
-/// Asserts the session still works (without spending its refresh token).
-async fn assert_session_alive(app: &TestApp, session: &SignedIn) {
-    let me = json_body(app.me(&session.access_token).await, StatusCode::OK).await;
-    assert_eq!(str_at(&me, "/session_id"), session.session_id);
-    assert_eq!(app.revocation_of(&session.session_id).await, (None, None), "not revoked in the database");
-}
-
-async fn password_hash_of(app: &TestApp, user_id: &str) -> String {
-    let (hash,): (String,) = sqlx::query_as("select password_hash from users where id = $1")
-        .bind(user_id)
-        .fetch_one(&app.sql)
-        .await
-        .unwrap();
-    hash
-}
 
 fn of_kind(events: &[EventRow], kind: &str) -> Vec<EventRow> {
     events.iter().filter(|e| e.kind == kind).cloned().collect()
@@ -76,7 +51,7 @@ async fn a_replayed_refresh_token_outside_the_grace_window_revokes_the_session_a
 
     // The event belongs to that user only.
     assert!(app.events_of(&bystander.user_id).await.iter().all(|e| e.kind == "signed_in"));
-    assert_session_alive(&app, &bystander).await;
+    app.assert_session_alive(&bystander).await;
 }
 
 #[tokio::test]
@@ -112,7 +87,7 @@ async fn a_wrong_current_password_changes_nothing() {
     let app = TestApp::spawn().await;
     let a = app.signed_in_from("Forgetful Fay", Some(FIREFOX_ON_WINDOWS)).await;
     let b = app.another_session(&a, Some(SAFARI_ON_IPHONE)).await;
-    let hash_before = password_hash_of(&app, &a.user_id).await;
+    let hash_before = app.password_hash_of(&a.user_id).await;
 
     assert_fn_invalid_field(
         app.call_fn(
@@ -127,9 +102,9 @@ async fn a_wrong_current_password_changes_nothing() {
     )
     .await;
 
-    assert_eq!(password_hash_of(&app, &a.user_id).await, hash_before);
-    assert_session_alive(&app, &a).await;
-    assert_session_alive(&app, &b).await;
+    assert_eq!(app.password_hash_of(&a.user_id).await, hash_before);
+    app.assert_session_alive(&a).await;
+    app.assert_session_alive(&b).await;
     assert!(of_kind(&app.events_of(&a.user_id).await, "password_changed").is_empty());
     assert_error(app.login(&a.email, NEW_PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     json_body(app.login(&a.email, PASSWORD).await, StatusCode::OK).await;
@@ -140,7 +115,7 @@ async fn a_too_short_or_unchanged_new_password_is_refused_with_the_new_password_
     let app = TestApp::spawn().await;
     let a = app.signed_in("Short Sid").await;
     let b = app.another_session(&a, None).await;
-    let hash_before = password_hash_of(&app, &a.user_id).await;
+    let hash_before = app.password_hash_of(&a.user_id).await;
 
     assert_fn_invalid_field(
         app.call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", "short")], &a.access_token).await,
@@ -157,8 +132,8 @@ async fn a_too_short_or_unchanged_new_password_is_refused_with_the_new_password_
     )
     .await;
 
-    assert_eq!(password_hash_of(&app, &a.user_id).await, hash_before);
-    assert_session_alive(&app, &b).await;
+    assert_eq!(app.password_hash_of(&a.user_id).await, hash_before);
+    app.assert_session_alive(&b).await;
     assert!(of_kind(&app.events_of(&a.user_id).await, "password_changed").is_empty());
 }
 
@@ -177,14 +152,14 @@ async fn changing_the_password_signs_out_every_other_device_and_keeps_this_one()
     assert_eq!(body, json!(2), "two other devices were signed out");
 
     // The others are out at once; this one goes on, refresh included.
-    assert_session_ended(&app, &b).await;
-    assert_session_ended(&app, &c).await;
+    app.assert_session_ended(&b).await;
+    app.assert_session_ended(&c).await;
     for s in [&b, &c] {
         assert_eq!(app.revocation_of(&s.session_id).await.1.as_deref(), Some("password_changed"));
     }
-    assert_session_alive(&app, &a).await;
+    app.assert_session_alive(&a).await;
     json_body(app.refresh(&a.refresh_token).await, StatusCode::OK).await;
-    assert_session_alive(&app, &bystander).await;
+    app.assert_session_alive(&bystander).await;
 
     // Only the new password opens the account now.
     assert_error(app.login(&a.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
@@ -220,7 +195,7 @@ async fn changing_the_password_signs_out_every_other_device_and_keeps_this_one()
 async fn changing_the_password_without_a_valid_access_cookie_is_invalid_token() {
     let app = TestApp::spawn().await;
     let a = app.signed_in("Anonymous Andy").await;
-    let hash_before = password_hash_of(&app, &a.user_id).await;
+    let hash_before = app.password_hash_of(&a.user_id).await;
 
     assert_fn_error(
         app.call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)], "not.a.jwt").await,
@@ -228,7 +203,7 @@ async fn changing_the_password_without_a_valid_access_cookie_is_invalid_token() 
         &json!("InvalidToken"),
     )
     .await;
-    assert_eq!(password_hash_of(&app, &a.user_id).await, hash_before);
+    assert_eq!(app.password_hash_of(&a.user_id).await, hash_before);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -257,7 +232,7 @@ async fn signing_out_everywhere_revokes_every_session_including_this_one_and_goe
     }
 
     for s in [&a, &b, &c] {
-        assert_session_ended(&app, s).await;
+        app.assert_session_ended(s).await;
         assert_eq!(app.revocation_of(&s.session_id).await.1.as_deref(), Some("signed_out_everywhere"));
     }
     let revoked = of_kind(&app.events_of(&a.user_id).await, "session_revoked");
@@ -267,7 +242,7 @@ async fn signing_out_everywhere_revokes_every_session_including_this_one_and_goe
             && e.reason.as_deref() == Some("signed_out_everywhere")),
         "{revoked:#?}"
     );
-    assert_session_alive(&app, &bystander).await;
+    app.assert_session_alive(&bystander).await;
 
     // The settings pages are closed to the old cookie now.
     let response = app.navigate("/settings/sessions", &[("gh_access", &a.access_token)]).await;
@@ -333,7 +308,7 @@ async fn signing_out_everywhere_after_the_access_cookie_expired_still_works_with
         }
     }
     for s in [&a, &b] {
-        assert_session_ended(&app, s).await;
+        app.assert_session_ended(s).await;
         assert_eq!(app.revocation_of(&s.session_id).await.1.as_deref(), Some("signed_out_everywhere"));
     }
 }
@@ -369,6 +344,6 @@ async fn only_a_live_refresh_cookie_can_stand_in_for_the_access_cookie_when_sign
 
     // Nobody was signed out by any of that.
     json_body(app.me(&str_at(&rotated, "/access_token")).await, StatusCode::OK).await;
-    assert_session_alive(&app, &b).await;
+    app.assert_session_alive(&b).await;
     assert_eq!(app.revocation_of(&c.session_id).await.1.as_deref(), Some("signed_out"));
 }

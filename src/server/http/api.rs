@@ -1,27 +1,23 @@
 //! The JSON API for non-browser clients (ssr only). Each handler parses, calls one function
-//! of `server::account` (or `sessions`), and shapes the answer of SPEC.md's contract. The
+//! of `server::service`, and shapes the answer of SPEC.md's contract. The
 //! `#[utoipa::path]` attributes are the OpenAPI document (`openapi.rs`), so the document is
 //! generated from this code and cannot drift from it.
 
-use super::{client_ip, client_of, json::ApiJson};
+use super::json::{ApiJson, ErrorBody};
 use crate::{
     error::AppError,
-    model::User,
+    model::{Device, User},
     server::{
-        account,
-        account::Issued,
         auth::AuthUser,
+        client::Client,
         clock,
-        devices::device_view,
-        sessions::{
-            self,
-            revoke::{revoke_all_of_user, revoke_session, Why},
-        },
+        service::{account, devices},
         state::AppState,
+        tokens::Issued,
     },
 };
 use axum::{
-    extract::{FromRequest, Path, Request, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -127,6 +123,21 @@ pub struct SessionItem {
     last_used_at: String,
 }
 
+impl From<Device> for SessionItem {
+    fn from(d: Device) -> Self {
+        SessionItem {
+            id: d.id,
+            current: d.current,
+            device: d.label,
+            browser: d.browser,
+            os: d.os,
+            ip: d.ip,
+            created_at: d.signed_in_at,
+            last_used_at: d.last_active_at,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SessionsBody {
     sessions: Vec<SessionItem>,
@@ -145,35 +156,29 @@ pub struct StatusBody {
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
     responses(
         (status = 201, description = "Account created", body = UserBody),
-        (status = 400, description = "Malformed JSON", body = super::openapi::ErrorBody),
-        (status = 409, description = "`email_taken`", body = super::openapi::ErrorBody),
-        (status = 413, body = super::openapi::ErrorBody), (status = 415, body = super::openapi::ErrorBody),
-        (status = 422, description = "`invalid_input`, with `fields`", body = super::openapi::ErrorBody),
-        (status = 429, description = "`too_many_attempts`", body = super::openapi::ErrorBody,
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`, with `fields`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
-pub async fn register(State(state): State<AppState>, req: Request) -> Result<Response, AppError> {
-    let (parts, body) = req.into_parts();
-    let ip = client_ip(&state, &parts);
-    let ApiJson(body) = ApiJson::<RegisterBody>::from_request(Request::from_parts(parts, body), &state).await?;
-    let user = account::register(&state, &body.email, &body.password, &body.display_name, ip, clock::now()).await?;
+pub async fn register(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<RegisterBody>) -> Result<Response, AppError> {
+    let user = account::register(&state, &body.email, &body.password, &body.display_name, client.ip_addr(), clock::now()).await?;
     Ok((StatusCode::CREATED, Json(UserBody { user })).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in: a new session and its token pair", body = TokenPair),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, description = "`invalid_credentials` (unknown account and wrong password alike)", body = super::openapi::ErrorBody),
-        (status = 413, body = super::openapi::ErrorBody), (status = 415, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
-        (status = 429, description = "`too_many_attempts`", body = super::openapi::ErrorBody,
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "`invalid_credentials` (unknown account and wrong password alike)", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
-pub async fn login(State(state): State<AppState>, req: Request) -> Result<Json<TokenPair>, AppError> {
-    let (parts, body) = req.into_parts();
-    let client = client_of(&state, &parts);
-    let ApiJson(body) = ApiJson::<LoginBody>::from_request(Request::from_parts(parts, body), &state).await?;
+pub async fn login(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LoginBody>) -> Result<Json<TokenPair>, AppError> {
     let now = clock::now();
     let issued = account::login(&state, &body.email, &body.password, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
@@ -182,26 +187,23 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Json<T
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
     responses(
         (status = 200, description = "A new pair; the presented refresh token is spent", body = TokenPair),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `session_revoked` or `refresh_token_reused`", body = super::openapi::ErrorBody),
-        (status = 413, body = super::openapi::ErrorBody), (status = 415, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
-        (status = 429, body = super::openapi::ErrorBody, headers(("Retry-After" = u64))),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `session_revoked` or `refresh_token_reused`", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64))),
     ))]
-pub async fn refresh(State(state): State<AppState>, req: Request) -> Result<Json<TokenPair>, AppError> {
-    let (parts, body) = req.into_parts();
-    let ip = client_ip(&state, &parts);
-    let ApiJson(body) = ApiJson::<RefreshBody>::from_request(Request::from_parts(parts, body), &state).await?;
+pub async fn refresh(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<RefreshBody>) -> Result<Json<TokenPair>, AppError> {
     let now = clock::now();
-    let issued = account::refresh(&state, &body.refresh_token, ip, now).await?;
+    let issued = account::refresh(&state, &body.refresh_token, client.ip_addr(), now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "This session is revoked"),
-        (status = 401, description = "`invalid_token` or `token_expired`", body = super::openapi::ErrorBody),
-        (status = 403, description = "Cross-site request with cookies", body = super::openapi::ErrorBody),
+        (status = 401, description = "`invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 403, description = "Cross-site request with cookies", body = ErrorBody),
     ))]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
     account::logout(&state, &user.session_id, clock::now()).await?;
@@ -211,65 +213,44 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<Sta
 #[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("bearer" = [])),
     responses(
         (status = 200, body = MeBody),
-        (status = 401, description = "`invalid_token` or `token_expired`", body = super::openapi::ErrorBody),
+        (status = 401, description = "`invalid_token` or `token_expired`", body = ErrorBody),
     ))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<MeBody>, AppError> {
-    let profile = state.profiles.get(&state.db, &user.user_id).await?.ok_or(AppError::InvalidToken)?;
+    let profile = account::profile(&state, &user.user_id).await?;
     Ok(Json(MeBody { user: profile, session_id: user.session_id }))
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "Every live session of the caller", body = SessionsBody),
-        (status = 401, body = super::openapi::ErrorBody),
+        (status = 401, body = ErrorBody),
     ))]
 pub async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<SessionsBody>, AppError> {
-    let now = clock::now();
-    let rows = sessions::active_for_user(&state.db, &user.user_id, &state.sessions, now).await?;
-    let sessions = rows
-        .iter()
-        .map(|row| {
-            let d = device_view(row, &user.session_id, now);
-            SessionItem {
-                id: d.id,
-                current: d.current,
-                device: d.label,
-                browser: d.browser,
-                os: d.os,
-                ip: d.ip,
-                created_at: d.signed_in_at,
-                last_used_at: d.last_active_at,
-            }
-        })
-        .collect();
-    Ok(Json(SessionsBody { sessions }))
+    let listed = devices::list(&state, &user, clock::now()).await?;
+    Ok(Json(SessionsBody { sessions: listed.devices.into_iter().map(SessionItem::from).collect() }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, description = "A session id from GET /api/v1/sessions")),
     responses(
         (status = 204, description = "Signed out, effective at once"),
-        (status = 401, body = super::openapi::ErrorBody),
-        (status = 403, body = super::openapi::ErrorBody),
-        (status = 404, description = "Unknown, or someone else's: no difference is visible", body = super::openapi::ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "Unknown, or someone else's: no difference is visible", body = ErrorBody),
     ))]
 pub async fn revoke_one_session(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<StatusCode, AppError> {
-    let why = Why { reason: "signed_out_elsewhere", actor_session_id: Some(&user.session_id) };
-    if id.len() > 64 || !revoke_session(&state.db, &state.revoked, &id, Some(&user.user_id), why, clock::now()).await? {
-        return Err(AppError::NotFound);
-    }
+    devices::sign_out(&state, &user, &id, clock::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions/revoke-others", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "How many other sessions were signed out", body = RevokedBody),
-        (status = 401, body = super::openapi::ErrorBody),
-        (status = 403, body = super::openapi::ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 pub async fn revoke_other_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<RevokedBody>, AppError> {
-    let why = Why { reason: "signed_out_elsewhere", actor_session_id: Some(&user.session_id) };
-    let revoked = revoke_all_of_user(&state.db, &state.revoked, &user.user_id, Some(&user.session_id), why, clock::now()).await?;
+    let revoked = devices::sign_out_others(&state, &user, clock::now()).await?;
     Ok(Json(RevokedBody { revoked }))
 }
 

@@ -9,7 +9,7 @@
 //! That GET changes state (a rotation), which is safe here: the refresh cookie is
 //! SameSite=Strict, so a request started by another site never carries it.
 
-use crate::server::{account, auth, clock, cookies::REFRESH_PATH, state::AppState};
+use crate::server::{auth, clock, cookies::REFRESH_PATH, service::account, state::AppState};
 use axum::{
     extract::{Query, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
@@ -58,7 +58,7 @@ pub async fn page_guard(State(state): State<AppState>, mut req: Request, next: N
         return next.run(req).await;
     }
     match auth::authenticate(&state, req.headers(), clock::now()) {
-        Ok((user, _)) => {
+        Ok(user) => {
             req.extensions_mut().insert(user);
             let mut response = next.run(req).await;
             no_store(&mut response);

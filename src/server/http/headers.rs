@@ -1,7 +1,7 @@
 //! Security headers on every response (ssr only), set with tower-http's `SetResponseHeader`.
 //!
 //! Pages get a Content-Security-Policy with a fresh nonce per response (set in `app::shell`,
-//! see [`page_csp`]); everything else gets a policy that allows nothing. Signed-in pages and
+//! see `crate::csp`); everything else gets a policy that allows nothing. Signed-in pages and
 //! every API, server-function and refresh answer are `Cache-Control: no-store`.
 
 use axum::{
@@ -13,26 +13,12 @@ use axum::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The policy for a server-rendered page whose inline hydration script carries `nonce`.
-/// `wasm-unsafe-eval` lets the page compile its WebAssembly; no inline script runs without
-/// the nonce, no page may frame us.
-pub fn page_csp(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
-    )
-}
-
-/// For responses that are not pages (JSON, files, redirects).
-const STRICT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
 /// Adds the headers every response carries. `https`: add HSTS.
 pub fn layer(router: Router, https: bool) -> Router {
     let set = |name: HeaderName, value: &'static str| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
     let router = router
         .layer(axum::middleware::from_fn(no_store_for_private_answers))
-        .layer(set(header::CONTENT_SECURITY_POLICY, STRICT_CSP))
+        .layer(set(header::CONTENT_SECURITY_POLICY, crate::csp::STRICT))
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(set(header::REFERRER_POLICY, "same-origin"))

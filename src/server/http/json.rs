@@ -1,12 +1,16 @@
-//! JSON in, JSON errors out (ssr only).
+//! JSON in, JSON errors out (ssr only). Every error any route answers — a handler's, a
+//! body limit's, the header-size or time limit's — is an [`AppError`] turned into the one
+//! [`ErrorBody`] here, with Retry-After set here too.
 
 use crate::error::AppError;
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, Request},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde::de::DeserializeOwned;
+use serde::{de::DeserializeOwned, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// Largest JSON body the API accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -34,21 +38,53 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Every error: a stable code, a human message, and per-field messages for `invalid_input`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    #[schema(example = "invalid_credentials")]
+    code: &'static str,
+    #[schema(example = "Invalid email or password")]
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    fields: Option<BTreeMap<String, String>>,
+}
+
+impl From<&AppError> for ErrorBody {
+    fn from(e: &AppError) -> Self {
+        let fields = match e {
+            AppError::InvalidInput { fields, .. } if !fields.is_empty() => Some(fields.clone()),
+            _ => None,
+        };
+        ErrorBody { error: ErrorDetail { code: e.code(), message: e.to_string(), fields } }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
-        if let AppError::InvalidInput { fields, .. } = &self {
-            if !fields.is_empty() {
-                error["fields"] = serde_json::json!(fields);
-            }
-        }
-        let mut response = (status, axum::Json(serde_json::json!({ "error": error }))).into_response();
-        if let AppError::TooManyAttempts { retry_after } = self {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
+        let mut response = (status, axum::Json(ErrorBody::from(&self))).into_response();
+        set_error_headers(&self, response.headers_mut());
         response
+    }
+}
+
+/// The headers an error carries besides its body, on JSON and server-function answers alike:
+/// `Retry-After` when the client is asked to wait, `Connection: close` when its headers were
+/// too large to read another request after them.
+pub fn set_error_headers(error: &AppError, headers: &mut HeaderMap) {
+    match error {
+        AppError::TooManyAttempts { retry_after } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        AppError::HeadersTooLarge { .. } => {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        _ => {}
     }
 }

@@ -5,7 +5,7 @@ use crate::error::AppError;
 use axum::{
     body::{to_bytes, Body, HttpBody},
     extract::Request,
-    http::{header, HeaderValue, StatusCode},
+    http::{header, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -24,15 +24,17 @@ pub async fn header_size(req: Request, next: Next) -> Response {
     let size = req.uri().to_string().len()
         + req.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum::<usize>();
     if size > MAX_HEADER_BYTES {
-        let body = serde_json::json!({ "error": {
-            "code": "headers_too_large",
-            "message": format!("The request headers are too large (at most {} KB)", MAX_HEADER_BYTES / 1024),
-        }});
-        let mut response = (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, axum::Json(body)).into_response();
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
+        return AppError::HeadersTooLarge { max_kib: MAX_HEADER_BYTES / 1024 }.into_response();
     }
     next.run(req).await
+}
+
+/// A request that takes longer than [`REQUEST_TIMEOUT`] is dropped and answered 408.
+pub async fn time_limit(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => AppError::Timeout.into_response(),
+    }
 }
 
 /// A body that does not declare its length (chunked) is read here, up to the limit, before

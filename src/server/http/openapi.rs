@@ -1,30 +1,16 @@
 //! The OpenAPI document of the JSON API, generated from the handlers' annotations by
 //! `utoipa` and served at `/api/v1/openapi.json` (ssr only).
 
-use super::api;
+use super::{api, json::{ErrorBody, ErrorDetail}};
 use axum::{response::IntoResponse, Json};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use utoipa::{
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    openapi::{
+        security::{Http, HttpAuthScheme, SecurityScheme},
+        Content, Ref, RefOr, Response, ResponseBuilder,
+    },
     Modify, OpenApi, ToSchema,
 };
-
-/// Every error: a stable code, a human message, and per-field messages for `invalid_input`.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    #[schema(example = "invalid_credentials")]
-    code: String,
-    #[schema(example = "Invalid email or password")]
-    message: String,
-    #[schema(nullable = false)]
-    fields: Option<BTreeMap<String, String>>,
-}
 
 /// A JSON Web Key Set of Ed25519 public keys.
 #[derive(Serialize, ToSchema)]
@@ -59,6 +45,40 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers any route can give before or beside its handler: the request limits in
+/// front of every route (`limits.rs`: 408 after 30 s, 413 for a body over 64 KB, 431 for
+/// oversized headers), and a fault (500) on every route that touches the database.
+struct LimitAnswers;
+
+impl Modify for LimitAnswers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let untouched_by_faults = ["/livez", "/.well-known/jwks.json"];
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let mut answer = |status: &str, description: &str| {
+                    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_answer(description));
+                };
+                answer("408", "`request_timeout`: the request took longer than 30 seconds");
+                answer("413", "`payload_too_large`: the body is over the limit");
+                answer("431", "`headers_too_large`: the request headers are over 32 KB");
+                if !untouched_by_faults.contains(&path.as_str()) {
+                    answer("500", "`internal_error`: a fault on our side (no detail is given)");
+                }
+            }
+        }
+    }
+}
+
+fn error_answer(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+            .build(),
+    )
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Gatehouse API", description = "Sign-in with short-lived access tokens and rotating refresh tokens."),
@@ -68,7 +88,7 @@ impl Modify for BearerAuth {
         api::jwks, api::healthz, api::livez,
     ),
     components(schemas(ErrorBody, ErrorDetail, Jwks, Jwk, crate::model::User)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &LimitAnswers),
 )]
 pub struct ApiDoc;
 

@@ -27,11 +27,7 @@ pub async fn error_status(req: Request, next: Next) -> Response {
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::TooManyAttempts { retry_after } = error {
-            if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after.to_string()) {
-                parts.headers.insert(axum::http::header::RETRY_AFTER, v);
-            }
-        }
+        super::json::set_error_headers(&error, &mut parts.headers);
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -28,13 +28,6 @@ pub struct SessionSettings {
     pub grace_secs: i64,
 }
 
-/// Where a session was started from, as the devices page shows it.
-#[derive(Debug, Clone, Default)]
-pub struct Client {
-    pub user_agent: String,
-    pub ip: String,
-}
-
 /// A session as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
@@ -107,6 +100,20 @@ pub async fn live_by_refresh_token(
         .fetch_optional(pool)
         .await
     })
+}
+
+/// When a session's refresh token was last rotated, up to `limit` times, oldest first (each
+/// rotation spends one token, whose hash is kept with the time it was spent).
+pub async fn rotation_times(db: &Db, session_id: &str, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let mut times: Vec<i64> = with_db!(db.read(), |pool| {
+        sqlx::query_scalar("select spent_at from spent_refresh_tokens where session_id = $1 order by spent_at desc limit $2")
+            .bind(session_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    })?;
+    times.reverse();
+    Ok(times)
 }
 
 /// Gives one of the user's live sessions a name of the person's choosing (None: clear it).

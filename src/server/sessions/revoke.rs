@@ -6,7 +6,7 @@ use super::{revocation_list::RevocationList, revocation_push};
 use crate::{
     server::{
         db::{Db, Tx},
-        events,
+        events::{self, EndReason},
         secret::Secret,
         tokens::refresh,
     },
@@ -16,9 +16,7 @@ use crate::{
 /// Why a session ended, and which session (if any) ended it.
 #[derive(Debug, Clone, Copy)]
 pub struct Why<'a> {
-    /// signed_out, signed_out_elsewhere, signed_out_everywhere, password_changed,
-    /// refresh_token_reused, reported_by_owner
-    pub reason: &'a str,
+    pub reason: EndReason,
     pub actor_session_id: Option<&'a str>,
 }
 
@@ -34,9 +32,7 @@ pub async fn revoke_session(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     let revoked = revoke_session_in(&mut tx, session_id, user_id, why, now).await?;
-    tx.commit().await?;
-    list.insert_all(&revoked, now);
-    Ok(!revoked.is_empty())
+    Ok(!commit_and_list(tx, list, revoked, now).await?.is_empty())
 }
 
 /// [`revoke_session`] inside the caller's transaction. Returns the revoked id (none or one);
@@ -56,7 +52,7 @@ pub async fn revoke_session_in(
               returning user_id",
         )
         .bind(now)
-        .bind(why.reason)
+        .bind(why.reason.as_str())
         .bind(session_id)
         .bind(user_id)
         .fetch_optional(conn)
@@ -83,9 +79,7 @@ pub async fn revoke_all_of_user(
 ) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await?;
     let revoked = revoke_all_of_user_in(&mut tx, user_id, keep, why, now).await?;
-    tx.commit().await?;
-    list.insert_all(&revoked, now);
-    Ok(revoked.len() as u64)
+    Ok(commit_and_list(tx, list, revoked, now).await?.len() as u64)
 }
 
 /// [`revoke_all_of_user`] inside the caller's transaction; returns the revoked ids for the
@@ -104,7 +98,7 @@ pub async fn revoke_all_of_user_in(
               returning id",
         )
         .bind(now)
-        .bind(why.reason)
+        .bind(why.reason.as_str())
         .bind(user_id)
         .bind(keep)
         .fetch_all(conn)
@@ -114,14 +108,21 @@ pub async fn revoke_all_of_user_in(
     Ok(ids)
 }
 
+/// Commits, then puts the revoked sessions on this instance's list (the others hear of them
+/// by the notification the transaction carried).
+pub async fn commit_and_list(tx: Tx, list: &RevocationList, revoked: Vec<String>, now: i64) -> Result<Vec<String>, sqlx::Error> {
+    tx.commit().await?;
+    list.insert_all(&revoked, now);
+    Ok(revoked)
+}
+
 /// What every revocation leaves behind in its transaction: one activity event per session,
 /// and (PostgreSQL) a notification that reaches the other instances when it commits.
 async fn record_revoked(tx: &mut Tx, user_id: &str, ids: &[String], why: Why<'_>, now: i64) -> Result<(), sqlx::Error> {
-    let kind = if why.reason == "refresh_token_reused" { events::REFRESH_TOKEN_REUSED } else { events::SESSION_REVOKED };
     for id in ids {
         let event = events::NewEvent {
             user_id,
-            kind,
+            kind: why.reason.event_kind(),
             session_id: Some(id),
             actor_session_id: why.actor_session_id,
             reason: Some(why.reason),

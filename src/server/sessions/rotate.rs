@@ -19,6 +19,7 @@ use super::{revocation_list::RevocationList, SessionRow, SessionSettings};
 use crate::{
     server::{
         db::Db,
+        events::EndReason,
         secret::Secret,
         tokens::refresh::{self, SuccessorKey},
     },
@@ -128,7 +129,7 @@ pub async fn rotate(
     }
 
     // Theft: a spent token came back too late. End the whole session.
-    let why = super::revoke::Why { reason: "refresh_token_reused", actor_session_id: None };
+    let why = super::revoke::Why { reason: EndReason::RefreshTokenReused, actor_session_id: None };
     super::revoke::revoke_session(db, revoked, &session.id, None, why, now).await?;
     tracing::warn!(session_id = %session.id, user_id = %session.user_id, "refresh token reuse detected; session revoked");
     Err(RotateError::Reused { session_id: session.id, user_id: session.user_id })
@@ -184,7 +185,7 @@ async fn follow_race(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::{db, sessions::{start, Client}};
+    use crate::server::{client::Client, db, sessions::start};
 
     const T0: i64 = 1_800_000_000;
 
@@ -299,7 +300,7 @@ mod tests {
             &list,
             &started.session_id,
             None,
-            crate::server::sessions::revoke::Why { reason: "signed_out", actor_session_id: None },
+            crate::server::sessions::revoke::Why { reason: EndReason::SignedOut, actor_session_id: None },
             T0,
         )
             .await

@@ -1,8 +1,8 @@
 //! A sign-in starts a session and mints its first refresh token (ssr only).
 
-use super::{Client, SessionSettings};
+use super::SessionSettings;
 use crate::{
-    server::{db::Tx, secret::Secret, tokens::refresh},
+    server::{client::Client, db::Tx, secret::Secret, tokens::refresh},
     with_tx,
 };
 

@@ -11,3 +11,16 @@ pub mod access;
 pub mod keys;
 pub mod refresh;
 pub mod verified_cache;
+
+use crate::{model::User, server::secret::Secret};
+
+/// A token pair handed to a client after sign-in or refresh.
+#[derive(Debug)]
+pub struct Issued {
+    pub user: User,
+    pub session_id: String,
+    pub access_token: Secret,
+    pub access_claims: access::AccessClaims,
+    pub refresh_token: Secret,
+    pub refresh_expires_at: i64,
+}

@@ -8,6 +8,9 @@
 //! and dropped key verifies nothing, cached or not), issuer and audience; the revocation
 //! list is the caller's (`server::auth`). A token never seen, altered by a single byte, or
 //! refused before is verified in full.
+//!
+//! Each server's state owns one (`state::State::verified`), so two servers in one process
+//! (tests) never share entries.
 
 use super::{
     access::{AccessClaims, AccessSettings},
@@ -16,7 +19,7 @@ use super::{
 use sha2::{Digest, Sha256};
 use std::sync::{
     atomic::{AtomicI64, Ordering},
-    Arc, LazyLock,
+    Arc,
 };
 
 /// Entries kept at most: a few MB at full size; beyond it the least used go first.
@@ -43,13 +46,6 @@ impl std::fmt::Debug for VerifiedCache {
     }
 }
 
-/// The process's cache. Sharing one between several servers in a process (tests) is safe:
-/// a hit needs the same key, issuer and audience as a full verification would.
-pub fn shared() -> &'static VerifiedCache {
-    static SHARED: LazyLock<VerifiedCache> = LazyLock::new(|| VerifiedCache::new(DEFAULT_CAPACITY));
-    &SHARED
-}
-
 /// Where a cached token stands against today's key ring and settings.
 pub(super) enum Lookup {
     /// Verified before, key and settings unchanged: only the time checks remain.
@@ -69,11 +65,6 @@ impl VerifiedCache {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-
-    /// Forgets everything (for instance when the key ring is replaced by hand).
-    pub fn clear(&self) {
-        self.entries.clear();
     }
 
     pub(super) fn key(token: &str) -> [u8; 32] {

@@ -77,39 +77,3 @@ mod tests {
         assert_eq!(parse("<script>alert(1)</script>").label(), "Unknown device");
     }
 }
-
-/// A session as the devices page and the API show it.
-pub fn device_view(row: &crate::server::sessions::SessionRow, current_session: &str, now: i64) -> crate::model::Device {
-    use crate::server::clock::{ago, rfc3339};
-    let info = parse(&row.user_agent);
-    crate::model::Device {
-        id: row.id.clone(),
-        current: row.id == current_session,
-        label: row.name.clone().unwrap_or_else(|| info.label()),
-        custom_name: row.name.clone(),
-        browser: info.browser,
-        os: info.os,
-        kind: info.kind,
-        ip: row.ip.clone(),
-        signed_in_at: rfc3339(row.created_at),
-        signed_in_ago: ago(row.created_at, now),
-        last_active_at: rfc3339(row.last_used_at),
-        last_active_ago: ago(row.last_used_at, now),
-    }
-}
-
-/// A device name the person typed: trimmed, at most 64 characters, no control characters.
-/// Empty means "forget the name".
-pub fn parse_name(raw: &str) -> Result<Option<String>, String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Ok(None);
-    }
-    if name.chars().count() > 64 {
-        return Err("A device name can be at most 64 characters".into());
-    }
-    if name.chars().any(char::is_control) {
-        return Err("A device name cannot contain control characters".into());
-    }
-    Ok(Some(name.to_owned()))
-}

@@ -1,53 +1,21 @@
-//! The flow itself (ssr only): register, sign in, refresh, sign out. Server functions and the
-//! JSON API both call these, so the browser and API clients get exactly the same rules.
+//! Signing in and out (ssr only): register, sign in, refresh, sign out, change the password.
 
 use crate::{
     error::AppError,
     model::User,
     server::{
-        password::PasswordError,
+        auth::AuthUser,
+        client::Client,
+        events::{self, EndReason, EventKind},
         secret::Secret,
-        sessions::{self, rotate::RotateError, Client},
+        sessions::{self, revoke::Why, rotate::RotateError},
         state::AppState,
-        tokens::{access, refresh},
-        events,
         throttle::{Endpoint, ThrottleError},
+        tokens::{access, refresh, Issued},
         users, validate,
     },
 };
 use std::net::IpAddr;
-
-/// A token pair handed to a client after sign-in or refresh.
-#[derive(Debug)]
-pub struct Issued {
-    pub user: User,
-    pub session_id: String,
-    pub access_token: Secret,
-    pub access_claims: access::AccessClaims,
-    pub refresh_token: Secret,
-    pub refresh_expires_at: i64,
-}
-
-impl From<sqlx::Error> for AppError {
-    fn from(err: sqlx::Error) -> Self {
-        tracing::error!(error = %err, "database error");
-        AppError::Internal
-    }
-}
-
-impl From<PasswordError> for AppError {
-    fn from(err: PasswordError) -> Self {
-        tracing::error!(error = %err, "password hashing error");
-        AppError::Internal
-    }
-}
-
-impl From<jsonwebtoken::errors::Error> for AppError {
-    fn from(err: jsonwebtoken::errors::Error) -> Self {
-        tracing::error!(error = %err, "token signing error");
-        AppError::Internal
-    }
-}
 
 fn too_many(retry_after: u64) -> AppError {
     AppError::TooManyAttempts { retry_after }
@@ -73,6 +41,19 @@ pub async fn register(
         Err(e) if crate::server::db::is_unique_violation(&e) => Err(AppError::EmailTaken),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Creates an account and signs it in from `client` (the browser's registration).
+pub async fn register_and_sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    display_name: &str,
+    client: &Client,
+    now: i64,
+) -> Result<Issued, AppError> {
+    register(state, email, password, display_name, client.ip.parse().ok(), now).await?;
+    login(state, email, password, client, now).await
 }
 
 /// Checks credentials and starts a session. Unknown email and wrong password answer alike
@@ -104,18 +85,8 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
     }
     let mut tx = state.db.begin().await?;
     let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
-    events::record(
-        &mut tx,
-        events::NewEvent {
-            user_id: &user.id,
-            kind: events::SIGNED_IN,
-            session_id: Some(&started.session_id),
-            client: Some(client),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
+    let event = events::NewEvent { session_id: Some(&started.session_id), client: Some(client), ..events::NewEvent::new(&user.id, EventKind::SignedIn) };
+    events::record(&mut tx, event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
     let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, now)?;
@@ -156,53 +127,68 @@ pub async fn refresh(state: &AppState, presented: &str, ip: Option<IpAddr>, now:
 
 /// Ends one session for good.
 pub async fn logout(state: &AppState, session_id: &str, now: i64) -> Result<(), AppError> {
-    let why = sessions::revoke::Why { reason: "signed_out", actor_session_id: Some(session_id) };
+    let why = Why { reason: EndReason::SignedOut, actor_session_id: Some(session_id) };
     if sessions::revoke::revoke_session(&state.db, &state.revoked, session_id, None, why, now).await? {
         tracing::info!(session_id = %session_id, "signed out");
     }
     Ok(())
 }
 
+/// Signs a browser out with whatever credential of its session it still holds: its access
+/// token, even expired (the signature says it is ours and names the session), or else its
+/// refresh cookie, live or spent. Holding neither, there is nothing to end.
+pub async fn logout_browser(state: &AppState, access: Option<&Secret>, refresh: Option<&Secret>, now: i64) -> Result<(), AppError> {
+    let from_access = access
+        .and_then(|token| access::verify_ignoring_time(&state.keys.current(), &state.access, token.expose()).ok())
+        .map(|claims| claims.sid);
+    let session_id = match (from_access, refresh) {
+        (Some(sid), _) => Some(sid),
+        (None, Some(token)) => sessions::revoke::session_of_refresh_token(&state.db, token).await?,
+        (None, None) => None,
+    };
+    match session_id {
+        Some(id) => logout(state, &id, now).await,
+        None => Ok(()),
+    }
+}
+
+/// The caller's display name, for the frame of pages that need nothing else.
+pub async fn display_name(state: &AppState, caller: &AuthUser) -> Result<String, AppError> {
+    Ok(profile(state, &caller.user_id).await?.display_name)
+}
+
+/// An account's public side (cached). A token naming an account that is gone is no longer
+/// a valid token.
+pub async fn profile(state: &AppState, user_id: &str) -> Result<User, AppError> {
+    state.profiles.get(&state.db, user_id).await?.ok_or(AppError::InvalidToken)
+}
+
 /// Changes the password (the current one is required) and signs out every other session;
 /// this one stays signed in.
-pub async fn change_password(
-    state: &AppState,
-    user_id: &str,
-    session_id: &str,
-    current: &str,
-    new: &str,
-    now: i64,
-) -> Result<u64, AppError> {
-    let new = validate::new_password(new).map_err(|m| {
-        AppError::invalid(std::iter::once(("new_password".to_string(), m)).collect())
-    })?;
+pub async fn change_password(state: &AppState, caller: &AuthUser, current: &str, new: &str, now: i64) -> Result<u64, AppError> {
+    let (user_id, session_id) = (caller.user_id.as_str(), caller.session_id.as_str());
+    let new = validate::new_password(new).map_err(|m| AppError::invalid_field("new_password", m))?;
     let user = users::by_id(&state.db, user_id).await?.ok_or(AppError::InvalidToken)?;
     let verified = state.passwords.verify(&Secret::new(current), Some(&user.password_hash)).await?;
     if !verified.matches {
-        return Err(AppError::invalid(
-            std::iter::once(("current_password".to_string(), "Your current password is not right".to_string())).collect(),
-        ));
+        return Err(AppError::invalid_field("current_password", "Your current password is not right"));
     }
     if current == new.expose() {
-        return Err(AppError::invalid(
-            std::iter::once(("new_password".to_string(), "Choose a password different from the current one".to_string()))
-                .collect(),
-        ));
+        return Err(AppError::invalid_field("new_password", "Choose a password different from the current one"));
     }
     let hash = state.passwords.hash(&new).await?;
     // The new hash, its event and the other devices' sign-out: all or nothing.
     let mut tx = state.db.begin().await?;
     users::set_password_hash_in(&mut tx, user_id, &hash).await?;
-    events::record(
-        &mut tx,
-        events::NewEvent { user_id, kind: events::PASSWORD_CHANGED, session_id: Some(session_id), actor_session_id: Some(session_id), ..Default::default() },
-        now,
-    )
-    .await?;
-    let why = sessions::revoke::Why { reason: "password_changed", actor_session_id: Some(session_id) };
+    let event = events::NewEvent {
+        session_id: Some(session_id),
+        actor_session_id: Some(session_id),
+        ..events::NewEvent::new(user_id, EventKind::PasswordChanged)
+    };
+    events::record(&mut tx, event, now).await?;
+    let why = Why { reason: EndReason::PasswordChanged, actor_session_id: Some(session_id) };
     let revoked = sessions::revoke::revoke_all_of_user_in(&mut tx, user_id, Some(session_id), why, now).await?;
-    tx.commit().await?;
-    state.revoked.insert_all(&revoked, now);
+    let revoked = sessions::revoke::commit_and_list(tx, &state.revoked, revoked, now).await?;
     tracing::info!(user_id = %user_id, revoked = revoked.len(), "password changed; other sessions signed out");
     Ok(revoked.len() as u64)
 }

@@ -1,0 +1,114 @@
+//! The caller's devices (ssr only): every live session of the account, named, and signed out
+//! one by one, all but this one, or all at once.
+
+use super::account::profile;
+use crate::{
+    error::AppError,
+    model::{Device, DevicesView},
+    server::{
+        auth::AuthUser,
+        clock::{ago, rfc3339},
+        events::EndReason,
+        secret::Secret,
+        sessions::{
+            self,
+            revoke::{revoke_all_of_user, revoke_session, Why},
+            SessionRow,
+        },
+        state::AppState,
+        user_agent, validate,
+    },
+};
+
+/// Longer than any session id we issue (a UUID); a longer one is unknown without a lookup.
+const MAX_SESSION_ID_LEN: usize = 64;
+
+/// Every live session of the caller, "This device" first, then by latest activity. Looking
+/// is activity too: the caller's own "last active" moves (at most once a minute).
+pub async fn list(state: &AppState, caller: &AuthUser, now: i64) -> Result<DevicesView, AppError> {
+    state.activity.touch(&state.db, &caller.session_id, now).await?;
+    let display_name = profile(state, &caller.user_id).await?.display_name;
+    let rows = sessions::active_for_user(&state.db, &caller.user_id, &state.sessions, now).await?;
+    let mut devices: Vec<Device> = rows.iter().map(|row| device(row, &caller.session_id, now)).collect();
+    devices.sort_by_key(|d| !d.current);
+    Ok(DevicesView { display_name, devices })
+}
+
+/// A session as the devices page and the API show it.
+fn device(row: &SessionRow, current_session: &str, now: i64) -> Device {
+    let info = user_agent::parse(&row.user_agent);
+    Device {
+        id: row.id.clone(),
+        current: row.id == current_session,
+        label: row.name.clone().unwrap_or_else(|| info.label()),
+        custom_name: row.name.clone(),
+        browser: info.browser,
+        os: info.os,
+        kind: info.kind,
+        ip: row.ip.clone(),
+        signed_in_at: rfc3339(row.created_at),
+        signed_in_ago: ago(row.created_at, now),
+        last_active_at: rfc3339(row.last_used_at),
+        last_active_ago: ago(row.last_used_at, now),
+    }
+}
+
+/// Signs out one of the caller's devices, at once. Someone else's session id is answered
+/// exactly like an unknown one: 404.
+pub async fn sign_out(state: &AppState, caller: &AuthUser, session_id: &str, now: i64) -> Result<(), AppError> {
+    let why = Why { reason: EndReason::SignedOutElsewhere, actor_session_id: Some(&caller.session_id) };
+    end_one_of_callers(state, caller, session_id, why, now).await
+}
+
+/// Signs out every device but this one. Returns how many were signed out.
+pub async fn sign_out_others(state: &AppState, caller: &AuthUser, now: i64) -> Result<u64, AppError> {
+    let why = Why { reason: EndReason::SignedOutElsewhere, actor_session_id: Some(&caller.session_id) };
+    Ok(revoke_all_of_user(&state.db, &state.revoked, &caller.user_id, Some(&caller.session_id), why, now).await?)
+}
+
+/// Signs out every device, this one included. `caller` is the access token's verdict; a page
+/// left open past its access token's life still names its session by the live refresh
+/// cookie, so the button works there too.
+pub async fn sign_out_everywhere(
+    state: &AppState,
+    caller: Result<AuthUser, AppError>,
+    refresh: Option<&Secret>,
+    now: i64,
+) -> Result<(), AppError> {
+    let (user_id, session_id) = match (caller, refresh) {
+        (Ok(me), _) => (me.user_id, me.session_id),
+        (Err(e), Some(token)) => sessions::live_by_refresh_token(&state.db, token, &state.sessions, now).await?.ok_or(e)?,
+        (Err(e), None) => return Err(e),
+    };
+    let why = Why { reason: EndReason::SignedOutEverywhere, actor_session_id: Some(&session_id) };
+    revoke_all_of_user(&state.db, &state.revoked, &user_id, None, why, now).await?;
+    Ok(())
+}
+
+/// Names one of the caller's devices (an empty name goes back to "Browser on OS").
+pub async fn rename(state: &AppState, caller: &AuthUser, session_id: &str, name: &str) -> Result<(), AppError> {
+    let name = validate::device_name(name).map_err(|m| AppError::invalid_field("name", m))?;
+    if session_id.len() > MAX_SESSION_ID_LEN || !sessions::rename(&state.db, &caller.user_id, session_id, name.as_deref()).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// "This wasn't me": signs out the device a sign-in came from. The caller is then sent on to
+/// change the password.
+pub async fn disown(state: &AppState, caller: &AuthUser, session_id: &str, now: i64) -> Result<(), AppError> {
+    if session_id == caller.session_id {
+        return Err(AppError::BadRequest("That is this device; use Sign out instead".into()));
+    }
+    let why = Why { reason: EndReason::ReportedByOwner, actor_session_id: None };
+    end_one_of_callers(state, caller, session_id, why, now).await
+}
+
+async fn end_one_of_callers(state: &AppState, caller: &AuthUser, session_id: &str, why: Why<'_>, now: i64) -> Result<(), AppError> {
+    if session_id.len() > MAX_SESSION_ID_LEN
+        || !revoke_session(&state.db, &state.revoked, session_id, Some(&caller.user_id), why, now).await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}

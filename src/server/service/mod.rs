@@ -1,0 +1,15 @@
+//! The use cases (ssr only): everything a person or an API client can do, written once.
+//!
+//! The browser's server functions (`crate::api`) and the JSON API (`server::http::api`) are
+//! thin adapters around these: they parse their input, call one function here and shape its
+//! answer, so both surfaces follow exactly the same rules. Each function takes the state,
+//! the verified caller where there is one, and `now`.
+//!
+//! - `account`: register, sign in, refresh, sign out, change the password.
+//! - `devices`: the caller's sessions — list, name, sign out one, the others, or all;
+//!   "This wasn't me".
+//! - `dashboard`: what the dashboard shows, and "is my session still good?".
+
+pub mod account;
+pub mod dashboard;
+pub mod devices;
