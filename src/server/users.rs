@@ -92,17 +92,22 @@ pub async fn insert(db: &Db, email: &str, display_name: &str, password_hash: &st
     Ok(row)
 }
 
-pub async fn set_password_hash(db: &Db, id: &str, hash: &str) -> Result<(), sqlx::Error> {
-    with_db!(db.write(), |pool| {
-        sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(pool).await.map(|done| done.rows_affected())
+/// Replaces the password hash inside the caller's transaction — only if it is still the one
+/// the caller checked a password against (`checked`). False when it changed meanwhile: the
+/// check is stale and must not count.
+///
+/// With `new == checked` nothing changes but the row is locked until the transaction ends
+/// (PostgreSQL; SQLite has a single writer): a password change racing the caller then waits
+/// for it, and sees and signs out whatever it committed.
+pub async fn replace_password_hash_in(tx: &mut Tx, id: &str, checked: &str, new: &str) -> Result<bool, sqlx::Error> {
+    let done = with_tx!(tx, |conn| {
+        sqlx::query("update users set password_hash = $1 where id = $2 and password_hash = $3")
+            .bind(new)
+            .bind(id)
+            .bind(checked)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected())
     })?;
-    Ok(())
-}
-
-/// [`set_password_hash`] inside the caller's transaction.
-pub async fn set_password_hash_in(tx: &mut Tx, id: &str, hash: &str) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(conn).await.map(|done| done.rows_affected())
-    })?;
-    Ok(())
+    Ok(done == 1)
 }

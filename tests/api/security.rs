@@ -3,7 +3,11 @@
 
 use crate::helpers::{
     assert_error, assert_fn_error, assert_fn_invalid_field, json_body, location, now, set_cookies, str_at,
-    the_cookie, EventRow, TestApp, FIREFOX_ON_WINDOWS, PASSWORD, SAFARI_ON_IPHONE,
+    the_cookie, EventRow, SignedIn, TestApp, FIREFOX_ON_WINDOWS, PASSWORD, SAFARI_ON_IPHONE,
+};
+use gatehouse::{
+    error::AppError,
+    server::{client::Client, password::Passwords, secret::Secret, service::account},
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -346,4 +350,72 @@ async fn only_a_live_refresh_cookie_can_stand_in_for_the_access_cookie_when_sign
     json_body(app.me(&str_at(&rotated, "/access_token")).await, StatusCode::OK).await;
     app.assert_session_alive(&b).await;
     assert_eq!(app.revocation_of(&c.session_id).await.1.as_deref(), Some("signed_out"));
+}
+
+// ---------------------------------------------------------------------------------------
+// A sign-in racing a password change
+// ---------------------------------------------------------------------------------------
+
+/// Live sessions of a user, straight from the database.
+async fn live_sessions(app: &TestApp, user_id: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from sessions where user_id = $1 and revoked_at is null")
+        .bind(user_id)
+        .fetch_one(&app.sql)
+        .await
+        .unwrap()
+}
+
+/// Runs the first half of a sign-in (the password check) with the old password, changes the
+/// password through the page's server function, then lets the sign-in finish: exactly the
+/// interleaving of a sign-in whose check took a while and a password change that committed
+/// meanwhile.
+async fn sign_in_straddling_a_password_change(app: &TestApp, person: &SignedIn) -> Result<(), AppError> {
+    let client = Client { ip: "127.0.0.1".into(), user_agent: "A racing browser".into() };
+    let checked = account::check_password(&app.state, &person.email, PASSWORD, &client, now())
+        .await
+        .expect("the old password is right when it is checked");
+    let changed = app
+        .call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)], &person.access_token)
+        .await;
+    json_body(changed, StatusCode::OK).await;
+    account::start_session(&app.state, checked, &client, now()).await.map(|_| ())
+}
+
+#[tokio::test]
+async fn a_sign_in_checked_against_the_old_password_starts_no_session_once_the_password_has_changed() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Racing Rita").await;
+
+    let finished = sign_in_straddling_a_password_change(&app, &person).await;
+
+    assert_eq!(finished.err(), Some(AppError::InvalidCredentials), "the stale check starts nothing");
+    assert_eq!(live_sessions(&app, &person.user_id).await, 1, "only the device that changed the password");
+    app.assert_session_alive(&person).await;
+    let signed_in = of_kind(&app.events_of(&person.user_id).await, "signed_in");
+    assert_eq!(signed_in.len(), 1, "no sign-in event for the refused session: {signed_in:?}");
+    json_body(app.login(&person.email, NEW_PASSWORD).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn a_rehash_on_sign_in_never_writes_the_old_passwords_hash_over_a_new_password() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Rehashing Rob").await;
+    // A hash of today's password made with weaker, older parameters: the next sign-in rehashes.
+    let older = Passwords::new(8192, 1, 1).expect("valid parameters");
+    let old_params_hash = older.hash(&Secret::new(PASSWORD)).await.expect("hashing works");
+    sqlx::query("update users set password_hash = $1 where id = $2")
+        .bind(&old_params_hash)
+        .bind(&person.user_id)
+        .execute(&app.sql)
+        .await
+        .unwrap();
+
+    let finished = sign_in_straddling_a_password_change(&app, &person).await;
+
+    assert_eq!(finished.err(), Some(AppError::InvalidCredentials));
+    let stored = app.password_hash_of(&person.user_id).await;
+    assert_ne!(stored, old_params_hash, "the change replaced the old hash");
+    assert!(stored.contains("m=19456,t=2"), "today's parameters, from the change, not a rehash of the old password: {stored}");
+    assert_error(app.login(&person.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    json_body(app.login(&person.email, NEW_PASSWORD).await, StatusCode::OK).await;
 }

@@ -59,6 +59,20 @@ pub async fn register_and_sign_in(
 /// Checks credentials and starts a session. Unknown email and wrong password answer alike
 /// and cost alike (a dummy hash is verified when there is no account).
 pub async fn login(state: &AppState, email: &str, password: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
+    let checked = check_password(state, email, password, client, now).await?;
+    start_session(state, checked, client, now).await
+}
+
+/// A password found right, and the stored hash it was found right against.
+#[derive(Debug)]
+pub struct Checked {
+    user: users::UserRow,
+    /// Today's parameters differ from the stored hash's: its replacement, already computed.
+    rehashed: Option<String>,
+}
+
+/// The first half of [`login`]: throttling and the password check, which takes a while.
+pub async fn check_password(state: &AppState, email: &str, password: &str, client: &Client, now: i64) -> Result<Checked, AppError> {
     // Over-long input cannot match anything we stored; refuse it before hashing.
     if email.len() > 4 * validate::EMAIL_MAX_CHARS || password.chars().count() > validate::PASSWORD_MAX_CHARS {
         return Err(AppError::InvalidCredentials);
@@ -79,11 +93,22 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
         return Err(AppError::InvalidCredentials);
     };
     state.throttle.sign_in_succeeded(&email, ip, failures_seen).await?;
-    if verified.needs_rehash {
-        let hash = state.passwords.hash(&password).await?;
-        users::set_password_hash(&state.db, &user.id, &hash).await?;
-    }
+    let rehashed = if verified.needs_rehash { Some(state.passwords.hash(&password).await?) } else { None };
+    Ok(Checked { user, rehashed })
+}
+
+/// The second half of [`login`]: the session, its event, and (when due) the fresh hash, in
+/// one transaction that first makes sure the password is still the one that was checked. A
+/// password change that committed in between (its "sign out everyone" could not see this
+/// session yet) makes the check stale: no session, and no old password's hash written back.
+pub async fn start_session(state: &AppState, checked: Checked, client: &Client, now: i64) -> Result<Issued, AppError> {
+    let Checked { user, rehashed } = checked;
     let mut tx = state.db.begin().await?;
+    let keep = rehashed.as_deref().unwrap_or(&user.password_hash);
+    if !users::replace_password_hash_in(&mut tx, &user.id, &user.password_hash, keep).await? {
+        tracing::info!(user_id = %user.id, "sign-in refused: the password changed while it was being checked");
+        return Err(AppError::InvalidCredentials);
+    }
     let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
     let event = events::NewEvent { session_id: Some(&started.session_id), client: Some(client), ..events::NewEvent::new(&user.id, EventKind::SignedIn) };
     events::record(&mut tx, event, now).await?;
@@ -179,7 +204,10 @@ pub async fn change_password(state: &AppState, caller: &AuthUser, current: &str,
     let hash = state.passwords.hash(&new).await?;
     // The new hash, its event and the other devices' sign-out: all or nothing.
     let mut tx = state.db.begin().await?;
-    users::set_password_hash_in(&mut tx, user_id, &hash).await?;
+    if !users::replace_password_hash_in(&mut tx, user_id, &user.password_hash, &hash).await? {
+        // Another change won the race: the current password checked above is not current.
+        return Err(AppError::invalid_field("current_password", "Your current password is not right"));
+    }
     let event = events::NewEvent {
         session_id: Some(session_id),
         actor_session_id: Some(session_id),
