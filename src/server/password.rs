@@ -5,6 +5,11 @@
 //! lower OS priority, so a flood of sign-ins queues here instead of starving every other
 //! request. Each hashing thread keeps its argon2 memory while work keeps coming and unmaps it
 //! after a moment without any, so an idle server gives those megabytes back to the OS.
+//!
+//! Passwords are compared as Unicode NFKC, so the same password typed on two keyboards (a
+//! precomposed "é" or "e" + combining accent, a full-width letter) is the same password.
+//! Unknown accounts are checked against a dummy hash made with the parameters most stored
+//! hashes use, so after a parameter change they still cost what a real account costs.
 
 use crate::server::secret::Secret;
 use argon2::{
@@ -12,7 +17,12 @@ use argon2::{
     Algorithm, Argon2, Block, Params, Version,
 };
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use std::{panic::AssertUnwindSafe, time::Duration};
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -59,8 +69,33 @@ pub struct Passwords {
     /// The hashing threads' queue; they stop when the last clone of this is dropped.
     jobs: Sender<Job>,
     /// Verified for unknown accounts, so "no such account" costs what "wrong password" costs.
-    dummy_hash: std::sync::Arc<str>,
+    dummy_hash: Arc<RwLock<Arc<str>>>,
 }
+
+/// argon2's cost parameters: memory (KiB), iterations, parallelism.
+pub type Cost = (u32, u32, u32);
+
+/// The text that is hashed for a password: its NFKC form.
+fn normalized(password: &Secret) -> Secret {
+    Secret::new(password.expose().nfkc().collect::<String>())
+}
+
+/// The cost parameters of a stored PHC hash.
+pub fn cost_of(hash: &str) -> Option<Cost> {
+    let parsed = PasswordHash::new(hash).ok()?;
+    Params::try_from(&parsed).ok().map(|p| (p.m_cost(), p.t_cost(), p.p_cost()))
+}
+
+/// The parameters most of `hashes` were made with (None for none).
+pub fn most_used_cost<'a>(hashes: impl IntoIterator<Item = &'a str>) -> Option<Cost> {
+    let mut counts = std::collections::HashMap::<Cost, usize>::new();
+    for cost in hashes.into_iter().filter_map(cost_of) {
+        *counts.entry(cost).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|(cost, n)| (*n, *cost)).map(|(cost, _)| cost)
+}
+
+const DUMMY_PASSWORD: &[u8] = b"gatehouse dummy password, never a real one";
 
 impl Passwords {
     /// `memory_kib`/`iterations`: OWASP's 19456/2 by default, parallelism 1. `concurrency`
@@ -69,11 +104,7 @@ impl Passwords {
         let params = Params::new(memory_kib, iterations, 1, None)
             .map_err(|e| PasswordError::Params(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        let dummy = hash_with(
-            &argon,
-            b"gatehouse dummy password, never a real one",
-            Workspace::new(params.block_count()).memory(params.block_count())?,
-        )?;
+        let dummy = hash_with(&argon, DUMMY_PASSWORD, Workspace::new(params.block_count()).memory(params.block_count())?)?;
         let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
         for i in 0..concurrency.max(1) {
             let queue = queue.clone();
@@ -83,13 +114,36 @@ impl Passwords {
                 .spawn(move || hashing_thread(&queue, blocks))
                 .map_err(|e| PasswordError::Join(format!("starting a hashing thread: {e}")))?;
         }
-        Ok(Passwords { argon, params, jobs, dummy_hash: dummy.into() })
+        Ok(Passwords { argon, params, jobs, dummy_hash: Arc::new(RwLock::new(dummy.into())) })
     }
 
-    /// Hashes a new password into a PHC string.
+    /// Makes unknown accounts cost what the stored hashes cost: `cost` is the parameters most
+    /// of them use (`most_used_cost`), today's until accounts have signed in since a change.
+    pub async fn follow_stored_cost(&self, cost: Cost) -> Result<(), PasswordError> {
+        if self.dummy_cost() == Some(cost) {
+            return Ok(());
+        }
+        let params = Params::new(cost.0, cost.1, cost.2, None).map_err(|e| PasswordError::Params(e.to_string()))?;
+        let blocks = params.block_count();
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let dummy = self.run(move |workspace| hash_with(&argon, DUMMY_PASSWORD, workspace.memory(blocks)?)).await??;
+        *self.dummy_hash.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = dummy.into();
+        Ok(())
+    }
+
+    /// The parameters unknown accounts are checked with.
+    pub fn dummy_cost(&self) -> Option<Cost> {
+        cost_of(&self.dummy())
+    }
+
+    fn dummy(&self) -> Arc<str> {
+        self.dummy_hash.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Hashes a new password (its NFKC form) into a PHC string.
     pub async fn hash(&self, password: &Secret) -> Result<String, PasswordError> {
         let argon = self.argon.clone();
-        let password = password.clone();
+        let password = normalized(password);
         let blocks = self.params.block_count();
         self.run(move |workspace| hash_with(&argon, password.expose().as_bytes(), workspace.memory(blocks)?))
             .await?
@@ -97,19 +151,32 @@ impl Passwords {
 
     /// Checks a password against a stored hash, or against the dummy hash when there is no
     /// account, so both paths do the same work. `matches` is false for a missing account.
+    ///
+    /// The NFKC form is checked; a password whose typed form differs from it is also checked
+    /// as typed (hashes stored before passwords were normalised) and, matching that way, is
+    /// due for a rehash. Whether that second check runs depends on the input alone, never on
+    /// the account, so it tells nobody anything.
     pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> Result<Verified, PasswordError> {
-        let password = password.clone();
+        let typed = password.clone();
+        let password = normalized(password);
+        let legacy = (typed.expose() != password.expose()).then_some(typed);
         let account_exists = stored.is_some();
-        let hash = stored.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.to_string());
+        let hash: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy());
         let current = self.params.clone();
         self.run(move |workspace| {
             let Ok(parsed) = PasswordHash::new(&hash) else {
                 return Verified { matches: false, needs_rehash: false };
             };
-            let matches = verify_with(password.expose().as_bytes(), &parsed, workspace);
-            let needs_rehash = Params::try_from(&parsed)
-                .map(|p| (p.m_cost(), p.t_cost(), p.p_cost()) != (current.m_cost(), current.t_cost(), current.p_cost()))
-                .unwrap_or(true)
+            let mut matches = verify_with(password.expose().as_bytes(), &parsed, workspace);
+            let mut typed_form_matched = false;
+            if let Some(typed) = legacy {
+                typed_form_matched = verify_with(typed.expose().as_bytes(), &parsed, workspace) && !matches;
+                matches |= typed_form_matched;
+            }
+            let needs_rehash = typed_form_matched
+                || Params::try_from(&parsed)
+                    .map(|p| (p.m_cost(), p.t_cost(), p.p_cost()) != (current.m_cost(), current.t_cost(), current.p_cost()))
+                    .unwrap_or(true)
                 || parsed.algorithm.as_str() != "argon2id";
             Verified { matches: matches && account_exists, needs_rehash }
         })
@@ -303,6 +370,47 @@ mod tests {
         assert!(ok.matches && !ok.needs_rehash);
         let bad = p.verify(&Secret::new("correct horse battery!"), Some(&hash)).await.unwrap();
         assert!(!bad.matches);
+    }
+
+    #[tokio::test]
+    async fn the_same_password_typed_on_two_keyboards_matches() {
+        let p = cheap();
+        // Precomposed é and full-width letters, against e + combining acute and plain ASCII.
+        let hash = p.hash(&Secret::new("caf\u{e9} \u{ff21}\u{ff22} horse battery")).await.unwrap();
+        let other_keyboard = p.verify(&Secret::new("cafe\u{301} AB horse battery"), Some(&hash)).await.unwrap();
+        assert!(other_keyboard.matches && !other_keyboard.needs_rehash);
+        assert!(!p.verify(&Secret::new("cafe AB horse battery"), Some(&hash)).await.unwrap().matches);
+    }
+
+    #[tokio::test]
+    async fn a_hash_of_a_password_stored_before_normalisation_still_matches_and_asks_for_a_rehash() {
+        let p = cheap();
+        let typed = "cafe\u{301} horse battery";
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(1024, 1, 1, None).unwrap());
+        let stored = hash_with(&argon, typed.as_bytes(), Workspace::new(1024).memory(1024).unwrap()).unwrap();
+        let v = p.verify(&Secret::new(typed), Some(&stored)).await.unwrap();
+        assert!(v.matches && v.needs_rehash, "{v:?}");
+        let rehashed = p.hash(&Secret::new(typed)).await.unwrap();
+        let v = p.verify(&Secret::new("caf\u{e9} horse battery"), Some(&rehashed)).await.unwrap();
+        assert!(v.matches && !v.needs_rehash, "after the rehash any keyboard's form matches");
+    }
+
+    #[tokio::test]
+    async fn unknown_accounts_are_checked_with_the_parameters_most_stored_hashes_use() {
+        let p = cheap();
+        assert_eq!(p.dummy_cost(), Some((1024, 1, 1)), "today's parameters to begin with");
+        let older = Passwords::new(2048, 2, 1).unwrap();
+        let stored = [
+            older.hash(&Secret::new("one password")).await.unwrap(),
+            older.hash(&Secret::new("two password")).await.unwrap(),
+            p.hash(&Secret::new("three password")).await.unwrap(),
+        ];
+        let most = most_used_cost(stored.iter().map(String::as_str).chain(["garbage"]));
+        assert_eq!(most, Some((2048, 2, 1)));
+        p.follow_stored_cost((2048, 2, 1)).await.unwrap();
+        assert_eq!(p.dummy_cost(), Some((2048, 2, 1)));
+        assert!(!p.verify(&Secret::new("one password"), None).await.unwrap().matches);
+        assert_eq!(most_used_cost([]), None);
     }
 
     #[tokio::test]

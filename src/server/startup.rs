@@ -102,6 +102,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         .hash_concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations, concurrency)?;
+    dummy_follows_stored_hashes(&pool, &passwords).await?;
     let revoked = std::sync::Arc::new(RevocationList::new(access_ttl));
     revoked.load(&pool, now).await?;
     let origin = config.public_origin();
@@ -154,13 +155,21 @@ impl Drop for Background {
 }
 
 /// Every instance's periodic chores: pick up keys added by `gatehouse keys rotate` (or by
-/// another instance), and forget failed sign-ins nobody needs to count any more.
+/// another instance), forget failed sign-ins nobody needs to count any more, and keep
+/// unknown accounts' cost in step with the stored hashes'.
 fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::server::tokens::keys::RELOAD_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut dummy_cost_checked = tokio::time::Instant::now();
         loop {
             tick.tick().await;
+            if dummy_cost_checked.elapsed() >= DUMMY_COST_EVERY {
+                dummy_cost_checked = tokio::time::Instant::now();
+                if let Err(e) = dummy_follows_stored_hashes(&state.db, &state.passwords).await {
+                    tracing::warn!(error = %e, "following the stored hashes' cost failed");
+                }
+            }
             if let Err(e) = state.keys.reload(&state.db, clock::now()).await {
                 tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
             }
@@ -170,6 +179,18 @@ fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+/// Unknown accounts cost what most stored hashes cost (see `password.rs`): looked at on start
+/// and every [`DUMMY_COST_EVERY`] after, as accounts sign in and get rehashed.
+async fn dummy_follows_stored_hashes(db: &db::Db, passwords: &Passwords) -> Result<(), StartError> {
+    let sample = crate::server::users::sample_password_hashes(db, 1000).await?;
+    if let Some(cost) = crate::server::password::most_used_cost(sample.iter().map(String::as_str)) {
+        passwords.follow_stored_cost(cost).await?;
+    }
+    Ok(())
+}
+
+const DUMMY_COST_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {
     // Two instances starting at once both try; both then read back the one that won.

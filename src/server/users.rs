@@ -92,6 +92,13 @@ pub async fn insert(db: &Db, email: &str, display_name: &str, password_hash: &st
     Ok(row)
 }
 
+/// Up to `limit` stored password hashes, picked at random: what the parameters in use are.
+pub async fn sample_password_hashes(db: &Db, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+    with_db!(db.read(), |pool| {
+        sqlx::query_scalar("select password_hash from users order by random() limit $1").bind(limit).fetch_all(pool).await
+    })
+}
+
 /// Replaces the password hash inside the caller's transaction — only if it is still the one
 /// the caller checked a password against (`checked`). False when it changed meanwhile: the
 /// check is stale and must not count.

@@ -419,3 +419,45 @@ async fn a_rehash_on_sign_in_never_writes_the_old_passwords_hash_over_a_new_pass
     assert_error(app.login(&person.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     json_body(app.login(&person.email, NEW_PASSWORD).await, StatusCode::OK).await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Passwords as typed
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_same_password_typed_with_a_combining_accent_signs_in() {
+    let app = TestApp::spawn().await;
+    let email = crate::helpers::unique_email("keyboards");
+    let precomposed = "caf\u{e9} au lait on the balcony";
+    let decomposed = "cafe\u{301} au lait on the balcony";
+    json_body(app.register(&email, precomposed, "Two Keyboards").await, StatusCode::CREATED).await;
+
+    json_body(app.login(&email, decomposed).await, StatusCode::OK).await;
+    json_body(app.login(&email, precomposed).await, StatusCode::OK).await;
+    assert_error(app.login(&email, "cafe au lait on the balcony").await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}
+
+#[tokio::test]
+async fn after_an_argon2_parameter_change_unknown_accounts_still_cost_what_the_stored_hashes_cost() {
+    let app = TestApp::spawn().await;
+    for name in ["Stored One", "Stored Two"] {
+        app.signed_in(name).await;
+    }
+    assert_eq!(app.state.passwords.dummy_cost(), Some((19456, 2, 1)));
+
+    // The same database, served with cheaper parameters from now on.
+    let database_url = app.config.database_url();
+    let changed = app
+        .another_instance(|c| {
+            c.database_url = Some(database_url);
+            c.argon2_memory_kib = 8192;
+            c.argon2_iterations = 1;
+        })
+        .await;
+
+    assert_eq!(
+        changed.state.passwords.dummy_cost(),
+        Some((19456, 2, 1)),
+        "unknown accounts are checked like the accounts that exist (whose hashes are not rehashed yet)"
+    );
+}
