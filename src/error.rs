@@ -145,7 +145,12 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         use leptos::server_fn::error::ServerFnErrorErr as E;
         match value {
-            E::Args(m) | E::MissingArg(m) => AppError::BadRequest(format!("Bad form data: {m}")),
+            // The detail may repeat what the client sent (a password, text of its choosing):
+            // it is neither shown nor logged.
+            E::Args(_) | E::MissingArg(_) => AppError::BadRequest("The form data could not be read".into()),
+            #[cfg(feature = "ssr")]
+            E::Request(_) | E::Deserialization(_) => AppError::BadRequest("The request could not be read".into()),
+            #[cfg(not(feature = "ssr"))]
             E::Request(m) | E::Deserialization(m) => AppError::Transport(m),
             other => {
                 // Only reaches the client as a generic message.

@@ -8,7 +8,7 @@ use crate::{
         config::Config,
         cookies::CookieSettings,
         db,
-        http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns},
+        http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns::{self, ErrorSeal}},
         password::Passwords,
         sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
         state::{AppState, State},
@@ -98,6 +98,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     // A retired key verifies as long as a token it signed can live, plus the clock leeway.
     let keys = KeyStore::open(&pool, access_ttl + 60, now).await?;
     let successor_key = load_or_create_successor_key(&pool, now).await?;
+    let error_seal = ErrorSeal::new(shared_secret(&pool, "error_seal", now).await?);
     let concurrency = config
         .hash_concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
@@ -135,6 +136,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             failed_sign_in_delays: config.failed_sign_in_delays,
         }, pool.clone()),
         trusted_proxies: config.trusted_proxies.clone(),
+        error_seal,
         public_origin: origin,
         leptos_options,
     }))
@@ -192,6 +194,23 @@ async fn dummy_follows_stored_hashes(db: &db::Db, passwords: &Passwords) -> Resu
 
 const DUMMY_COST_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// A random secret every instance shares, created by whichever instance starts first (two
+/// starting at once both try; both then read back the one that won). Only for keys that
+/// protect nothing stored in the database itself.
+async fn shared_secret(pool: &db::Db, name: &str, now: i64) -> Result<Vec<u8>, sqlx::Error> {
+    let mut candidate = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut candidate);
+    with_db!(pool.write(), |pool| {
+        sqlx::query("insert into server_secrets (name, value, created_at) values ($1, $2, $3) on conflict (name) do nothing")
+            .bind(name)
+            .bind(&candidate[..])
+            .bind(now)
+            .execute(pool)
+            .await?;
+        sqlx::query_scalar("select value from server_secrets where name = $1").bind(name).fetch_one(pool).await
+    })
+}
+
 async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {
     // Two instances starting at once both try; both then read back the one that won.
     let candidate = SuccessorKey::random_bytes();
@@ -225,7 +244,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(fallback_state.clone()),
             shell,
         ))
-        .layer(middleware::from_fn(server_fns::error_status))
+        .layer(middleware::from_fn_with_state(state.clone(), server_fns::error_answers))
         .layer(middleware::from_fn_with_state(state.clone(), browser::page_guard))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(CookieManagerLayer::new())

@@ -35,6 +35,8 @@ pub struct State {
     pub throttle: Throttle,
     /// Peers whose `X-Forwarded-For` we believe.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seals the errors a no-JS form's failure carries back in the URL.
+    pub error_seal: crate::server::http::server_fns::ErrorSeal,
     /// `scheme://host[:port]` people use; checked against Origin by CSRF defences.
     pub public_origin: String,
     pub leptos_options: LeptosOptions,

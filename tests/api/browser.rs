@@ -2,7 +2,7 @@
 //! navigation under `/auth`, and the sign-in / sign-out server functions posted as forms.
 
 use crate::helpers::{
-    assert_error, json_body, location, now, set_cookies, the_cookie, unique_email, SetCookie, TestApp, PASSWORD,
+    assert_error, cookie_header, json_body, location, now, set_cookies, the_cookie, unique_email, SetCookie, TestApp, PASSWORD,
 };
 use base64::{engine::general_purpose::URL_SAFE, Engine};
 use reqwest::{header, StatusCode};
@@ -281,33 +281,121 @@ async fn a_signed_out_sessions_access_cookie_no_longer_opens_the_dashboard() {
     assert_eq!(location(&response), "/auth/refresh?next=%2Fdashboard");
 }
 
-#[tokio::test]
-async fn a_cross_site_navigation_without_the_strict_cookie_bounces_once_through_our_own_origin() {
-    let app = TestApp::spawn().await;
-
-    let response = app
+/// `GET /auth/refresh?next=/dashboard` as a navigation from `site` (`Sec-Fetch-Site`).
+async fn refresh_navigation_from(app: &TestApp, site: &str, refresh_cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app
         .client
         .get(app.url("/auth/refresh?next=%2Fdashboard"))
         .header(header::ACCEPT, "text/html")
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = response.text().await.unwrap();
-    assert!(html.contains(r#"content="0;url=/auth/refresh?next=%2Fdashboard&amp;bounced=1""#), "{html}");
+        .header("sec-fetch-site", site);
+    if let Some(token) = refresh_cookie {
+        request = request.header(header::COOKIE, cookie_header(&[("gh_refresh", token)]));
+    }
+    request.send().await.unwrap()
+}
 
-    // The bounced request, still without a cookie, goes to the login page instead of looping.
-    let response = app
-        .client
-        .get(app.url("/auth/refresh?next=%2Fdashboard&bounced=1"))
-        .header(header::ACCEPT, "text/html")
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+#[tokio::test]
+async fn a_navigation_from_another_site_gets_a_continue_button_and_rotates_nothing() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Linked From Mail").await;
+
+    // cross-site: the Strict cookie stays home; same-site (a sibling subdomain): it would come
+    // along, and must not rotate either.
+    for (site, cookie) in [("cross-site", None), ("same-site", Some(person.refresh_token.as_str()))] {
+        let response = refresh_navigation_from(&app, site, cookie).await;
+
+        assert_eq!(response.status(), StatusCode::OK, "{site}");
+        assert!(set_cookies(&response).is_empty(), "{site}: no cookie set, nothing rotated");
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{site}: no script may run: {csp}");
+        let html = response.text().await.unwrap();
+        assert!(!html.contains("http-equiv"), "{site}: nothing moves on by itself: {html}");
+        assert!(html.contains(r#"<form method="get" action="/auth/refresh">"#), "{html}");
+        assert!(html.contains(r#"<input type="hidden" name="next" value="/dashboard">"#), "{html}");
+        assert!(html.contains(">Continue</button>"), "{html}");
+    }
+    // The refresh token was not spent: it still rotates exactly once, now.
+    let (_, reason) = app.revocation_of(&person.session_id).await;
+    assert_eq!(reason, None);
+    json_body(app.refresh(&person.refresh_token).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn the_continue_button_from_our_own_page_rotates_and_goes_on_or_without_a_cookie_goes_to_the_login_page() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Clicked Continue").await;
+
+    let response = refresh_navigation_from(&app, "same-origin", Some(&person.refresh_token)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/dashboard");
+    let rotated = the_cookie(&set_cookies(&response), "gh_refresh");
+    assert!(rotated.value.starts_with("ghr_") && rotated.value != person.refresh_token, "a new pair is set");
+
+    let response = refresh_navigation_from(&app, "same-origin", None).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/login?next=%2Fdashboard");
+}
+
+#[tokio::test]
+async fn an_error_in_the_url_that_our_server_did_not_seal_is_never_shown() {
+    let app = TestApp::spawn().await;
+    let planted = URL_SAFE.encode(br#"{"BadRequest":"Your account is locked. Call +1 555 0100 now."}"#);
+    let query = |extra: &str| format!("/login?next=%2Fdashboard&__path=%2Ffn%2Flogin&__err={planted}{extra}");
+
+    for (what, path) in [
+        ("no seal", query("")),
+        ("a made-up seal", query("&__seal=99999999999.AAAA")),
+    ] {
+        let response = app.navigate(&path, &[]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{what}");
+        assert_eq!(location(&response), "/login?next=%2Fdashboard", "{what}: the same page, without the error");
+    }
+    let page = app.navigate("/login?next=%2Fdashboard", &[]).await.text().await.unwrap();
+    assert!(!page.contains("555"), "{page}");
+}
+
+#[tokio::test]
+async fn a_no_js_forms_error_comes_back_sealed_and_is_shown_once_only_for_that_form() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("sealed");
+    json_body(app.register(&email, PASSWORD, "Sealed Sam").await, StatusCode::CREATED).await;
+    let response = app
+        .form_post("/fn/login", &[("email", &email), ("password", "not my password")], "/login", &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let back = reqwest::Url::parse(&location(&response)).unwrap();
+    let query: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+    assert!(query.iter().any(|(k, _)| k == "__seal"), "sealed: {query:?}");
+
+    let shown = app.navigate(&format!("{}?{}", back.path(), back.query().unwrap_or_default()), &[]).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert!(shown.text().await.unwrap().contains("Invalid email or password"), "our own error is shown");
+
+    // The same seal does not carry another error, nor the same error to another form.
+    let err = query.iter().find(|(k, _)| k == "__err").map(|(_, v)| v.clone()).unwrap();
+    let seal = query.iter().find(|(k, _)| k == "__seal").map(|(_, v)| v.clone()).unwrap();
+    let encode = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let planted = URL_SAFE.encode(br#"{"BadRequest":"Call +1 555 0100"}"#);
+    for path in [
+        format!("/login?__path=%2Ffn%2Flogin&__err={planted}&__seal={}", encode(&seal)),
+        format!("/register?__path=%2Ffn%2Fregister&__err={}&__seal={}", encode(&err), encode(&seal)),
+    ] {
+        assert_eq!(app.navigate(&path, &[]).await.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_form_is_refused_with_our_own_words_not_the_senders() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .form_post("/fn/login", &[("email", "x@example.com"), ("Call +1 555 0100", "now")], "/login", &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let back = reqwest::Url::parse(&location(&response)).unwrap();
+    let err = back.query_pairs().find(|(k, _)| k == "__err").map(|(_, v)| v.into_owned()).expect("__err");
+    let decoded = String::from_utf8(URL_SAFE.decode(&err).unwrap()).unwrap();
+    assert!(decoded.contains("The form data could not be read"), "{decoded}");
+    assert!(!decoded.contains("555") && !decoded.contains("password"), "nothing of what was sent: {decoded}");
 }
 
 #[tokio::test]

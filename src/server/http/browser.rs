@@ -6,8 +6,13 @@
 //! the new pair and sends the browser back where it was going. The person never sees the
 //! login page while the refresh token is good.
 //!
-//! That GET changes state (a rotation), which is safe here: the refresh cookie is
-//! SameSite=Strict, so a request started by another site never carries it.
+//! That GET changes state (a rotation), so it rotates only for a navigation our own origin
+//! started (or the person typed): `Sec-Fetch-Site` same-origin or none. The refresh cookie
+//! is SameSite=Strict, so another site's link never carries it; a sibling site's (same-site)
+//! could, and an automatic hop through our origin would launder either into a rotation. A
+//! navigation from elsewhere therefore gets a page with a "Continue" button: one click,
+//! from our own page, and the person is where they wanted to be — never the login page
+//! while their refresh token is good, and no other site can rotate it for them.
 
 use crate::server::{auth, clock, cookies::REFRESH_PATH, service::account, state::AppState};
 use axum::{
@@ -51,8 +56,14 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Middleware in front of the pages: a protected page gets its caller verified (and handed
-/// on as an `AuthUser` extension) or is redirected through the refresh endpoint first.
+/// on as an `AuthUser` extension) or is redirected through the refresh endpoint first; an
+/// error in the query that our server did not seal is dropped (see `server_fns`).
 pub async fn page_guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::GET {
+        if let Some(redirect) = super::server_fns::unsealed_error_redirect(&state, req.uri(), clock::now()) {
+            return redirect;
+        }
+    }
     let path = req.uri().path();
     if !is_protected(path) {
         return next.run(req).await;
@@ -74,7 +85,15 @@ pub async fn page_guard(State(state): State<AppState>, mut req: Request, next: N
 #[derive(Deserialize)]
 pub struct NavigationQuery {
     next: Option<String>,
-    bounced: Option<String>,
+}
+
+/// True for a navigation our own pages started, or that the person typed or bookmarked.
+/// Without the header (older browsers, non-browsers), the Strict cookie is the guard.
+fn started_here(headers: &HeaderMap) -> bool {
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(site) => site == "same-origin" || site == "none",
+    }
 }
 
 /// `GET /auth/refresh?next=…`: rotate, set cookies, go back — or to the login page.
@@ -84,15 +103,11 @@ async fn refresh_navigation(
     parts: axum::http::request::Parts,
     Query(query): Query<NavigationQuery>,
 ) -> Response {
-    let headers: &HeaderMap = &parts.headers;
     let next = safe_next(query.next.as_deref());
+    if !started_here(&parts.headers) {
+        return continue_page(&next);
+    }
     let Some(token) = state.cookies.refresh_token(&cookies) else {
-        // A navigation started on another site (a link in an email) carries no Strict cookie.
-        // One hop through a same-origin page makes the browser send it.
-        let cross_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
-        if cross_site && query.bounced.is_none() {
-            return same_origin_bounce(&format!("/auth/refresh?next={}&bounced=1", encode(&next)));
-        }
         return see_other(&format!("/login?next={}", encode(&next)));
     };
     let now = clock::now();
@@ -122,15 +137,27 @@ fn see_other(location: &str) -> Response {
     response
 }
 
-/// A tiny page that navigates to `location` from our own origin, without JavaScript.
-fn same_origin_bounce(location: &str) -> Response {
-    let escaped = location.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+/// The page a navigation from another site meets when its access token has expired: one
+/// button, a GET from our own origin, which the browser sends with the Strict cookie.
+fn continue_page(next: &str) -> Response {
+    let escape = |s: &str| s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"refresh\" content=\"0;url={escaped}\"><title>Signing you in…</title></head>\
-         <body><p><a href=\"{escaped}\">Continue</a></p></body></html>"
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"><title>Continue — Gatehouse</title></head>\
+         <body><main id=\"main\" class=\"narrow\"><h1>Welcome back</h1>\
+         <p>You came here from another site. Continue to pick up where you left off.</p>\
+         <form method=\"get\" action=\"{REFRESH_PATH}/refresh\">\
+         <input type=\"hidden\" name=\"next\" value=\"{}\"><button type=\"submit\">Continue</button></form>\
+         </main></body></html>",
+        escape(next)
     );
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    // Only our stylesheet; no script at all.
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
     no_store(&mut response);
     response
 }
