@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Gatehouse needs, each step only when it is missing.
 # Sourced by run.sh and test.sh. Needs: rustup/cargo, node/npm, and apt (for Chromium).
-# Usage: tools.sh [build|release|e2e] ...
+# Usage: tools.sh [build|release|e2e|fuzz|mail] ...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,6 +51,14 @@ need_e2e_tools() {
   fi
 }
 
+need_mail_tools() {
+  # A real SMTP server for the integration tests (tests/api/smtp_sink.rs spawns it).
+  if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    say "installing aiosmtpd (PyPI), the tests' SMTP server"
+    python3 -m pip install --quiet aiosmtpd
+  fi
+}
+
 need_fuzz_tools() {
   if ! command -v st >/dev/null 2>&1; then
     say "installing schemathesis (PyPI)"
@@ -67,6 +75,7 @@ for what in "$@"; do
     release) need_build_tools; need_release_tools ;;
     e2e) need_e2e_tools ;;
     fuzz) need_fuzz_tools ;;
+    mail) need_mail_tools ;;
     *) echo "tools.sh: unknown set '$what'" >&2; exit 2 ;;
   esac
 done

@@ -2,7 +2,7 @@
 
 use crate::pages::{
     dashboard::DashboardPage, devices::DevicesPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    register::RegisterPage, security::SecurityPage,
+    recovery::{ForgotPasswordPage, ResetPasswordPage}, register::RegisterPage, security::SecurityPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -58,6 +58,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=HomePage />
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/register") view=RegisterPage />
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage />
+                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/sessions") view=DevicesPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/password") view=SecurityPage ssr=SsrMode::Async />

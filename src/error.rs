@@ -28,6 +28,8 @@ pub enum AppError {
     SessionRevoked,
     #[error("This sign-in link was used twice, so the session was ended to protect you. Sign in again.")]
     RefreshTokenReused,
+    #[error("This link is no longer valid. Ask for a new one.")]
+    InvalidLink,
     #[error("Not found")]
     NotFound,
     #[error("{0}")]
@@ -63,6 +65,7 @@ impl AppError {
             AppError::RefreshTokenExpired => "refresh_token_expired",
             AppError::SessionRevoked => "session_revoked",
             AppError::RefreshTokenReused => "refresh_token_reused",
+            AppError::InvalidLink => "invalid_link",
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::BadRequest(_) => "malformed_request",
@@ -90,7 +93,7 @@ impl AppError {
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
             AppError::Forbidden(_) => 403,
-            AppError::BadRequest(_) => 400,
+            AppError::BadRequest(_) | AppError::InvalidLink => 400,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType => 415,
             AppError::HeadersTooLarge { .. } => 431,

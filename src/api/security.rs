@@ -7,9 +7,10 @@ use leptos::prelude::*;
 /// Returns how many devices were signed out.
 #[server(prefix = "/fn", endpoint = "password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
-    use crate::server::{clock, service::account};
+    use crate::server::{clock, http::client_of, service::account};
     let (state, me) = super::ctx::caller()?;
-    account::change_password(&state, &me, &current_password, &new_password, clock::now()).await
+    let client = client_of(&state, &super::ctx::parts()?);
+    account::change_password(&state, &me, &client, &current_password, &new_password, clock::now()).await
 }
 
 /// The caller's display name, for the frame of pages that need nothing else.

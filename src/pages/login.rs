@@ -44,6 +44,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
         </main>
     }

@@ -5,5 +5,6 @@ pub mod devices;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod recovery;
 pub mod register;
 pub mod security;

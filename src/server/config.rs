@@ -108,6 +108,10 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_REFRESH_RATE_PER_MINUTE", default_value_t = 120)]
     pub refresh_rate_per_minute: u32,
 
+    /// "Forgot password?" requests and reset links used per minute per client address (0: no limit).
+    #[arg(long, env = "GATEHOUSE_RECOVERY_RATE_PER_MINUTE", default_value_t = 10)]
+    pub recovery_rate_per_minute: u32,
+
     /// Growing delays after failed sign-ins, per account and per address. Switch off only for
     /// load tests and fuzzing.
     #[arg(long, env = "GATEHOUSE_FAILED_SIGNIN_DELAYS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -116,6 +120,15 @@ pub struct Config {
     /// Folder holding the compiled site (wasm, js, css).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+
+    /// Where mail goes: `smtp://[user:pass@]host:port` (STARTTLS when offered),
+    /// `…?tls=required`, or `smtps://host:465`. Unset: `.eml` files in `<data dir>/outbox/`.
+    #[arg(long, env = "GATEHOUSE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of every message, e.g. `Gatehouse <no-reply@example.com>`.
+    #[arg(long, env = "GATEHOUSE_MAIL_FROM", default_value = "Gatehouse <gatehouse@localhost>")]
+    pub mail_from: String,
 
     /// Log format: `text` or `json`.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", default_value = "text")]

@@ -24,11 +24,18 @@ pub enum EventKind {
     PasswordChanged,
     SessionRevoked,
     RefreshTokenReused,
+    /// A new password set through a link from the account's mail.
+    PasswordReset,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] =
-        [EventKind::SignedIn, EventKind::PasswordChanged, EventKind::SessionRevoked, EventKind::RefreshTokenReused];
+    pub const ALL: [EventKind; 5] = [
+        EventKind::SignedIn,
+        EventKind::PasswordChanged,
+        EventKind::SessionRevoked,
+        EventKind::RefreshTokenReused,
+        EventKind::PasswordReset,
+    ];
 
     /// The stored text value.
     pub fn as_str(self) -> &'static str {
@@ -37,6 +44,7 @@ impl EventKind {
             EventKind::PasswordChanged => "password_changed",
             EventKind::SessionRevoked => "session_revoked",
             EventKind::RefreshTokenReused => "refresh_token_reused",
+            EventKind::PasswordReset => "password_reset",
         }
     }
 
@@ -60,16 +68,19 @@ pub enum EndReason {
     RefreshTokenReused,
     /// The person said a sign-in was not them ("This wasn't me").
     ReportedByOwner,
+    /// A new password was set through a link from the account's mail: every device is out.
+    PasswordReset,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 6] = [
+    pub const ALL: [EndReason; 7] = [
         EndReason::SignedOut,
         EndReason::SignedOutElsewhere,
         EndReason::SignedOutEverywhere,
         EndReason::PasswordChanged,
         EndReason::RefreshTokenReused,
         EndReason::ReportedByOwner,
+        EndReason::PasswordReset,
     ];
 
     /// The stored text value.
@@ -81,6 +92,7 @@ impl EndReason {
             EndReason::PasswordChanged => "password_changed",
             EndReason::RefreshTokenReused => "refresh_token_reused",
             EndReason::ReportedByOwner => "reported_by_owner",
+            EndReason::PasswordReset => "password_reset",
         }
     }
 
@@ -96,7 +108,8 @@ impl EndReason {
             | EndReason::SignedOutElsewhere
             | EndReason::SignedOutEverywhere
             | EndReason::PasswordChanged
-            | EndReason::ReportedByOwner => EventKind::SessionRevoked,
+            | EndReason::ReportedByOwner
+            | EndReason::PasswordReset => EventKind::SessionRevoked,
         }
     }
 
@@ -106,6 +119,7 @@ impl EndReason {
             EndReason::RefreshTokenReused => "automatically, because a refresh token was used twice",
             EndReason::PasswordChanged => "because the password was changed",
             EndReason::ReportedByOwner => "after you said the sign-in wasn't you",
+            EndReason::PasswordReset => "because the password was reset",
             EndReason::SignedOut | EndReason::SignedOutElsewhere | EndReason::SignedOutEverywhere => match by {
                 Actor::ThisDevice => "from this device",
                 Actor::Itself => "by signing out",
@@ -227,6 +241,10 @@ fn describe(r: Row, current: &str, now: i64) -> Option<SecurityEvent> {
             if is_this { format!("New sign-in on this device ({device}){ip}") } else { format!("New sign-in on {device}{ip}") }
         }
         EventKind::PasswordChanged => "Password changed; other devices were signed out".to_owned(),
+        EventKind::PasswordReset => {
+            let ip = if r.ip.is_empty() { String::new() } else { format!(" from IP {}", r.ip) };
+            format!("Password reset with a link from your email, on {device}{ip}; every device was signed out")
+        }
         EventKind::SessionRevoked => format!("{which} was signed out {}", reason.how(actor)),
         EventKind::RefreshTokenReused => format!(
             "A refresh token of {which} was used twice — possible theft. That device was signed out to protect you."
@@ -262,11 +280,19 @@ mod tests {
     #[test]
     fn the_database_keeps_the_text_values_it_always_had() {
         let kinds: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(kinds, ["signed_in", "password_changed", "session_revoked", "refresh_token_reused"]);
+        assert_eq!(kinds, ["signed_in", "password_changed", "session_revoked", "refresh_token_reused", "password_reset"]);
         let reasons: Vec<_> = EndReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(
             reasons,
-            ["signed_out", "signed_out_elsewhere", "signed_out_everywhere", "password_changed", "refresh_token_reused", "reported_by_owner"]
+            [
+                "signed_out",
+                "signed_out_elsewhere",
+                "signed_out_everywhere",
+                "password_changed",
+                "refresh_token_reused",
+                "reported_by_owner",
+                "password_reset"
+            ]
         );
     }
 

@@ -3,6 +3,7 @@
 //! - `tokens/`: access tokens minted and verified, refresh tokens generated and hashed, keys.
 //! - `sessions/`: sessions started, refresh tokens rotated, sessions revoked.
 //! - `events`: the security activity, and the typed kinds and reasons it records.
+//! - `mail/`: messages queued in the database and sent by a background worker.
 //! - `service/`: the use cases (sign in, refresh, devices, dashboard …) on top of those,
 //!   written once for both surfaces.
 //! - `http/`: the JSON API, the browser's refresh endpoint, and what stands in front of every
@@ -19,6 +20,7 @@ pub mod cookies;
 pub mod db;
 pub mod events;
 pub mod http;
+pub mod mail;
 pub mod password;
 pub mod secret;
 pub mod service;

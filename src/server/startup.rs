@@ -8,6 +8,7 @@ use crate::{
         config::Config,
         cookies::CookieSettings,
         db,
+        mail::{self, worker::Mailer, Transport},
         http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns::{self, ErrorSeal}},
         password::Passwords,
         sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
@@ -72,7 +73,10 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         // Background work lives exactly as long as the server: dropping or aborting `run`
         // (tests do) stops it too, so no task keeps the database busy for a dead instance.
-        let mut background = Background(vec![spawn_housekeeping(self.state.clone())]);
+        let mut background = Background(vec![
+            spawn_housekeeping(self.state.clone()),
+            mail::worker::spawn(self.state.db.clone(), self.state.mailer.clone()),
+        ]);
         if let Some(pg) = self.state.db.postgres() {
             let options = revocation_push::ListenOptions { push: self.revocation_push };
             background.0.push(revocation_push::spawn_listener(self.state.db.clone(), pg, self.state.revoked.clone(), options));
@@ -92,6 +96,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         return Err(StartError::Config("GATEHOUSE_ACCESS_TTL must be at least 1s".into()));
     }
     let now = clock::now();
+    let origin = config.public_origin();
     let pool = db::connect(&config.database_url(), config.pool_size()).await?;
     db::migrate(&pool).await?;
     let access_ttl = secs(config.access_ttl);
@@ -99,6 +104,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     let keys = KeyStore::open(&pool, access_ttl + 60, now).await?;
     let successor_key = load_or_create_successor_key(&pool, now).await?;
     let error_seal = ErrorSeal::new(shared_secret(&pool, "error_seal", now).await?);
+    let mailer = mailer(config, &origin)?;
     let concurrency = config
         .hash_concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
@@ -106,7 +112,6 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     dummy_follows_stored_hashes(&pool, &passwords).await?;
     let revoked = std::sync::Arc::new(RevocationList::new(access_ttl));
     revoked.load(&pool, now).await?;
-    let origin = config.public_origin();
     let leptos_options = LeptosOptions::builder()
         .output_name("gatehouse")
         .site_root(config.site_root.as_str())
@@ -133,10 +138,12 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             login_per_minute: config.login_rate_per_minute,
             register_per_minute: config.register_rate_per_minute,
             refresh_per_minute: config.refresh_rate_per_minute,
+            recovery_per_minute: config.recovery_rate_per_minute,
             failed_sign_in_delays: config.failed_sign_in_delays,
         }, pool.clone()),
         trusted_proxies: config.trusted_proxies.clone(),
         error_seal,
+        mailer,
         public_origin: origin,
         leptos_options,
     }))
@@ -209,6 +216,17 @@ async fn shared_secret(pool: &db::Db, name: &str, now: i64) -> Result<Vec<u8>, s
             .await?;
         sqlx::query_scalar("select value from server_secrets where name = $1").bind(name).fetch_one(pool).await
     })
+}
+
+fn mailer(config: &Config, origin: &str) -> Result<Mailer, StartError> {
+    let transport = Transport::new(config.smtp_url.as_deref(), &config.data_dir).map_err(|e| StartError::Config(e.to_string()))?;
+    let from = config
+        .mail_from
+        .parse()
+        .map_err(|e| StartError::Config(format!("GATEHOUSE_MAIL_FROM `{}`: {e}", config.mail_from)))?;
+    let host = origin.split("://").nth(1).unwrap_or(origin).split([':', '/']).next().unwrap_or("localhost").to_owned();
+    tracing::info!("mail goes to {}", transport.describe());
+    Ok(Mailer::new(transport, from, host))
 }
 
 async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {

@@ -35,6 +35,8 @@ pub struct State {
     pub throttle: Throttle,
     /// Peers whose `X-Forwarded-For` we believe.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Queued mail's sender and transport; `wake` it after queuing.
+    pub mailer: crate::server::mail::worker::Mailer,
     /// Seals the errors a no-JS form's failure carries back in the URL.
     pub error_seal: crate::server::http::server_fns::ErrorSeal,
     /// `scheme://host[:port]` people use; checked against Origin by CSRF defences.
@@ -45,6 +47,11 @@ pub struct State {
 impl AppState {
     pub fn new(state: State) -> Self {
         AppState(Arc::new(state))
+    }
+
+    /// An absolute link to one of our pages, for mail: `path` starts with `/`.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_origin)
     }
 }
 

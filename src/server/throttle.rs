@@ -38,6 +38,8 @@ pub struct Rates {
     pub login_per_minute: u32,
     pub register_per_minute: u32,
     pub refresh_per_minute: u32,
+    /// "Forgot password?" requests and reset links used, per client address.
+    pub recovery_per_minute: u32,
     /// Growing delays after failed sign-ins (on by default; off only for load tests and
     /// fuzzing, where one address fails thousands of times on purpose).
     pub failed_sign_in_delays: bool,
@@ -49,6 +51,8 @@ pub struct Throttle {
     refresh: Option<DefaultKeyedRateLimiter<IpAddr>>,
     /// The strength meter asks as people type: generous, but bounded.
     strength: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// "Forgot password?" and the reset link.
+    recovery: Option<DefaultKeyedRateLimiter<IpAddr>>,
     /// Where failed sign-ins are counted; None when the delays are switched off.
     failures: Option<Db>,
 }
@@ -67,6 +71,7 @@ pub enum Endpoint {
     Register,
     Refresh,
     Strength,
+    Recovery,
 }
 
 /// Strength-meter questions per minute per client address.
@@ -83,6 +88,7 @@ impl Throttle {
             register: limiter(rates.register_per_minute),
             refresh: limiter(rates.refresh_per_minute),
             strength: limiter(STRENGTH_PER_MINUTE),
+            recovery: limiter(rates.recovery_per_minute),
             failures: rates.failed_sign_in_delays.then_some(db),
         }
     }
@@ -94,6 +100,7 @@ impl Throttle {
             Endpoint::Register => &self.register,
             Endpoint::Refresh => &self.refresh,
             Endpoint::Strength => &self.strength,
+            Endpoint::Recovery => &self.recovery,
         };
         match (limiter, ip) {
             (Some(limiter), Some(ip)) => limiter.check_key(&ip).map_err(|not_until| {
@@ -229,7 +236,7 @@ mod tests {
     }
 
     fn delays_only() -> Rates {
-        Rates { login_per_minute: 0, register_per_minute: 0, refresh_per_minute: 0, failed_sign_in_delays: true }
+        Rates { login_per_minute: 0, register_per_minute: 0, refresh_per_minute: 0, recovery_per_minute: 0, failed_sign_in_delays: true }
     }
 
     const T: i64 = 1_000_000;

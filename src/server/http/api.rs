@@ -11,7 +11,7 @@ use crate::{
         auth::AuthUser,
         client::Client,
         clock,
-        service::{account, devices},
+        service::{account, devices, recovery},
         state::AppState,
         tokens::Issued,
     },
@@ -32,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/forgot-password", post(forgot_password))
+        .route("/api/v1/auth/reset-password", post(reset_password))
         .route("/api/v1/me", get(me))
         .route("/api/v1/sessions", get(list_sessions))
         .route("/api/v1/sessions/revoke-others", post(revoke_other_sessions))
@@ -67,6 +69,23 @@ pub struct LoginBody {
 pub struct RefreshBody {
     #[schema(example = "ghr_3q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
     refresh_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPasswordBody {
+    #[schema(example = "ada@example.com")]
+    email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordBody {
+    /// The `token` of the link in the mail.
+    #[schema(example = "3q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
+    token: String,
+    #[schema(min_length = 10, max_length = 256, example = "a brand new passphrase")]
+    new_password: String,
 }
 
 /// The answer to login and refresh.
@@ -196,6 +215,32 @@ pub async fn login(State(state): State<AppState>, client: Client, ApiJson(body):
 pub async fn refresh(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<RefreshBody>) -> Result<Json<TokenPair>, AppError> {
     let now = clock::now();
     let issued = account::refresh(&state, &body.refresh_token, client.ip_addr(), now).await?;
+    Ok(Json(TokenPair::from_issued(issued, now)))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/forgot-password", tag = "auth", request_body = ForgotPasswordBody,
+    responses(
+        (status = 202, description = "Always the same, whether or not the address has an account; when it has, a reset link (30 minutes, single use) is mailed"),
+        (status = 400, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: not an email address", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn forgot_password(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<ForgotPasswordBody>) -> Result<StatusCode, AppError> {
+    recovery::forgot_password(&state, &body.email, &client, clock::now())?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "auth", request_body = ResetPasswordBody,
+    responses(
+        (status = 200, description = "The new password is set, every other session signed out, and this client signed in", body = TokenPair),
+        (status = 400, description = "`invalid_link`: unknown, used, expired, or made before the password last changed", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`, with `fields`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn reset_password(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<ResetPasswordBody>) -> Result<Json<TokenPair>, AppError> {
+    let now = clock::now();
+    let issued = recovery::reset_password(&state, &body.token, &body.new_password, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
 }
 

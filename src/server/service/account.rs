@@ -6,18 +6,29 @@ use crate::{
     server::{
         auth::AuthUser,
         client::Client,
+        clock::rfc3339,
         events::{self, EndReason, EventKind},
+        mail::{self, templates},
         secret::Secret,
         sessions::{self, revoke::Why, rotate::RotateError},
         state::AppState,
         throttle::{Endpoint, ThrottleError},
         tokens::{access, refresh, Issued},
-        users, validate,
+        user_agent, users, validate,
     },
 };
 use std::net::IpAddr;
 
-fn too_many(retry_after: u64) -> AppError {
+/// Where and when a request happened, as a message tells it.
+pub(super) fn circumstances(client: &Client, now: i64) -> templates::Circumstances {
+    templates::Circumstances {
+        when: crate::time::exact(&rfc3339(now)),
+        device: user_agent::parse(&client.user_agent).label(),
+        ip: client.ip.clone(),
+    }
+}
+
+pub(super) fn too_many(retry_after: u64) -> AppError {
     AppError::TooManyAttempts { retry_after }
 }
 
@@ -190,7 +201,14 @@ pub async fn profile(state: &AppState, user_id: &str) -> Result<User, AppError> 
 
 /// Changes the password (the current one is required) and signs out every other session;
 /// this one stays signed in.
-pub async fn change_password(state: &AppState, caller: &AuthUser, current: &str, new: &str, now: i64) -> Result<u64, AppError> {
+pub async fn change_password(
+    state: &AppState,
+    caller: &AuthUser,
+    client: &Client,
+    current: &str,
+    new: &str,
+    now: i64,
+) -> Result<u64, AppError> {
     let (user_id, session_id) = (caller.user_id.as_str(), caller.session_id.as_str());
     let new = validate::new_password(new).map_err(|m| AppError::invalid_field("new_password", m))?;
     let user = users::by_id(&state.db, user_id).await?.ok_or(AppError::InvalidToken)?;
@@ -216,7 +234,10 @@ pub async fn change_password(state: &AppState, caller: &AuthUser, current: &str,
     events::record(&mut tx, event, now).await?;
     let why = Why { reason: EndReason::PasswordChanged, actor_session_id: Some(session_id) };
     let revoked = sessions::revoke::revoke_all_of_user_in(&mut tx, user_id, Some(session_id), why, now).await?;
+    let notice = templates::password_changed(&user.email, &user.display_name, &circumstances(client, now), &state.link("/forgot-password"));
+    mail::queue::enqueue_in(&mut tx, &notice, now).await?;
     let revoked = sessions::revoke::commit_and_list(tx, &state.revoked, revoked, now).await?;
+    state.mailer.wake();
     tracing::info!(user_id = %user_id, revoked = revoked.len(), "password changed; other sessions signed out");
     Ok(revoked.len() as u64)
 }

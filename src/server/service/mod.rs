@@ -9,7 +9,9 @@
 //! - `devices`: the caller's sessions — list, name, sign out one, the others, or all;
 //!   "This wasn't me".
 //! - `dashboard`: what the dashboard shows, and "is my session still good?".
+//! - `recovery`: "Forgot password?" — the mailed link, and the new password it sets.
 
 pub mod account;
 pub mod dashboard;
 pub mod devices;
+pub mod recovery;

@@ -6,9 +6,12 @@
 //! - `verified_cache`: access tokens already verified, so a repeat skips the signature check.
 //! - `refresh`: the long-lived opaque refresh token — generated, hashed, and its successor
 //!   derived. What happens when one is presented lives in `sessions::rotate`.
+//! - `link`: the single-use tokens in links we mail (reset a password) — minted, hashed,
+//!   spent.
 
 pub mod access;
 pub mod keys;
+pub mod link;
 pub mod refresh;
 pub mod verified_cache;
 

@@ -1,0 +1,124 @@
+//! Every message's words (ssr only), as plain text and HTML with one look. Everything a
+//! person or a browser supplied (names, User-Agents) is escaped in the HTML part. Each
+//! message says what happened, when, from which device and address, and what to do if it
+//! was not them.
+
+use super::Outgoing;
+
+const PRODUCT: &str = "Gatehouse";
+
+/// Where and when something happened, as a message tells it.
+#[derive(Debug, Clone)]
+pub struct Circumstances {
+    /// "2026-11-29 09:04 UTC".
+    pub when: String,
+    /// "Firefox on Windows 10".
+    pub device: String,
+    /// The client address, or empty.
+    pub ip: String,
+}
+
+/// "Your password was changed": to the account's address after a change or a reset.
+pub fn password_changed(to: &str, name: &str, at: &Circumstances, reset_url: &str) -> Outgoing {
+    compose(
+        to,
+        "Your password was changed",
+        name,
+        &[
+            format!("The password of your {PRODUCT} account was changed on {}, from {}{}.", at.when, at.device, from_ip(at)),
+            "Every other device was signed out.".to_owned(),
+        ],
+        None,
+        &format!("If this wasn't you, someone else knows your password: set a new one now at {reset_url} and review your devices."),
+    )
+}
+
+/// "Reset your password": the link, to the account's address, after "Forgot password?".
+pub fn password_reset(to: &str, name: &str, at: &Circumstances, link: &str, minutes: i64) -> Outgoing {
+    compose(
+        to,
+        "Reset your password",
+        name,
+        &[
+            format!("Someone asked to reset the password of your {PRODUCT} account on {}, from {}{}.", at.when, at.device, from_ip(at)),
+            format!("The link below sets a new password. It works once, for {minutes} minutes; setting it signs out every device."),
+        ],
+        Some(("Set a new password", link)),
+        "If this wasn't you, ignore this message: your password stays as it is, and nobody can use the link without this mailbox.",
+    )
+}
+
+fn from_ip(at: &Circumstances) -> String {
+    if at.ip.is_empty() { String::new() } else { format!(" (address {})", at.ip) }
+}
+
+/// One message in both parts: a greeting, paragraphs, an optional button, and a last word
+/// on what to do if it was not them.
+fn compose(to: &str, subject: &str, name: &str, paragraphs: &[String], action: Option<(&str, &str)>, not_you: &str) -> Outgoing {
+    let mut text = format!("Hello {name},\n\n");
+    for p in paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+    }
+    if let Some((label, url)) = action {
+        text.push_str(&format!("{label}: {url}\n\n"));
+    }
+    text.push_str(not_you);
+    text.push_str(&format!("\n\n— {PRODUCT}\n"));
+
+    let mut body = format!("<p>Hello {},</p>", escape(name));
+    for p in paragraphs {
+        body.push_str(&format!("<p>{}</p>", escape(p)));
+    }
+    if let Some((label, url)) = action {
+        body.push_str(&format!(
+            "<p><a href=\"{}\" style=\"display:inline-block;padding:10px 18px;background:#1d4ed8;color:#ffffff;\
+             border-radius:6px;text-decoration:none;font-weight:600\">{}</a></p>\
+             <p style=\"font-size:13px;color:#555\">Or paste this into your browser: {}</p>",
+            escape(url),
+            escape(label),
+            escape(url)
+        ));
+    }
+    body.push_str(&format!("<p style=\"font-size:13px;color:#555\">{}</p>", escape(not_you)));
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body style=\"margin:0;padding:24px;background:#f4f4f5;font-family:system-ui,sans-serif;color:#18181b\">\
+         <div style=\"max-width:560px;margin:0 auto;background:#ffffff;border-radius:8px;padding:24px\">\
+         <p style=\"font-weight:700;font-size:18px;margin-top:0\">{PRODUCT}</p>{body}</div></body></html>",
+        title = escape(subject),
+    );
+    Outgoing { to: to.to_owned(), subject: format!("{PRODUCT}: {subject}"), text, html }
+}
+
+/// Text made safe for HTML, attribute values included.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_people_and_browsers_supplied_is_escaped_in_html_and_plain_in_text() {
+        let at = Circumstances { when: "2026-11-29 09:04 UTC".into(), device: "<img src=x onerror=alert(1)>".into(), ip: "203.0.113.9".into() };
+        let m = password_changed("ada@example.com", "Ada \"<b>\"", &at, "https://auth.example.com/forgot-password");
+        assert_eq!(m.subject, "Gatehouse: Your password was changed");
+        assert!(m.text.contains("<img src=x onerror=alert(1)>"), "plain text stays as typed");
+        assert!(m.text.contains("2026-11-29 09:04 UTC") && m.text.contains("203.0.113.9"));
+        assert!(!m.html.contains("<img") && !m.html.contains("<b>"), "{}", m.html);
+        assert!(m.html.contains("&lt;img src=x onerror=alert(1)&gt;") && m.html.contains("Ada &quot;&lt;b&gt;&quot;"));
+    }
+}

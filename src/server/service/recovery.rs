@@ -1,0 +1,127 @@
+//! Getting back in (ssr only): "Forgot password?" mails a link; the link sets a new password.
+//!
+//! Asking for a link answers the same, in the same time, whether or not the address has an
+//! account: the answer is given before anything is looked up, and the work (look-up, link,
+//! mail) happens after it. Links are single-use, live 30 minutes, are stored only as hashes,
+//! and die when the password changes by any route. Setting a new password signs out every
+//! device, records the event, mails "your password was changed", and signs this browser in.
+
+use super::account::{circumstances, too_many};
+use crate::{
+    error::AppError,
+    server::{
+        client::Client,
+        events::{self, EndReason, EventKind},
+        mail::{self, templates},
+        sessions::{self, revoke::Why},
+        state::AppState,
+        throttle::Endpoint,
+        tokens::{
+            access,
+            link::{self, Purpose},
+            Issued,
+        },
+        users, validate,
+    },
+};
+
+/// How long a reset link works.
+pub const RESET_LINK_MINUTES: i64 = 30;
+/// Reset links mailed per account per hour at most; more requests get the same answer and
+/// send nothing (so nobody can flood someone's mailbox through us).
+pub const RESET_LINKS_PER_HOUR: i64 = 3;
+
+/// "Forgot password?": answers at once, the same for every address; a link is mailed when
+/// the address has an account. Throttled per client address (here) and per account (in
+/// the background work).
+pub fn forgot_password(state: &AppState, email: &str, client: &Client, now: i64) -> Result<(), AppError> {
+    state.throttle.request(Endpoint::Recovery, client.ip_addr()).map_err(too_many)?;
+    let email = validate::Email::parse(email).map_err(|m| AppError::invalid_field("email", m))?;
+    let (state, client) = (state.clone(), client.clone());
+    tokio::spawn(async move {
+        // The answer leaves first; nothing that depends on the address competes with it.
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        if let Err(e) = mail_reset_link(&state, email.as_str(), &client, now).await {
+            tracing::warn!(error = %e, "a reset link could not be queued");
+        }
+    });
+    Ok(())
+}
+
+async fn mail_reset_link(state: &AppState, email: &str, client: &Client, now: i64) -> Result<(), AppError> {
+    let Some(user) = users::by_email(&state.db, email).await? else {
+        return Ok(());
+    };
+    if link::count_since(&state.db, &user.id, Purpose::PasswordReset, now - 3600).await? >= RESET_LINKS_PER_HOUR {
+        tracing::info!(user_id = %user.id, "reset link not sent: the account's hourly limit is reached");
+        return Ok(());
+    }
+    let mut tx = state.db.begin().await?;
+    let bound_to = link::fingerprint(&user.password_hash);
+    let token = link::mint_in(&mut tx, &user.id, Purpose::PasswordReset, &bound_to, RESET_LINK_MINUTES * 60, now).await?;
+    let url = state.link(&format!("/reset-password?token={}", token.expose()));
+    let message = templates::password_reset(&user.email, &user.display_name, &circumstances(client, now), &url, RESET_LINK_MINUTES);
+    mail::queue::enqueue_in(&mut tx, &message, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    tracing::info!(user_id = %user.id, "reset link queued");
+    Ok(())
+}
+
+/// Whether a reset link would still work (the page it opens asks; nothing changes).
+pub async fn reset_link_usable(state: &AppState, token: &str, now: i64) -> Result<bool, AppError> {
+    let Some(token) = link::parse(token) else {
+        return Ok(false);
+    };
+    let Some(found) = link::peek(&state.db, &token, Purpose::PasswordReset, now).await? else {
+        return Ok(false);
+    };
+    let user = users::by_id(&state.db, &found.user_id).await?;
+    Ok(user.is_some_and(|u| link::fingerprint(&u.password_hash) == found.bound_to))
+}
+
+/// Sets a new password through a reset link, signs out every session of the account, and
+/// signs `client` in. An unknown, used or expired link, or one made before the password last
+/// changed, is `invalid_link` — one answer for all.
+pub async fn reset_password(state: &AppState, token: &str, new_password: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
+    state.throttle.request(Endpoint::Recovery, client.ip_addr()).map_err(too_many)?;
+    let token = link::parse(token).ok_or(AppError::InvalidLink)?;
+    let new = validate::new_password(new_password).map_err(|m| AppError::invalid_field("new_password", m))?;
+    // A dead link costs no hashing.
+    if link::peek(&state.db, &token, Purpose::PasswordReset, now).await?.is_none() {
+        return Err(AppError::InvalidLink);
+    }
+    let hash = state.passwords.hash(&new).await?;
+
+    let mut tx = state.db.begin().await?;
+    let spent = link::spend_in(&mut tx, &token, Purpose::PasswordReset, now).await?.ok_or(AppError::InvalidLink)?;
+    let user = users::by_id(&state.db, &spent.user_id).await?.ok_or(AppError::InvalidLink)?;
+    if link::fingerprint(&user.password_hash) != spent.bound_to
+        || !users::replace_password_hash_in(&mut tx, &user.id, &user.password_hash, &hash).await?
+    {
+        // The password changed since the link was made (or while this ran): the link died
+        // with it. Dropping the transaction leaves everything as it was.
+        return Err(AppError::InvalidLink);
+    }
+    let why = Why { reason: EndReason::PasswordReset, actor_session_id: None };
+    let revoked = sessions::revoke::revoke_all_of_user_in(&mut tx, &user.id, None, why, now).await?;
+    let event = events::NewEvent { client: Some(client), ..events::NewEvent::new(&user.id, EventKind::PasswordReset) };
+    events::record(&mut tx, event, now).await?;
+    let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
+    let event = events::NewEvent { session_id: Some(&started.session_id), client: Some(client), ..events::NewEvent::new(&user.id, EventKind::SignedIn) };
+    events::record(&mut tx, event, now).await?;
+    let notice = templates::password_changed(&user.email, &user.display_name, &circumstances(client, now), &state.link("/forgot-password"));
+    mail::queue::enqueue_in(&mut tx, &notice, now).await?;
+    let revoked = sessions::revoke::commit_and_list(tx, &state.revoked, revoked, now).await?;
+    state.mailer.wake();
+    tracing::info!(user_id = %user.id, signed_out = revoked.len(), "password reset through a link; every other session signed out");
+    let (access_token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, now)?;
+    Ok(Issued {
+        user: user.public(),
+        session_id: started.session_id,
+        access_token: crate::server::secret::Secret::new(access_token),
+        access_claims: claims,
+        refresh_token: started.refresh,
+        refresh_expires_at: started.refresh_expires_at,
+    })
+}

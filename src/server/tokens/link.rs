@@ -1,0 +1,159 @@
+//! Link tokens (ssr only): the single-use secrets in links we mail — minted, stored as a
+//! hash, and spent here.
+//!
+//! A link token is 256 random bits, base64url (43 characters), stored only as its SHA-256.
+//! It does one thing ([`Purpose`]), for one account, until it expires, once — and only while
+//! what it was made under still holds (`bound_to`: a reset link carries the fingerprint of
+//! the password hash it was made under, so any change of password, by any route, kills it).
+//! Spending is one conditional `update … where used_at is null`: of two requests with the
+//! same link exactly one wins.
+
+use crate::{
+    server::{
+        db::{Db, Tx},
+        secret::Secret,
+    },
+    with_db, with_tx,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+const RANDOM_BYTES: usize = 32;
+const TOKEN_CHARS: usize = 43;
+
+/// What a link does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    PasswordReset,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// A brand-new link token from the OS's CSPRNG.
+pub fn generate() -> Secret {
+    let mut bytes = [0u8; RANDOM_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Secret::new(B64.encode(bytes))
+}
+
+/// Only strings shaped like our tokens reach the database.
+pub fn parse(text: &str) -> Option<Secret> {
+    let text = text.trim();
+    (text.len() == TOKEN_CHARS && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| Secret::new(text))
+}
+
+fn hash(token: &Secret) -> [u8; 32] {
+    Sha256::digest(token.expose().as_bytes()).into()
+}
+
+/// A short, one-way fingerprint of something a link is bound to (a password hash).
+pub fn fingerprint(value: &str) -> String {
+    B64.encode(&Sha256::digest(value.as_bytes())[..16])
+}
+
+/// Stores a new link token inside the caller's transaction; returns the token for the link.
+pub async fn mint_in(
+    tx: &mut Tx,
+    user_id: &str,
+    purpose: Purpose,
+    bound_to: &str,
+    lifetime_secs: i64,
+    now: i64,
+) -> Result<Secret, sqlx::Error> {
+    let token = generate();
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into link_tokens (token_hash, user_id, purpose, bound_to, created_at, expires_at)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&hash(&token)[..])
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .bind(bound_to)
+        .bind(now)
+        .bind(now + lifetime_secs)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(token)
+}
+
+/// Links of this purpose made for the account since `since` (for throttling how many are sent).
+pub async fn count_since(db: &Db, user_id: &str, purpose: Purpose, since: i64) -> Result<i64, sqlx::Error> {
+    with_db!(db.read(), |pool| {
+        sqlx::query_scalar("select count(*) from link_tokens where user_id = $1 and purpose = $2 and created_at >= $3")
+            .bind(user_id)
+            .bind(purpose.as_str())
+            .bind(since)
+            .fetch_one(pool)
+            .await
+    })
+}
+
+/// A link that was good: whose account, and what it was bound to.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Spent {
+    pub user_id: String,
+    pub bound_to: String,
+}
+
+/// Spends a link token inside the caller's transaction: `None` when it is unknown, of
+/// another purpose, expired or already used — one answer for all of them. The caller checks
+/// `bound_to` and rolls back if that no longer holds.
+pub async fn spend_in(tx: &mut Tx, token: &Secret, purpose: Purpose, now: i64) -> Result<Option<Spent>, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_as(
+            "update link_tokens set used_at = $1
+              where token_hash = $2 and purpose = $3 and used_at is null and expires_at > $1
+              returning user_id, bound_to",
+        )
+        .bind(now)
+        .bind(&hash(token)[..])
+        .bind(purpose.as_str())
+        .fetch_optional(conn)
+        .await
+    })
+}
+
+/// The link a token belongs to, if it would be accepted now — without spending it (the page
+/// a link opens asks; following a link changes nothing).
+pub async fn peek(db: &Db, token: &Secret, purpose: Purpose, now: i64) -> Result<Option<Spent>, sqlx::Error> {
+    with_db!(db.read(), |pool| {
+        sqlx::query_as(
+            "select user_id, bound_to from link_tokens
+              where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3",
+        )
+        .bind(&hash(token)[..])
+        .bind(purpose.as_str())
+        .bind(now)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_random_bits_and_only_their_shape_is_accepted() {
+        let a = generate();
+        assert_eq!(a.expose().len(), TOKEN_CHARS);
+        assert_ne!(a.expose(), generate().expose());
+        assert!(parse(a.expose()).is_some());
+        for bad in ["", "short", &"a".repeat(44), &format!("{}!", &"a".repeat(42)), "ghr_abc"] {
+            assert!(parse(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(fingerprint("x"), fingerprint("x"));
+        assert_ne!(fingerprint("x"), fingerprint("y"));
+    }
+}

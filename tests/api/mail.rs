@@ -1,0 +1,112 @@
+//! Mail through a real SMTP server (`smtp_sink`) and the outbox: queued with the event,
+//! sent by the background worker, nothing lost in an outage and nothing sent twice.
+
+use crate::{
+    helpers::{json_body, SignedIn, TestApp, PASSWORD},
+    smtp_sink::SmtpSink,
+};
+use reqwest::StatusCode;
+use std::time::Duration;
+
+const NEW_PASSWORD: &str = "a brand new passphrase 2";
+
+async fn change_password(app: &TestApp, person: &SignedIn) {
+    let response = app
+        .call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)], &person.access_token)
+        .await;
+    json_body(response, StatusCode::OK).await;
+}
+
+/// The part of a raw message after its headers, with quoted-printable soft breaks undone.
+fn body_of(raw: &str) -> String {
+    raw.split_once("\n\n").or_else(|| raw.split_once("\r\n\r\n")).map(|(_, b)| b).unwrap_or(raw).replace("=\r\n", "").replace("=\n", "")
+}
+
+#[tokio::test]
+async fn changing_the_password_mails_the_owner_through_a_real_smtp_server() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let person = app.signed_in("Mailed Mia").await;
+
+    change_password(&app, &person).await;
+
+    let messages = sink.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(messages.len(), 1);
+    let raw = &messages[0];
+    assert!(raw.contains(&format!("To: {}", person.email)), "{raw}");
+    assert!(raw.contains("Subject: Gatehouse: Your password was changed"), "{raw}");
+    assert!(raw.contains("multipart/alternative") && raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
+    let body = body_of(raw);
+    assert!(body.contains("UTC") && body.contains("127.0.0.1"), "when and from where: {body}");
+    assert!(body.contains(&format!("{}/forgot-password", app.origin())), "what to do if it was not them: {body}");
+    for secret in ["ghr_", "eyJ", "$argon2", PASSWORD, NEW_PASSWORD] {
+        assert!(!raw.contains(secret), "no secret in the mail ({secret})");
+    }
+    let (sent, text): (Option<i64>, String) = sqlx::query_as("select sent_at, text_body from mail_queue")
+        .fetch_one(&app.sql)
+        .await
+        .unwrap();
+    assert!(sent.is_some() && text.is_empty(), "marked sent, its words dropped from the database");
+}
+
+#[tokio::test]
+async fn an_smtp_outage_loses_no_message_and_sends_none_twice() {
+    let mut sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(sink.url())).await;
+    let people = [app.signed_in("Outage One").await, app.signed_in("Outage Two").await, app.signed_in("Outage Three").await];
+
+    sink.stop();
+    for person in &people {
+        change_password(&app, person).await;
+    }
+    // Every message has been tried and refused at least once while the server was down.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let failed: i64 = sqlx::query_scalar("select count(*) from mail_queue where attempts > 0 and sent_at is null")
+            .fetch_one(&app.sql)
+            .await
+            .unwrap();
+        if failed == 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "all three tried during the outage ({failed} so far)");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(sink.messages().is_empty());
+
+    sink.restart().await;
+    let messages = sink.wait_for(3, Duration::from_secs(30)).await;
+    // Another round of the worker must not send anything again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let messages_after = sink.messages();
+    assert_eq!(messages_after.len(), 3, "exactly once each: {messages:#?}");
+    for person in &people {
+        let to_them = messages_after.iter().filter(|m| m.contains(&format!("To: {}", person.email))).count();
+        assert_eq!(to_them, 1, "{}", person.email);
+    }
+    let unsent: i64 = sqlx::query_scalar("select count(*) from mail_queue where sent_at is null").fetch_one(&app.sql).await.unwrap();
+    assert_eq!(unsent, 0);
+}
+
+#[tokio::test]
+async fn without_an_smtp_server_mail_goes_to_the_outbox_as_eml_files() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Outbox Olga").await;
+
+    change_password(&app, &person).await;
+
+    let outbox = app.config.data_dir.join("outbox");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let files = loop {
+        let files: Vec<_> = std::fs::read_dir(&outbox)
+            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .unwrap_or_default();
+        if !files.is_empty() || std::time::Instant::now() > deadline {
+            break files;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(files.len(), 1, "one .eml file in {}", outbox.display());
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(raw.contains(&format!("To: {}", person.email)) && raw.contains("Your password was changed"), "{raw}");
+}
