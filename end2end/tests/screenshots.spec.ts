@@ -2,8 +2,9 @@ import { expect, test, type Page } from "@playwright/test";
 import * as path from "node:path";
 import { BASE_URL, hydrated, newPerson, register, signIn } from "./helpers";
 
-// Written on every run, so the README always shows the pages as they are.
-const OUT = path.resolve(__dirname, "../../docs/screenshots");
+// Where the pictures go. A test run writes them under its own output (test-output/, ignored
+// by git); only the deliberate refresh, scripts/screenshots.sh, points this at docs/screenshots.
+const OUT = path.resolve(process.env.SCREENSHOT_DIR ?? path.resolve(__dirname, "../../test-output/screenshots"));
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 const IPHONE =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
