@@ -106,6 +106,9 @@ test("screenshots of the main pages, light and dark, desktop and phone", async (
   await page.goto(`${BASE_URL}/register`);
   await hydrated(page);
   await page.getByLabel("Password").fill("correct horse battery");
+  // The meter rates a quarter second after typing stops: picture it rated, every time.
+  await expect(page.locator(".strength")).toHaveAttribute("data-score", /\d/);
+  await expect(page.locator(".strength-text")).toContainText("Strength:");
   await shoot(page, "register");
   await page.goto(`${BASE_URL}/login?ended=1`);
   await shoot(page, "login");
