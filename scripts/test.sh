@@ -65,7 +65,9 @@ start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s "${RATES[@]}"
 start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s "${RATES[@]}"
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
-(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$P1" SHORT_TTL_URL="http://127.0.0.1:$P2" npx playwright test "$@")
+# Screenshots go under the test output; docs/screenshots changes only by scripts/screenshots.sh.
+(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$P1" SHORT_TTL_URL="http://127.0.0.1:$P2" \
+  SCREENSHOT_DIR="$OUT/screenshots" npx playwright test "$@")
 
 say "no token, hash or key in the browser-test servers' logs"
 # Refresh tokens start with ghr_, JWTs with eyJ; neither may ever be logged.
