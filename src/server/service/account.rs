@@ -89,7 +89,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
     events::record(&mut tx, event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
-    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, now)?;
+    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
     Ok(Issued {
         user: user.public(),
         session_id: started.session_id,
@@ -114,7 +114,8 @@ pub async fn refresh(state: &AppState, presented: &str, ip: Option<IpAddr>, now:
             RotateError::Db(e) => e.into(),
         })?;
     let user = state.profiles.get(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
-    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &rotated.session_id, now)?;
+    let keys = state.keys.current();
+    let (token, claims) = access::mint(&keys, &state.access, &user.id, &rotated.session_id, rotated.session_expires_at, now)?;
     Ok(Issued {
         user,
         session_id: rotated.session_id,
@@ -187,8 +188,9 @@ pub async fn change_password(state: &AppState, caller: &AuthUser, current: &str,
     };
     events::record(&mut tx, event, now).await?;
     let why = Why { reason: EndReason::PasswordChanged, actor_session_id: Some(session_id) };
-    let revoked = sessions::revoke::revoke_all_of_user_in(&mut tx, user_id, Some(session_id), why, now).await?;
-    let revoked = sessions::revoke::commit_and_list(tx, &state.revoked, revoked, now).await?;
-    tracing::info!(user_id = %user_id, revoked = revoked.len(), "password changed; other sessions signed out");
-    Ok(revoked.len() as u64)
+    let reach = sessions::revoke::Reach::new(&state.sessions, &state.revoked);
+    let ended = sessions::revoke::revoke_all_of_user_in(&mut tx, user_id, Some(session_id), why, reach, now).await?;
+    sessions::revoke::commit_and_list(tx, &state.revoked, ended.ids, now).await?;
+    tracing::info!(user_id = %user_id, revoked = ended.live, "password changed; other sessions signed out");
+    Ok(ended.live)
 }

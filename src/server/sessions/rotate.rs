@@ -34,6 +34,8 @@ pub struct Rotated {
     /// The refresh token the client must use next.
     pub refresh: Secret,
     pub refresh_expires_at: i64,
+    /// The session's absolute end; no access token of it may outlive this.
+    pub session_expires_at: i64,
     /// True when this answered a racing request inside the grace window.
     pub in_grace: bool,
 }
@@ -92,6 +94,7 @@ pub async fn rotate(
             user_id,
             refresh: next,
             refresh_expires_at: (now + settings.idle_secs).min(expires_at),
+            session_expires_at: expires_at,
             in_grace: false,
         });
     }
@@ -164,6 +167,7 @@ async fn follow_race(
                 user_id: session.user_id.clone(),
                 refresh: candidate,
                 refresh_expires_at: session.refresh_expires_at(settings),
+                session_expires_at: session.expires_at,
                 in_grace: true,
             }));
         }
