@@ -12,6 +12,7 @@ mod browser;
 mod csrf;
 mod devices;
 mod forged_tokens;
+mod grace;
 mod headers;
 mod helpers;
 mod instances;

@@ -100,11 +100,12 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
     })
 }
 
-/// Exchanges a refresh token for a new pair (rotation).
-pub async fn refresh(state: &AppState, presented: &str, ip: Option<IpAddr>, now: i64) -> Result<Issued, AppError> {
-    state.throttle.request(Endpoint::Refresh, ip).map_err(too_many)?;
+/// Exchanges a refresh token for a new pair (rotation), for `client`: inside the grace
+/// window a spent token buys the successor only for the browser that holds it.
+pub async fn refresh(state: &AppState, presented: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
+    state.throttle.request(Endpoint::Refresh, client.ip_addr()).map_err(too_many)?;
     let token = refresh::parse(presented).ok_or(AppError::InvalidRefreshToken)?;
-    let rotated = sessions::rotate::rotate(&state.db, &state.successor_key, &state.revoked, &token, &state.sessions, now)
+    let rotated = sessions::rotate::rotate(&state.db, &state.successor_key, &state.revoked, &token, client, &state.sessions, now)
         .await
         .map_err(|e| match e {
             RotateError::Invalid => AppError::InvalidRefreshToken,
