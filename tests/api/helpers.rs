@@ -73,7 +73,7 @@ pub fn on_postgres() -> bool {
 
 /// With `GATEHOUSE_TEST_POSTGRES` set: creates an empty database on that cluster and returns
 /// its URL. Without: None (the app then makes a SQLite file in its temp dir).
-async fn fresh_postgres_database() -> Option<String> {
+pub async fn fresh_postgres_database() -> Option<String> {
     use sqlx::Connection as _;
     let admin = std::env::var("GATEHOUSE_TEST_POSTGRES").ok().filter(|v| !v.is_empty())?;
     let name = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
@@ -117,6 +117,11 @@ impl TestApp {
         config.failed_sign_in_delays = true;
         config.site_root = "target/site".into();
         config.database_url = fresh_postgres_database().await;
+        if config.database_url.is_some() {
+            // PostgreSQL: the refresh secret is a setting every instance shares (another_instance
+            // copies it); SQLite makes its own file in the data dir.
+            config.refresh_secret = Some(gatehouse::server::tokens::refresh::SuccessorKey::generate());
+        }
         tweak(&mut config);
         TestApp::start(config, dir).await
     }

@@ -20,6 +20,7 @@ mod key_rotation;
 mod limits;
 mod logs;
 mod public_endpoints;
+mod refresh_secret;
 mod rotation;
 mod security;
 mod session_end;

@@ -105,7 +105,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &Clien
 pub async fn refresh(state: &AppState, presented: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
     state.throttle.request(Endpoint::Refresh, client.ip_addr()).map_err(too_many)?;
     let token = refresh::parse(presented).ok_or(AppError::InvalidRefreshToken)?;
-    let rotated = sessions::rotate::rotate(&state.db, &state.successor_key, &state.revoked, &token, client, &state.sessions, now)
+    let rotated = sessions::rotate::rotate(&state.db, &state.successor_keys, &state.revoked, &token, client, &state.sessions, now)
         .await
         .map_err(|e| match e {
             RotateError::Invalid => AppError::InvalidRefreshToken,

@@ -28,7 +28,7 @@ use crate::{
         db::Db,
         events::EndReason,
         secret::Secret,
-        tokens::refresh::{self, SuccessorKey},
+        tokens::refresh::{self, SuccessorKeys},
     },
     with_db,
 };
@@ -92,7 +92,7 @@ pub fn holder(client: &Client) -> [u8; 32] {
 /// Exchanges `presented` for its successor on behalf of `client` (see the module docs).
 pub async fn rotate(
     db: &Db,
-    key: &SuccessorKey,
+    keys: &SuccessorKeys,
     revoked: &RevocationList,
     presented: &Secret,
     client: &Client,
@@ -100,7 +100,7 @@ pub async fn rotate(
     now: i64,
 ) -> Result<Rotated, RotateError> {
     let old_hash = refresh::hash(presented);
-    let next = refresh::successor(key, presented);
+    let next = refresh::successor(&keys.current, presented);
     let next_hash = refresh::hash(&next);
     let holder = holder(client);
 
@@ -166,7 +166,7 @@ pub async fn rotate(
         return Err(RotateError::Expired);
     }
     if in_window(spent_at, settings, now) {
-        if let Some(rotated) = follow_race(db, key, presented, &holder, &session, settings, now).await? {
+        if let Some(rotated) = follow_race(db, keys, presented, &holder, &session, settings, now).await? {
             return Ok(rotated);
         }
     }
@@ -184,10 +184,11 @@ fn in_window(spent_at: i64, settings: &SessionSettings, now: i64) -> bool {
 
 /// Walks from the presented token along its successors, each spent inside the window, to
 /// the session's live token, and hands that one back — if `holder` is who received it.
-/// `None` when the presenter is someone else or the chain breaks.
+/// `None` when the presenter is someone else or the chain breaks. Each step may have been
+/// taken with the current key or the previous one (a new key rolling out to the instances).
 async fn follow_race(
     db: &Db,
-    key: &SuccessorKey,
+    keys: &SuccessorKeys,
     presented: &Secret,
     holder: &[u8; 32],
     session: &SessionRow,
@@ -203,29 +204,37 @@ async fn follow_race(
     if live_holder.as_deref() != Some(&holder[..]) {
         return Ok(None);
     }
-    let mut candidate = refresh::successor(key, presented);
+    let mut token = presented.clone();
     for _ in 0..MAX_GRACE_CHAIN {
-        let h = refresh::hash(&candidate);
-        if h[..] == live_hash[..] {
-            return Ok(Some(Rotated {
-                session_id: session.id.clone(),
-                user_id: session.user_id.clone(),
-                refresh: candidate,
-                refresh_expires_at: session.refresh_expires_at(settings),
-                session_expires_at: session.expires_at,
-                in_grace: true,
-            }));
+        let mut next = None;
+        for key in keys.all() {
+            let candidate = refresh::successor(key, &token);
+            let h = refresh::hash(&candidate);
+            if h[..] == live_hash[..] {
+                return Ok(Some(Rotated {
+                    session_id: session.id.clone(),
+                    user_id: session.user_id.clone(),
+                    refresh: candidate,
+                    refresh_expires_at: session.refresh_expires_at(settings),
+                    session_expires_at: session.expires_at,
+                    in_grace: true,
+                }));
+            }
+            let spent: Option<i64> = with_db!(db.read(), |pool| {
+                sqlx::query_scalar("select spent_at from spent_refresh_tokens where token_hash = $1 and session_id = $2")
+                    .bind(&h[..])
+                    .bind(&session.id)
+                    .fetch_optional(pool)
+                    .await
+            })?;
+            if spent.is_some_and(|spent_at| in_window(spent_at, settings, now)) {
+                next = Some(candidate);
+                break;
+            }
         }
-        let spent: Option<i64> = with_db!(db.read(), |pool| {
-            sqlx::query_scalar("select spent_at from spent_refresh_tokens where token_hash = $1 and session_id = $2")
-                .bind(&h[..])
-                .bind(&session.id)
-                .fetch_optional(pool)
-                .await
-        })?;
-        match spent {
-            Some(spent_at) if in_window(spent_at, settings, now) => candidate = refresh::successor(key, &candidate),
-            _ => return Ok(None),
+        match next {
+            Some(candidate) => token = candidate,
+            None => return Ok(None),
         }
     }
     Ok(None)
@@ -234,7 +243,7 @@ async fn follow_race(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::{client::Client, db, sessions::start};
+    use crate::server::{client::Client, db, sessions::start, tokens::refresh::SuccessorKey};
 
     const T0: i64 = 1_800_000_000;
 
@@ -243,14 +252,14 @@ mod tests {
         Client { user_agent: "Mozilla/5.0 Firefox/128.0".into(), ip: "203.0.113.7".into() }
     }
 
-    async fn setup(grace_secs: i64) -> (Db, SuccessorKey, RevocationList, SessionSettings, String, tempfile::TempDir) {
+    async fn setup(grace_secs: i64) -> (Db, SuccessorKeys, RevocationList, SessionSettings, String, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let db = db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()), db::PoolSize::default()).await.unwrap();
         db::migrate(&db).await.unwrap();
         crate::server::users::insert(&db, "a@b.co", "A", "x", 0).await.unwrap();
         let settings = SessionSettings { idle_secs: 7 * 86400, absolute_secs: 30 * 86400, grace_secs };
         let user = crate::server::users::by_email(&db, "a@b.co").await.unwrap().unwrap().id;
-        (db, SuccessorKey::from_bytes(b"test key"), RevocationList::new(900), settings, user, dir)
+        (db, SuccessorKeys::new(SuccessorKey::generate()), RevocationList::new(900), settings, user, dir)
     }
 
     async fn start(db: &Db, user: &str, client: &Client, s: &SessionSettings, now: i64) -> Result<start::Started, sqlx::Error> {
@@ -337,6 +346,26 @@ mod tests {
         let late = rotate(&db, &key, &list, &started.refresh, &stranger, &s, end + 1).await;
         assert!(matches!(late, Err(RotateError::Expired)), "{late:?}");
         assert!(list.is_empty(), "nothing revoked");
+    }
+
+    #[tokio::test]
+    async fn after_the_key_changes_a_racing_tab_is_still_served_while_the_old_key_is_the_previous_one() {
+        let (db, old, list, s, user, _d) = setup(5).await;
+        let new = SuccessorKeys { current: SuccessorKey::generate(), previous: Some(old.current.clone()) };
+        let started = start(&db, &user, &tab(), &s, T0).await.unwrap();
+        // An instance still on the old key rotates; one on the new key rotates again ...
+        let r1 = rotate(&db, &old, &list, &started.refresh, &tab(), &s, T0).await.unwrap();
+        let r2 = rotate(&db, &new, &list, &r1.refresh, &tab(), &s, T0 + 1).await.unwrap();
+        assert_eq!(r2.refresh.expose(), refresh::successor(&new.current, &r1.refresh).expose());
+        // ... and a tab still holding the first token follows both steps.
+        let late = rotate(&db, &new, &list, &started.refresh, &tab(), &s, T0 + 2).await.unwrap();
+        assert_eq!(late.refresh.expose(), r2.refresh.expose());
+        // Without the previous key the chain is lost: that tab is taken for a thief.
+        let started = start(&db, &user, &tab(), &s, T0).await.unwrap();
+        rotate(&db, &old, &list, &started.refresh, &tab(), &s, T0).await.unwrap();
+        let only_new = SuccessorKeys::new(new.current.clone());
+        let lost = rotate(&db, &only_new, &list, &started.refresh, &tab(), &s, T0 + 1).await;
+        assert!(matches!(lost, Err(RotateError::Reused { .. })), "{lost:?}");
     }
 
     #[test]

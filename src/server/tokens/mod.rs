@@ -6,10 +6,13 @@
 //! - `verified_cache`: access tokens already verified, so a repeat skips the signature check.
 //! - `refresh`: the long-lived opaque refresh token — generated, hashed, and its successor
 //!   derived. What happens when one is presented lives in `sessions::rotate`.
+//! - `refresh_secret`: where the secret that derives successors comes from (never the
+//!   database).
 
 pub mod access;
 pub mod keys;
 pub mod refresh;
+pub mod refresh_secret;
 pub mod verified_cache;
 
 use crate::{model::User, server::secret::Secret};
