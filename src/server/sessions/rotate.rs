@@ -167,6 +167,7 @@ pub async fn rotate(
     }
     if in_window(spent_at, settings, now) {
         if let Some(rotated) = follow_race(db, keys, presented, &holder, &session, settings, now).await? {
+            tracing::info!(session_id = %session.id, "racing refresh of the same browser served inside the grace window");
             return Ok(rotated);
         }
     }
