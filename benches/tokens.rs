@@ -20,14 +20,14 @@ fn settings() -> AccessSettings {
 fn bench(c: &mut Criterion) {
     let keys = KeyRing::ephemeral();
     let s = settings();
-    let (token, _) = access::mint(&keys, &s, "0190c0de-user", "5b1f-session", NOW).expect("mint");
+    let (token, _) = access::mint(&keys, &s, "0190c0de-user", "5b1f-session", NOW + 86_400, NOW).expect("mint");
 
     c.bench_function("access token: sign (mint)", |b| {
-        b.iter(|| access::mint(&keys, &s, black_box("0190c0de-user"), black_box("5b1f-session"), NOW))
+        b.iter(|| access::mint(&keys, &s, black_box("0190c0de-user"), black_box("5b1f-session"), NOW + 86_400, NOW))
     });
     c.bench_function("access token: verify", |b| b.iter(|| access::verify(&keys, &s, black_box(&token), NOW + 1)));
 
-    let key = SuccessorKey::from_bytes(&SuccessorKey::random_bytes());
+    let key = SuccessorKey::generate();
     c.bench_function("refresh token: generate + hash", |b| b.iter(|| refresh::hash(&refresh::generate())));
     let t = refresh::generate();
     c.bench_function("refresh token: derive successor + hash", |b| {

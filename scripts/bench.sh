@@ -91,6 +91,7 @@ trap cleanup EXIT
 if curl -fsS -o /dev/null "$BASE/livez" 2>/dev/null; then
   echo "bench.sh: something already listens on 127.0.0.1:$PORT (use --port)" >&2; exit 1
 fi
+SECRET_ENV=()
 case "$DB_KIND" in
   sqlite)
     DB="$WORK/bench.db"
@@ -103,6 +104,8 @@ case "$DB_KIND" in
     psql "$PG_ADMIN" -qc "create database gatehouse_bench"
     DATABASE_URL="${PG_ADMIN%/*}/gatehouse_bench"
     DB="$DATABASE_URL"
+    # On PostgreSQL the refresh secret must be given (SQLite creates its file in $WORK).
+    SECRET_ENV=(GATEHOUSE_REFRESH_SECRET="$(head -c 32 /dev/urandom | base64)")
     ;;
   *) echo "bench.sh: --db sqlite or postgres" >&2; exit 2 ;;
 esac
@@ -111,7 +114,7 @@ env DATABASE_URL="$DATABASE_URL" GATEHOUSE_DATA_DIR="$WORK" LEPTOS_SITE_ADDR="12
   LEPTOS_SITE_ROOT="$SITE_ROOT" GATEHOUSE_ACCESS_TTL=3h \
   GATEHOUSE_LOGIN_RATE_PER_MINUTE=0 GATEHOUSE_REGISTER_RATE_PER_MINUTE=0 GATEHOUSE_REFRESH_RATE_PER_MINUTE=0 \
   GATEHOUSE_ARGON2_MEMORY_KIB="$ARGON2_MEMORY_KIB" GATEHOUSE_ARGON2_ITERATIONS="$ARGON2_ITERATIONS" \
-  "$BIN" serve >"$WORK/server.log" 2>&1 &
+  "${SECRET_ENV[@]}" "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "$BASE/livez" 2>/dev/null && break; sleep 0.2; done
 curl -fsS -o /dev/null "$BASE/livez" || { cat "$WORK/server.log" >&2; exit 1; }

@@ -43,6 +43,9 @@ async fn migrate(config: &gatehouse::server::config::Config) -> Result<(), Strin
 
 async fn keys(config: &gatehouse::server::config::Config, action: KeysCommand) -> Result<(), String> {
     use gatehouse::server::tokens::keys;
+    if let KeysCommand::RotateSecret = action {
+        return rotate_secret(config);
+    }
     let pool = db::connect(&config.database_url(), config.pool_size()).await.map_err(|e| format!("database: {e}"))?;
     db::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
     let now = clock::now();
@@ -69,6 +72,27 @@ async fn keys(config: &gatehouse::server::config::Config, action: KeysCommand) -
                 println!("{kid}  created {}  {state}", clock::rfc3339(created));
             }
         }
+        KeysCommand::RotateSecret => return rotate_secret(config),
+    }
+    Ok(())
+}
+
+/// `gatehouse keys rotate-secret`: touches the secret file only, never the database.
+fn rotate_secret(config: &gatehouse::server::config::Config) -> Result<(), String> {
+    use gatehouse::server::tokens::refresh_secret;
+    if config.refresh_secret.is_some() {
+        return Err("the refresh secret comes from GATEHOUSE_REFRESH_SECRET here: set a new one there                     (`openssl rand -base64 32`) and the current one as GATEHOUSE_REFRESH_SECRET_PREVIOUS                     until every instance runs with the new one"
+            .into());
+    }
+    let path = config.refresh_secret_path();
+    let keys = refresh_secret::rotate_file(&path)?;
+    println!("new refresh secret {} written to {}", keys.current.id(), path.display());
+    match &keys.previous {
+        Some(previous) => println!(
+            "the previous one ({}) stays on the second line: tabs racing a rotation made with it keep working;              restart every instance (all using this file) to switch",
+            previous.id()
+        ),
+        None => println!("the file was new; instances read it when they start"),
     }
     Ok(())
 }

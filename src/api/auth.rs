@@ -52,13 +52,13 @@ pub async fn logout() -> Result<(), AppError> {
 /// Rotates the refresh token (cookie) and sets a new pair. Called by `with_refresh`.
 #[server(prefix = "/auth", endpoint = "refresh")]
 pub async fn refresh_session() -> Result<(), AppError> {
-    use crate::server::{clock, http::client_ip, service::account};
+    use crate::server::{clock, http::client_of, service::account};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
     let token = state.cookies.refresh_token(&cookies).ok_or(AppError::InvalidRefreshToken)?;
     let now = clock::now();
-    match account::refresh(&state, token.expose(), client_ip(&state, &parts), now).await {
+    match account::refresh(&state, token.expose(), &client_of(&state, &parts), now).await {
         Ok(issued) => {
             state.cookies.set_tokens(&cookies, &issued, now);
             Ok(())

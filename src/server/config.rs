@@ -1,6 +1,7 @@
 //! Configuration from flags and environment variables (ssr only).
 //! Every setting has a safe default; a bad value stops start-up with the variable's name.
 
+use crate::server::tokens::refresh::SuccessorKey;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -32,6 +33,9 @@ pub enum KeysCommand {
     Rotate,
     /// List signing keys and their state.
     List,
+    /// Put a new refresh secret in the secret file (created if missing), keeping the current
+    /// one as the previous secret; running instances use it once restarted.
+    RotateSecret,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -133,6 +137,24 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// The secret that derives a rotated refresh token's successor: base64, at least 32 bytes
+    /// (`openssl rand -base64 32`). Every instance needs the same one. When set, the secret
+    /// file is not read. Prefer the environment: a flag shows in the process list.
+    #[arg(long, env = "GATEHOUSE_REFRESH_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub refresh_secret: Option<SuccessorKey>,
+
+    /// The refresh secret used before GATEHOUSE_REFRESH_SECRET, still followed for racing tabs
+    /// while a new one rolls out to every instance.
+    #[arg(long, env = "GATEHOUSE_REFRESH_SECRET_PREVIOUS", hide_env_values = true, value_parser = parse_secret)]
+    pub refresh_secret_previous: Option<SuccessorKey>,
+
+    /// File with the refresh secret (first line) and optionally the previous one (second line),
+    /// read when GATEHOUSE_REFRESH_SECRET is not set. Default: `refresh-secret` in the data
+    /// directory. On SQLite it is created (mode 0600) on first start; on PostgreSQL it must
+    /// exist, the same for every instance.
+    #[arg(long, env = "GATEHOUSE_REFRESH_SECRET_FILE")]
+    pub refresh_secret_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -142,6 +164,11 @@ impl Config {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("gatehouse.db").display()),
         }
+    }
+
+    /// Where the refresh secret file is (see `tokens::refresh_secret`).
+    pub fn refresh_secret_path(&self) -> PathBuf {
+        self.refresh_secret_file.clone().unwrap_or_else(|| self.data_dir.join("refresh-secret"))
     }
 
     pub fn pool_size(&self) -> crate::server::db::PoolSize {
@@ -169,6 +196,9 @@ impl Config {
 
     fn with_data_dir(mut self, data_dir: PathBuf) -> Self {
         self.data_dir = data_dir;
+        self.refresh_secret = None;
+        self.refresh_secret_previous = None;
+        self.refresh_secret_file = None;
         self.database_url = None;
         self.site_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         self.public_url = None;
@@ -182,6 +212,11 @@ pub fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
     text.parse::<ipnet::IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("`{text}` is not an IP address or CIDR range"))
+}
+
+/// Parses a refresh secret (base64, at least 32 bytes).
+pub fn parse_secret(text: &str) -> Result<SuccessorKey, String> {
+    SuccessorKey::parse(text)
 }
 
 /// Parses `15m`, `7d`, `3s`, `0s`, `1h 30m`.
@@ -201,6 +236,25 @@ mod tests {
         assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
         assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn a_refresh_secret_setting_must_be_base64_of_at_least_32_bytes() {
+        let key = SuccessorKey::generate();
+        let cli = Cli::try_parse_from(["gatehouse", "--refresh-secret", key.to_text().expose()]).unwrap();
+        assert_eq!(cli.config.refresh_secret.map(|k| k.id()), Some(key.id()));
+        let error = Cli::try_parse_from(["gatehouse", "--refresh-secret", "c2hvcnQ="]).unwrap_err().to_string();
+        assert!(error.contains("--refresh-secret") && error.contains("too short"), "{error}");
+        assert!(!format!("{:?}", Cli::try_parse_from(["gatehouse", "--refresh-secret", key.to_text().expose()]).unwrap())
+            .contains(key.to_text().expose()), "Debug of the configuration never shows it");
+    }
+
+    #[test]
+    fn the_secret_file_defaults_to_the_data_directory() {
+        let mut c = Config::for_tests(PathBuf::from("/tmp/x"));
+        assert_eq!(c.refresh_secret_path(), PathBuf::from("/tmp/x/refresh-secret"));
+        c.refresh_secret_file = Some(PathBuf::from("/run/secrets/gatehouse"));
+        assert_eq!(c.refresh_secret_path(), PathBuf::from("/run/secrets/gatehouse"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::{
         state::{AppState, State},
         throttle::{Rates, Throttle},
         users::Profiles,
-        tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey, verified_cache::{self, VerifiedCache}},
+        tokens::{access::AccessSettings, keys::KeyStore, refresh_secret, verified_cache::{self, VerifiedCache}},
     },
 };
 use crate::with_db;
@@ -97,12 +97,22 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     }
     let now = clock::now();
     let origin = config.public_origin();
-    let pool = db::connect(&config.database_url(), config.pool_size()).await?;
+    let database_url = config.database_url();
+    let (successor_keys, source) = refresh_secret::load(config, db::Kind::of(&database_url)).map_err(StartError::Config)?;
+    tracing::info!(
+        secret = %successor_keys.current.id(),
+        previous = successor_keys.previous.as_ref().map(|k| k.id()).unwrap_or_default(),
+        from = %source,
+        "refresh secret loaded"
+    );
+    let pool = db::connect(&database_url, config.pool_size()).await?;
     db::migrate(&pool).await?;
+    if refresh_secret::forget_database_copy(&pool).await? {
+        tracing::warn!("deleted a refresh secret an older release had stored in the database; it is never used");
+    }
     let access_ttl = secs(config.access_ttl);
     // A retired key verifies as long as a token it signed can live, plus the clock leeway.
     let keys = KeyStore::open(&pool, access_ttl + 60, now).await?;
-    let successor_key = load_or_create_successor_key(&pool, now).await?;
     let error_seal = ErrorSeal::new(shared_secret(&pool, "error_seal", now).await?);
     let mailer = mailer(config, &origin)?;
     let concurrency = config
@@ -122,7 +132,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         db: pool.clone(),
         keys,
         verified: VerifiedCache::new(verified_cache::DEFAULT_CAPACITY),
-        successor_key,
+        successor_keys,
         passwords,
         revoked,
         profiles: Profiles::new(PROFILE_CACHE_ENTRIES),
@@ -227,23 +237,6 @@ fn mailer(config: &Config, origin: &str) -> Result<Mailer, StartError> {
     let host = origin.split("://").nth(1).unwrap_or(origin).split([':', '/']).next().unwrap_or("localhost").to_owned();
     tracing::info!("mail goes to {}", transport.describe());
     Ok(Mailer::new(transport, from, host))
-}
-
-async fn load_or_create_successor_key(pool: &db::Db, now: i64) -> Result<SuccessorKey, sqlx::Error> {
-    // Two instances starting at once both try; both then read back the one that won.
-    let candidate = SuccessorKey::random_bytes();
-    let value: Vec<u8> = with_db!(pool.write(), |pool| {
-        sqlx::query(
-            "insert into server_secrets (name, value, created_at) values ('refresh_successor', $1, $2)
-             on conflict (name) do nothing",
-        )
-        .bind(&candidate[..])
-        .bind(now)
-        .execute(pool)
-        .await?;
-        sqlx::query_scalar("select value from server_secrets where name = 'refresh_successor'").fetch_one(pool).await?
-    });
-    Ok(SuccessorKey::from_bytes(&value))
 }
 
 /// The whole HTTP surface: JSON API, browser refresh, server functions, pages, static files.

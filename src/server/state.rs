@@ -7,7 +7,7 @@ use crate::server::{
     sessions::{revocation_list::RevocationList, Activity, SessionSettings},
     throttle::Throttle,
     users::Profiles,
-    tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKey, verified_cache::VerifiedCache},
+    tokens::{access::AccessSettings, keys::KeyStore, refresh::SuccessorKeys, verified_cache::VerifiedCache},
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -22,7 +22,8 @@ pub struct State {
     pub keys: KeyStore,
     /// Access tokens whose signature this server has already checked.
     pub verified: VerifiedCache,
-    pub successor_key: SuccessorKey,
+    /// Derive rotated refresh tokens' successors (from outside the database).
+    pub successor_keys: SuccessorKeys,
     pub passwords: Passwords,
     pub revoked: Arc<RevocationList>,
     /// Accounts' public side, cached (it never changes).

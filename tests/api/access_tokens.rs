@@ -36,7 +36,7 @@ async fn an_access_token_signed_by_another_key_is_401_invalid_token() {
     let app = TestApp::spawn().await;
     let person = app.signed_in("Foreign Key").await;
     let other = KeyRing::ephemeral();
-    let (forged, _) = access::mint(&other, &app.state.access, &person.user_id, &person.session_id, now()).unwrap();
+    let (forged, _) = access::mint(&other, &app.state.access, &person.user_id, &person.session_id, i64::MAX, now()).unwrap();
 
     assert_error(app.me(&forged).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }

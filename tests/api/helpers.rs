@@ -73,7 +73,7 @@ pub fn on_postgres() -> bool {
 
 /// With `GATEHOUSE_TEST_POSTGRES` set: creates an empty database on that cluster and returns
 /// its URL. Without: None (the app then makes a SQLite file in its temp dir).
-async fn fresh_postgres_database() -> Option<String> {
+pub async fn fresh_postgres_database() -> Option<String> {
     use sqlx::Connection as _;
     let admin = std::env::var("GATEHOUSE_TEST_POSTGRES").ok().filter(|v| !v.is_empty())?;
     let name = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
@@ -117,6 +117,11 @@ impl TestApp {
         config.failed_sign_in_delays = true;
         config.site_root = "target/site".into();
         config.database_url = fresh_postgres_database().await;
+        if config.database_url.is_some() {
+            // PostgreSQL: the refresh secret is a setting every instance shares (another_instance
+            // copies it); SQLite makes its own file in the data dir.
+            config.refresh_secret = Some(gatehouse::server::tokens::refresh::SuccessorKey::generate());
+        }
         tweak(&mut config);
         TestApp::start(config, dir).await
     }
@@ -153,11 +158,17 @@ impl TestApp {
 
     /// Stops this instance and starts a new one on the same database and the same address
     /// (the default public origin, and so the token issuer, includes the port).
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(|_| {}).await
+    }
+
+    /// [`TestApp::restart`] with `tweak` applied to the configuration (a new release, say).
+    pub async fn restart_with(mut self, tweak: impl FnOnce(&mut Config)) -> TestApp {
         self.server.abort();
         // Take the data dir out, so that dropping the old instance does not delete it.
         let data = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
         let mut config = self.config.clone();
+        tweak(&mut config);
         config.site_addr = self.addr;
         let server = std::mem::replace(&mut self.server, tokio::spawn(async { Ok(()) }));
         drop(self);
@@ -193,6 +204,21 @@ impl TestApp {
 
     pub async fn refresh(&self, refresh_token: &str) -> Response {
         self.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": refresh_token })).await
+    }
+
+    /// `POST /api/v1/auth/refresh` as a particular client: its `User-Agent`, and the address
+    /// a trusted proxy puts in `X-Forwarded-For` (for an app that trusts 127.0.0.1 as its
+    /// proxy). None: the header is not sent.
+    pub async fn refresh_as(&self, refresh_token: &str, user_agent: Option<&str>, forwarded_for: Option<&str>) -> Response {
+        let mut request =
+            self.client.post(self.url("/api/v1/auth/refresh")).json(&json!({ "refresh_token": refresh_token }));
+        if let Some(agent) = user_agent {
+            request = request.header(header::USER_AGENT, agent);
+        }
+        if let Some(address) = forwarded_for {
+            request = request.header("x-forwarded-for", address);
+        }
+        request.send().await.expect("request sent")
     }
 
     pub async fn me(&self, access_token: &str) -> Response {
@@ -342,9 +368,10 @@ impl TestApp {
     }
 
     /// An access token for this user and session, signed with the server's own key and
-    /// issued at `issued_at` (unix seconds).
+    /// issued at `issued_at` (unix seconds), living the configured lifetime.
     pub fn mint_access_token(&self, user_id: &str, session_id: &str, issued_at: i64) -> String {
-        gatehouse::server::tokens::access::mint(&self.state.keys.current(), &self.state.access, user_id, session_id, issued_at)
+        let keys = self.state.keys.current();
+        gatehouse::server::tokens::access::mint(&keys, &self.state.access, user_id, session_id, i64::MAX, issued_at)
             .expect("minting works")
             .0
     }

@@ -383,6 +383,11 @@ async fn no_password_token_hash_or_key_appears_in_the_logs_or_error_messages_of_
             secrets.bytes(&format!("{what} {i} seed"), &bytes[bytes.len() - 32..]);
         }
     }
+    // The refresh secret, which lives outside the database: its bytes and its text.
+    for key in app.state.successor_keys.all() {
+        secrets.bytes("refresh secret", key.expose());
+        secrets.add("refresh secret (text)", key.to_text().expose());
+    }
     assert!(secrets.0.len() > 100, "plenty to look for: {}", secrets.0.len());
 
     // Give the blocking pool's last lines a moment, then search.
@@ -394,6 +399,8 @@ async fn no_password_token_hash_or_key_appears_in_the_logs_or_error_messages_of_
     assert!(logs.lines().any(|l| l.contains("refresh token reuse detected") && l.contains(&user_id)), "and its reuse alarm");
     assert!(logs.lines().any(|l| l.contains("signing key rotated") && l.contains(&new_kid)), "and its key rotation");
     assert!(logs.contains("cross-site request refused"), "and its CSRF refusal");
+    let secret_id = app.state.successor_keys.current.id();
+    assert!(logs.lines().any(|l| l.contains("refresh secret loaded") && l.contains(&secret_id)), "and its secret's id");
 
     secrets.assert_absent_from(&logs, "the server's logs");
     assert_no_token_shapes(&logs, "the server's logs");

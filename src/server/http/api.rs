@@ -214,7 +214,7 @@ pub async fn login(State(state): State<AppState>, client: Client, ApiJson(body):
     ))]
 pub async fn refresh(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<RefreshBody>) -> Result<Json<TokenPair>, AppError> {
     let now = clock::now();
-    let issued = account::refresh(&state, &body.refresh_token, client.ip_addr(), now).await?;
+    let issued = account::refresh(&state, &body.refresh_token, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
 }
 

@@ -111,7 +111,7 @@ async fn refresh_navigation(
         return see_other(&format!("/login?next={}", encode(&next)));
     };
     let now = clock::now();
-    match account::refresh(&state, token.expose(), super::client_ip(&state, &parts), now).await {
+    match account::refresh(&state, token.expose(), &super::client_of(&state, &parts), now).await {
         Ok(issued) => {
             state.cookies.set_tokens(&cookies, &issued, now);
             see_other(&next)

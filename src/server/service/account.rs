@@ -125,7 +125,7 @@ pub async fn start_session(state: &AppState, checked: Checked, client: &Client, 
     events::record(&mut tx, event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
-    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, now)?;
+    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
     Ok(Issued {
         user: user.public(),
         session_id: started.session_id,
@@ -136,11 +136,12 @@ pub async fn start_session(state: &AppState, checked: Checked, client: &Client, 
     })
 }
 
-/// Exchanges a refresh token for a new pair (rotation).
-pub async fn refresh(state: &AppState, presented: &str, ip: Option<IpAddr>, now: i64) -> Result<Issued, AppError> {
-    state.throttle.request(Endpoint::Refresh, ip).map_err(too_many)?;
+/// Exchanges a refresh token for a new pair (rotation), for `client`: inside the grace
+/// window a spent token buys the successor only for the browser that holds it.
+pub async fn refresh(state: &AppState, presented: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
+    state.throttle.request(Endpoint::Refresh, client.ip_addr()).map_err(too_many)?;
     let token = refresh::parse(presented).ok_or(AppError::InvalidRefreshToken)?;
-    let rotated = sessions::rotate::rotate(&state.db, &state.successor_key, &state.revoked, &token, &state.sessions, now)
+    let rotated = sessions::rotate::rotate(&state.db, &state.successor_keys, &state.revoked, &token, client, &state.sessions, now)
         .await
         .map_err(|e| match e {
             RotateError::Invalid => AppError::InvalidRefreshToken,
@@ -150,7 +151,8 @@ pub async fn refresh(state: &AppState, presented: &str, ip: Option<IpAddr>, now:
             RotateError::Db(e) => e.into(),
         })?;
     let user = state.profiles.get(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
-    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &rotated.session_id, now)?;
+    let keys = state.keys.current();
+    let (token, claims) = access::mint(&keys, &state.access, &user.id, &rotated.session_id, rotated.session_expires_at, now)?;
     Ok(Issued {
         user,
         session_id: rotated.session_id,
@@ -233,11 +235,12 @@ pub async fn change_password(
     };
     events::record(&mut tx, event, now).await?;
     let why = Why { reason: EndReason::PasswordChanged, actor_session_id: Some(session_id) };
-    let revoked = sessions::revoke::revoke_all_of_user_in(&mut tx, user_id, Some(session_id), why, now).await?;
+    let reach = sessions::revoke::Reach::new(&state.sessions, &state.revoked);
+    let ended = sessions::revoke::revoke_all_of_user_in(&mut tx, user_id, Some(session_id), why, reach, now).await?;
     let notice = templates::password_changed(&user.email, &user.display_name, &circumstances(client, now), &state.link("/forgot-password"));
     mail::queue::enqueue_in(&mut tx, &notice, now).await?;
-    let revoked = sessions::revoke::commit_and_list(tx, &state.revoked, revoked, now).await?;
+    sessions::revoke::commit_and_list(tx, &state.revoked, ended.ids, now).await?;
     state.mailer.wake();
-    tracing::info!(user_id = %user_id, revoked = revoked.len(), "password changed; other sessions signed out");
-    Ok(revoked.len() as u64)
+    tracing::info!(user_id = %user_id, revoked = ended.live, "password changed; other sessions signed out");
+    Ok(ended.live)
 }

@@ -63,7 +63,7 @@ pub async fn sign_out(state: &AppState, caller: &AuthUser, session_id: &str, now
 /// Signs out every device but this one. Returns how many were signed out.
 pub async fn sign_out_others(state: &AppState, caller: &AuthUser, now: i64) -> Result<u64, AppError> {
     let why = Why { reason: EndReason::SignedOutElsewhere, actor_session_id: Some(&caller.session_id) };
-    Ok(revoke_all_of_user(&state.db, &state.revoked, &caller.user_id, Some(&caller.session_id), why, now).await?)
+    Ok(revoke_all_of_user(&state.db, &state.revoked, &state.sessions, &caller.user_id, Some(&caller.session_id), why, now).await?)
 }
 
 /// Signs out every device, this one included. `caller` is the access token's verdict; a page
@@ -81,7 +81,7 @@ pub async fn sign_out_everywhere(
         (Err(e), None) => return Err(e),
     };
     let why = Why { reason: EndReason::SignedOutEverywhere, actor_session_id: Some(&session_id) };
-    revoke_all_of_user(&state.db, &state.revoked, &user_id, None, why, now).await?;
+    revoke_all_of_user(&state.db, &state.revoked, &state.sessions, &user_id, None, why, now).await?;
     Ok(())
 }
 

@@ -104,7 +104,8 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str, c
         return Err(AppError::InvalidLink);
     }
     let why = Why { reason: EndReason::PasswordReset, actor_session_id: None };
-    let revoked = sessions::revoke::revoke_all_of_user_in(&mut tx, &user.id, None, why, now).await?;
+    let reach = sessions::revoke::Reach::new(&state.sessions, &state.revoked);
+    let ended = sessions::revoke::revoke_all_of_user_in(&mut tx, &user.id, None, why, reach, now).await?;
     let event = events::NewEvent { client: Some(client), ..events::NewEvent::new(&user.id, EventKind::PasswordReset) };
     events::record(&mut tx, event, now).await?;
     let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
@@ -112,10 +113,11 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str, c
     events::record(&mut tx, event, now).await?;
     let notice = templates::password_changed(&user.email, &user.display_name, &circumstances(client, now), &state.link("/forgot-password"));
     mail::queue::enqueue_in(&mut tx, &notice, now).await?;
-    let revoked = sessions::revoke::commit_and_list(tx, &state.revoked, revoked, now).await?;
+    sessions::revoke::commit_and_list(tx, &state.revoked, ended.ids, now).await?;
     state.mailer.wake();
-    tracing::info!(user_id = %user.id, signed_out = revoked.len(), "password reset through a link; every other session signed out");
-    let (access_token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, now)?;
+    tracing::info!(user_id = %user.id, signed_out = ended.live, "password reset through a link; every other session signed out");
+    let (access_token, claims) =
+        access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
     Ok(Issued {
         user: user.public(),
         session_id: started.session_id,

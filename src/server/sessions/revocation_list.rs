@@ -26,6 +26,12 @@ impl RevocationList {
         RevocationList { revoked: RwLock::new(HashMap::new()), keep_secs: access_ttl_secs + 60 }
     }
 
+    /// How long after a session's revocation (or end) one of its access tokens may still be
+    /// valid: the access-token lifetime plus clock leeway.
+    pub fn keep_secs(&self) -> i64 {
+        self.keep_secs
+    }
+
     /// Loads the sessions revoked recently enough that some access token may still carry them.
     pub async fn load(&self, db: &Db, now: i64) -> Result<usize, sqlx::Error> {
         self.load_since(db, now - self.keep_secs).await

@@ -12,6 +12,8 @@ pub struct Started {
     pub session_id: String,
     pub refresh: Secret,
     pub refresh_expires_at: i64,
+    /// The session's absolute end; no access token of it may outlive this.
+    pub expires_at: i64,
 }
 
 /// Longest User-Agent kept; the rest is cut (it is only shown, never trusted).
@@ -45,5 +47,6 @@ pub async fn start(tx: &mut Tx, user_id: &str, client: &Client, settings: &Sessi
         session_id,
         refresh: token,
         refresh_expires_at: (now + settings.idle_secs).min(expires_at),
+        expires_at,
     })
 }

@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 pub const TOKEN_TYPE: &str = "at+jwt";
 /// Bigger than any token we mint by far; larger input is refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 2048;
-/// Allowed clock difference for `iat`/`nbf` between instances.
+/// Allowed clock difference for `iat`/`nbf` between instances, and how much longer than the
+/// configured lifetime (`exp - iat`) a token may be meant to live. The latter stays below the
+/// 60 s a revoked session outlasts the lifetime on the revocation list, so every token of a
+/// revoked session is past its `exp` before the session leaves the list.
 const LEEWAY_SECS: i64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,12 +59,15 @@ impl From<jsonwebtoken::errors::Error> for crate::error::AppError {
     }
 }
 
-/// Mints an access token for one session.
+/// Mints an access token for one session. It expires after the configured lifetime or at
+/// `session_ends_at` (the session's absolute end), whichever comes first: no access token
+/// outlives its session.
 pub fn mint(
     keys: &KeyRing,
     settings: &AccessSettings,
     user_id: &str,
     session_id: &str,
+    session_ends_at: i64,
     now: i64,
 ) -> Result<(String, AccessClaims), jsonwebtoken::errors::Error> {
     let claims = AccessClaims {
@@ -71,7 +77,7 @@ pub fn mint(
         sid: session_id.to_owned(),
         iat: now,
         nbf: now,
-        exp: now + settings.ttl_secs,
+        exp: now.saturating_add(settings.ttl_secs).min(session_ends_at),
         jti: uuid::Uuid::new_v4().simple().to_string(),
     };
     let mut header = Header::new(Algorithm::EdDSA);
@@ -96,14 +102,15 @@ pub fn verify_with_kid(
     now: i64,
 ) -> Result<(AccessClaims, String), AccessError> {
     let (claims, kid) = verify_signature(keys, settings, token)?;
-    check_time(&claims, now)?;
+    check_claims(&claims, settings, now)?;
     Ok((claims, kid))
 }
 
 /// [`verify_with_kid`] for a token that may have been verified before: a repeat skips the
 /// header parsing and the signature check but nothing that can change since — the key must
-/// still be in `keys`, issuer and audience must match, the time checks run against `now`
-/// (see [`VerifiedCache`]). Only tokens that pass in full are remembered.
+/// still be in `keys`, issuer and audience must match, the lifetime and time checks run
+/// against `settings` and `now` (see [`VerifiedCache`]). Only tokens that pass in full are
+/// remembered.
 pub fn verify_cached(
     cache: &VerifiedCache,
     keys: &KeyRing,
@@ -116,7 +123,7 @@ pub fn verify_cached(
     }
     let key = VerifiedCache::key(token);
     if let Lookup::Hit(claims, kid) = cache.lookup(&key, keys, settings) {
-        if let Err(e) = check_time(&claims, now) {
+        if let Err(e) = check_claims(&claims, settings, now) {
             if e == AccessError::Expired {
                 cache.remove(&key);
             }
@@ -171,6 +178,17 @@ fn verify_signature(keys: &KeyRing, settings: &AccessSettings, token: &str) -> R
     Ok((claims, kid))
 }
 
+/// What is checked on every use, cached or not: the lifetime the token was minted with is
+/// one this server issues (configured lifetime plus leeway — after the lifetime is lowered,
+/// tokens minted under the old one stop working, so a revoked session's older token cannot
+/// outlast its entry on the revocation list), then the clock.
+fn check_claims(claims: &AccessClaims, settings: &AccessSettings, now: i64) -> Result<(), AccessError> {
+    if claims.exp.saturating_sub(claims.iat) > settings.ttl_secs.saturating_add(LEEWAY_SECS) {
+        return Err(AccessError::Invalid);
+    }
+    check_time(claims, now)
+}
+
 /// The clock's part: not issued in the future (beyond the leeway), not yet expired.
 fn check_time(claims: &AccessClaims, now: i64) -> Result<(), AccessError> {
     if claims.nbf > now + LEEWAY_SECS || claims.iat > now + LEEWAY_SECS {
@@ -192,11 +210,13 @@ mod tests {
     }
 
     const NOW: i64 = 1_800_000_000;
+    /// A session far from its end.
+    const NO_END: i64 = i64::MAX;
 
     #[test]
     fn a_minted_token_verifies_with_all_its_claims() {
         let keys = KeyRing::ephemeral();
-        let (token, claims) = mint(&keys, &settings(), "user-1", "session-1", NOW).unwrap();
+        let (token, claims) = mint(&keys, &settings(), "user-1", "session-1", NO_END, NOW).unwrap();
         let got = verify(&keys, &settings(), &token, NOW + 10).unwrap();
         assert_eq!(got, claims);
         assert_eq!((got.sub.as_str(), got.sid.as_str(), got.exp), ("user-1", "session-1", NOW + 900));
@@ -208,15 +228,43 @@ mod tests {
     #[test]
     fn a_token_past_its_expiry_is_expired_not_invalid() {
         let keys = KeyRing::ephemeral();
-        let (token, _) = mint(&keys, &settings(), "u", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW).unwrap();
         assert_eq!(verify(&keys, &settings(), &token, NOW + 899).map(|_| ()), Ok(()));
         assert_eq!(verify(&keys, &settings(), &token, NOW + 900), Err(AccessError::Expired));
     }
 
     #[test]
+    fn a_token_never_expires_after_its_session_ends() {
+        let keys = KeyRing::ephemeral();
+        let (_, claims) = mint(&keys, &settings(), "u", "s", NOW + 60, NOW).unwrap();
+        assert_eq!(claims.exp, NOW + 60, "the session ends first");
+        let (token, claims) = mint(&keys, &settings(), "u", "s", NOW + 3600, NOW).unwrap();
+        assert_eq!(claims.exp, NOW + 900, "the lifetime ends first");
+        assert_eq!(verify(&keys, &settings(), &token, NOW + 899).map(|c| c.exp), Ok(NOW + 900));
+    }
+
+    #[test]
+    fn a_token_minted_to_live_longer_than_the_configured_lifetime_is_invalid() {
+        let keys = KeyRing::ephemeral();
+        let mut longer = settings();
+        longer.ttl_secs = 900 + 31;
+        let (token, _) = mint(&keys, &longer, "u", "s", NO_END, NOW).unwrap();
+        assert_eq!(verify(&keys, &settings(), &token, NOW), Err(AccessError::Invalid));
+        // Within the leeway it is still ours.
+        longer.ttl_secs = 900 + 30;
+        let (token, _) = mint(&keys, &longer, "u", "s", NO_END, NOW).unwrap();
+        assert!(verify(&keys, &settings(), &token, NOW).is_ok());
+        // Lowering the lifetime: every token minted under the old, longer one stops working.
+        let mut lowered = settings();
+        lowered.ttl_secs = 60;
+        let (token, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW).unwrap();
+        assert_eq!(verify(&keys, &lowered, &token, NOW + 1), Err(AccessError::Invalid));
+    }
+
+    #[test]
     fn a_token_from_the_future_is_invalid() {
         let keys = KeyRing::ephemeral();
-        let (token, _) = mint(&keys, &settings(), "u", "s", NOW + 3600).unwrap();
+        let (token, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW + 3600).unwrap();
         assert_eq!(verify(&keys, &settings(), &token, NOW), Err(AccessError::Invalid));
     }
 
@@ -224,14 +272,14 @@ mod tests {
     fn a_token_signed_by_another_key_is_invalid() {
         let ours = KeyRing::ephemeral();
         let theirs = KeyRing::ephemeral();
-        let (token, _) = mint(&theirs, &settings(), "u", "s", NOW).unwrap();
+        let (token, _) = mint(&theirs, &settings(), "u", "s", NO_END, NOW).unwrap();
         assert_eq!(verify(&ours, &settings(), &token, NOW), Err(AccessError::Invalid));
     }
 
     #[test]
     fn a_tampered_payload_is_invalid() {
         let keys = KeyRing::ephemeral();
-        let (token, _) = mint(&keys, &settings(), "user-1", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &settings(), "user-1", "s", NO_END, NOW).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let payload = String::from_utf8(B64.decode(parts[1]).unwrap()).unwrap().replace("user-1", "user-2");
         let forged = format!("{}.{}.{}", parts[0], B64.encode(payload), parts[2]);
@@ -241,7 +289,7 @@ mod tests {
     #[test]
     fn alg_none_is_invalid() {
         let keys = KeyRing::ephemeral();
-        let (token, _) = mint(&keys, &settings(), "u", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW).unwrap();
         let payload = token.split('.').nth(1).unwrap();
         let header = B64.encode(format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, keys.signing_kid()));
         for forged in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
@@ -254,11 +302,11 @@ mod tests {
         let keys = KeyRing::ephemeral();
         let mut other = settings();
         other.audience = "someone-else".into();
-        let (token, _) = mint(&keys, &other, "u", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &other, "u", "s", NO_END, NOW).unwrap();
         assert_eq!(verify(&keys, &settings(), &token, NOW), Err(AccessError::Invalid));
         let mut other = settings();
         other.issuer = "https://evil.example".into();
-        let (token, _) = mint(&keys, &other, "u", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &other, "u", "s", NO_END, NOW).unwrap();
         assert_eq!(verify(&keys, &settings(), &token, NOW), Err(AccessError::Invalid));
     }
 

@@ -261,14 +261,14 @@ mod tests {
         let keep = 900 + 60;
         let store = KeyStore::open(&db, keep, T0).await.unwrap();
         let old_kid = store.current().signing_kid().to_owned();
-        let (old_token, _) = access::mint(&store.current(), &settings, "u", "s", T0).unwrap();
+        let (old_token, _) = access::mint(&store.current(), &settings, "u", "s", i64::MAX, T0).unwrap();
 
         let new_kid = rotate(&db, T0 + 10).await.unwrap();
         store.reload(&db, T0 + 10).await.unwrap();
         let ring = store.current();
         assert_eq!(ring.signing_kid(), new_kid);
         assert_ne!(new_kid, old_kid);
-        let (new_token, _) = access::mint(&ring, &settings, "u", "s", T0 + 10).unwrap();
+        let (new_token, _) = access::mint(&ring, &settings, "u", "s", i64::MAX, T0 + 10).unwrap();
         assert_eq!(jsonwebtoken::decode_header(&new_token).unwrap().kid.as_deref(), Some(new_kid.as_str()));
         // Nobody is signed out: the token signed before the rotation still verifies.
         assert!(access::verify(&ring, &settings, &old_token, T0 + 20).is_ok());

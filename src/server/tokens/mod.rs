@@ -8,11 +8,14 @@
 //!   derived. What happens when one is presented lives in `sessions::rotate`.
 //! - `link`: the single-use tokens in links we mail (reset a password) — minted, hashed,
 //!   spent.
+//! - `refresh_secret`: where the secret that derives successors comes from (never the
+//!   database).
 
 pub mod access;
 pub mod keys;
 pub mod link;
 pub mod refresh;
+pub mod refresh_secret;
 pub mod verified_cache;
 
 use crate::{model::User, server::secret::Secret};

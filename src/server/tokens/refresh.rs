@@ -7,13 +7,18 @@
 //! than fresh randomness. That lets the server hand a racing second tab *the same* successor
 //! inside the grace window — without ever storing a token in a readable form, and without
 //! leaving two live tokens for one session. Without the server's key, the successor of a
-//! stolen token cannot be computed.
+//! stolen token cannot be computed — which is why the key never lives in the database beside
+//! the hashes (see `refresh_secret`).
 
 use crate::server::secret::Secret;
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
+use base64::{
+    engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD as B64},
+    Engine,
+};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 pub const PREFIX: &str = "ghr_";
 const RANDOM_BYTES: usize = 32;
@@ -32,10 +37,7 @@ pub fn generate() -> Secret {
 
 /// The successor of `token` under `key` (see the module docs).
 pub fn successor(key: &SuccessorKey, token: &Secret) -> Secret {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.0.expose().as_bytes())
-        .expect("HMAC takes keys of any length");
-    mac.update(token.expose().as_bytes());
-    Secret::new(format!("{PREFIX}{}", B64.encode(mac.finalize().into_bytes())))
+    Secret::new(format!("{PREFIX}{}", B64.encode(key.mac(token.expose().as_bytes()))))
 }
 
 /// The hash under which a token is stored and looked up.
@@ -50,19 +52,85 @@ pub fn parse(text: &str) -> Option<Secret> {
         .then(|| Secret::new(text))
 }
 
-/// The server's key for deriving successors (stored in `server_secrets`).
-#[derive(Clone, Debug)]
-pub struct SuccessorKey(Secret);
+/// A key successors are derived with: random bytes from outside the database (see
+/// `refresh_secret`). Its `Debug` never shows it; its memory is wiped on drop.
+#[derive(Clone)]
+pub struct SuccessorKey(Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for SuccessorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SuccessorKey({}, [redacted])", self.id())
+    }
+}
 
 impl SuccessorKey {
+    /// Shortest key accepted: as many bits as the tokens it derives.
+    pub const MIN_BYTES: usize = 32;
+
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        SuccessorKey(Secret::new(B64.encode(bytes)))
+        SuccessorKey(Zeroizing::new(bytes.to_vec()))
     }
 
-    pub fn random_bytes() -> Vec<u8> {
-        let mut bytes = vec![0u8; 32];
+    /// A new key from the OS's CSPRNG.
+    pub fn generate() -> Self {
+        let mut bytes = Zeroizing::new(vec![0u8; Self::MIN_BYTES]);
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        bytes
+        SuccessorKey(bytes)
+    }
+
+    /// Reads a key written as base64 (standard or URL-safe, padded or not — what
+    /// `openssl rand -base64 32` prints, or [`SuccessorKey::to_text`]).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim().trim_end_matches('=');
+        let bytes = B64
+            .decode(text)
+            .or_else(|_| STANDARD_NO_PAD.decode(text))
+            .map_err(|_| "not base64 (make one with `openssl rand -base64 32`)".to_owned())?;
+        if bytes.len() < Self::MIN_BYTES {
+            return Err(format!("too short: {} bytes, at least {} needed", bytes.len(), Self::MIN_BYTES));
+        }
+        Ok(SuccessorKey(Zeroizing::new(bytes)))
+    }
+
+    /// The key as text (base64url), for the secret file.
+    pub fn to_text(&self) -> Secret {
+        Secret::new(B64.encode(&self.0[..]))
+    }
+
+    /// A name for the key that gives nothing of it away (the first bytes of an HMAC of a fixed
+    /// label): logged at start-up, so operators can see that every instance has the same one.
+    pub fn id(&self) -> String {
+        self.mac(b"gatehouse refresh secret id")[..6].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The key's bytes, for the one place that needs them. Never log what this returns.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn mac(&self, input: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(input);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// The keys in use: `current` derives every new successor; `previous`, while a new key rolls
+/// out, is still followed when a racing tab presents a token that was rotated under it.
+#[derive(Clone, Debug)]
+pub struct SuccessorKeys {
+    pub current: SuccessorKey,
+    pub previous: Option<SuccessorKey>,
+}
+
+impl SuccessorKeys {
+    pub fn new(current: SuccessorKey) -> Self {
+        SuccessorKeys { current, previous: None }
+    }
+
+    /// Current first.
+    pub fn all(&self) -> impl Iterator<Item = &SuccessorKey> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
     }
 }
 
@@ -82,8 +150,8 @@ mod tests {
 
     #[test]
     fn the_successor_is_deterministic_per_key_and_well_formed() {
-        let k1 = SuccessorKey::from_bytes(&SuccessorKey::random_bytes());
-        let k2 = SuccessorKey::from_bytes(&SuccessorKey::random_bytes());
+        let k1 = SuccessorKey::generate();
+        let k2 = SuccessorKey::generate();
         let t = generate();
         let s = successor(&k1, &t);
         assert_eq!(s.expose(), successor(&k1, &t).expose());
@@ -97,5 +165,26 @@ mod tests {
         for bad in ["", "ghr_", "ghr_short", "abc", &format!("ghr_{}", "*".repeat(43)), &format!("xyz_{}", "a".repeat(43))] {
             assert!(parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_key_reads_back_from_its_text_and_from_openssl_base64_and_never_shows_in_debug() {
+        let key = SuccessorKey::generate();
+        let text = key.to_text();
+        let back = SuccessorKey::parse(text.expose()).unwrap();
+        assert_eq!(back.expose(), key.expose());
+        assert_eq!(back.id(), key.id());
+        let openssl = base64::engine::general_purpose::STANDARD.encode(key.expose());
+        assert_eq!(SuccessorKey::parse(&format!(" {openssl}\n")).unwrap().expose(), key.expose());
+        let debug = format!("{key:?}");
+        assert!(!debug.contains(text.expose()) && debug.contains(&key.id()), "{debug}");
+        assert_ne!(SuccessorKey::generate().id(), key.id());
+    }
+
+    #[test]
+    fn short_or_garbled_keys_are_refused() {
+        assert!(SuccessorKey::parse(&B64.encode([7u8; 31])).unwrap_err().contains("too short"));
+        assert!(SuccessorKey::parse("").is_err());
+        assert!(SuccessorKey::parse("not base64 at all!").unwrap_err().contains("base64"));
     }
 }

@@ -4,7 +4,8 @@
 //! Ed25519 check was the biggest part of answering it. The cache remembers, per exact token
 //! (keyed by its SHA-256), "these bytes carry a valid signature by this public key and say
 //! these claims". Everything that can change is still checked on every use: the clock
-//! (`exp`, `nbf`, `iat`), that the signing key is still in the current key ring (a retired
+//! (`exp`, `nbf`, `iat`), the token's lifetime against the configured one (see
+//! `access::check_claims`), that the signing key is still in the current key ring (a retired
 //! and dropped key verifies nothing, cached or not), issuer and audience; the revocation
 //! list is the caller's (`server::auth`). A token never seen, altered by a single byte, or
 //! refused before is verified in full.
@@ -122,6 +123,7 @@ mod tests {
     }
 
     const NOW: i64 = 1_800_000_000;
+    const NO_END: i64 = i64::MAX;
 
     fn cached(cache: &VerifiedCache, token: &str) -> bool {
         cache.entries.get(&VerifiedCache::key(token)).is_some()
@@ -130,7 +132,7 @@ mod tests {
     #[test]
     fn a_verified_token_is_cached_and_answers_the_same_claims_again() {
         let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
-        let (token, claims) = mint(&keys, &settings(), "user-1", "session-1", NOW).unwrap();
+        let (token, claims) = mint(&keys, &settings(), "user-1", "session-1", NO_END, NOW).unwrap();
         assert!(!cached(&cache, &token));
         let first = verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
         assert!(cached(&cache, &token));
@@ -142,7 +144,7 @@ mod tests {
     #[test]
     fn an_expired_cached_token_is_refused_as_expired_and_dropped() {
         let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
-        let (token, _) = mint(&keys, &settings(), "u", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW).unwrap();
         verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
         assert!(cached(&cache, &token));
         assert_eq!(verify_cached(&cache, &keys, &settings(), &token, NOW + 899).map(|_| ()), Ok(()));
@@ -153,7 +155,7 @@ mod tests {
     #[test]
     fn a_cached_token_is_still_refused_when_the_clock_says_it_is_not_yet_valid() {
         let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
-        let (token, _) = mint(&keys, &settings(), "u", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW).unwrap();
         verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
         // The clock stepped back by more than the leeway.
         assert_eq!(verify_cached(&cache, &keys, &settings(), &token, NOW - 3600), Err(AccessError::Invalid));
@@ -163,7 +165,7 @@ mod tests {
     fn a_tampered_copy_of_a_cached_token_is_not_a_hit() {
         use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
         let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
-        let (token, _) = mint(&keys, &settings(), "user-1", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &settings(), "user-1", "s", NO_END, NOW).unwrap();
         verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let payload = String::from_utf8(B64.decode(parts[1]).unwrap()).unwrap().replace("user-1", "user-2");
@@ -182,7 +184,7 @@ mod tests {
     fn a_token_of_a_key_no_longer_in_the_ring_is_refused_even_when_cached() {
         let cache = VerifiedCache::new(100);
         let (old_ring, new_ring) = (KeyRing::ephemeral(), KeyRing::ephemeral());
-        let (token, _) = mint(&old_ring, &settings(), "u", "s", NOW).unwrap();
+        let (token, _) = mint(&old_ring, &settings(), "u", "s", NO_END, NOW).unwrap();
         verify_cached(&cache, &old_ring, &settings(), &token, NOW).unwrap();
         assert!(cached(&cache, &token));
         // The old key has been retired long enough to leave the ring.
@@ -191,9 +193,22 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_token_longer_lived_than_the_configured_lifetime_is_refused_on_every_use() {
+        let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
+        let (token, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW).unwrap();
+        verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
+        assert!(cached(&cache, &token));
+        // The same issuer and audience, a lower lifetime: the cached entry does not vouch for it.
+        let mut lowered = settings();
+        lowered.ttl_secs = 60;
+        assert_eq!(verify_cached(&cache, &keys, &lowered, &token, NOW + 1), Err(AccessError::Invalid));
+        assert_eq!(verify_cached(&cache, &keys, &lowered, &token, NOW + 2), Err(AccessError::Invalid));
+    }
+
+    #[test]
     fn a_cached_token_is_refused_by_a_server_with_another_issuer_or_audience() {
         let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
-        let (token, _) = mint(&keys, &settings(), "u", "s", NOW).unwrap();
+        let (token, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW).unwrap();
         verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
         let mut other = settings();
         other.audience = "someone-else".into();
@@ -208,7 +223,7 @@ mod tests {
     fn the_cache_never_holds_more_than_its_capacity() {
         let (cache, keys) = (VerifiedCache::new(16), KeyRing::ephemeral());
         let tokens: Vec<String> =
-            (0..200).map(|i| mint(&keys, &settings(), "u", &format!("s{i}"), NOW).unwrap().0).collect();
+            (0..200).map(|i| mint(&keys, &settings(), "u", &format!("s{i}"), NO_END, NOW).unwrap().0).collect();
         for token in &tokens {
             verify_cached(&cache, &keys, &settings(), token, NOW).unwrap();
             assert!(cache.len() <= 16, "{}", cache.len());
@@ -223,12 +238,12 @@ mod tests {
     fn expired_entries_are_swept_out_when_new_tokens_arrive() {
         let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
         for i in 0..10 {
-            let (token, _) = mint(&keys, &settings(), "u", &format!("old{i}"), NOW).unwrap();
+            let (token, _) = mint(&keys, &settings(), "u", &format!("old{i}"), NO_END, NOW).unwrap();
             verify_cached(&cache, &keys, &settings(), &token, NOW).unwrap();
         }
         assert_eq!(cache.len(), 10);
         let later = NOW + 900 + SWEEP_EVERY_SECS;
-        let (fresh, _) = mint(&keys, &settings(), "u", "new", later).unwrap();
+        let (fresh, _) = mint(&keys, &settings(), "u", "new", NO_END, later).unwrap();
         verify_cached(&cache, &keys, &settings(), &fresh, later).unwrap();
         assert_eq!(cache.len(), 1);
         assert!(cached(&cache, &fresh));
@@ -237,9 +252,9 @@ mod tests {
     #[test]
     fn refused_tokens_are_not_cached() {
         let (cache, keys) = (VerifiedCache::new(100), KeyRing::ephemeral());
-        let (future, _) = mint(&keys, &settings(), "u", "s", NOW + 3600).unwrap();
+        let (future, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW + 3600).unwrap();
         assert_eq!(verify_cached(&cache, &keys, &settings(), &future, NOW), Err(AccessError::Invalid));
-        let (expired, _) = mint(&keys, &settings(), "u", "s", NOW - 1000).unwrap();
+        let (expired, _) = mint(&keys, &settings(), "u", "s", NO_END, NOW - 1000).unwrap();
         assert_eq!(verify_cached(&cache, &keys, &settings(), &expired, NOW), Err(AccessError::Expired));
         for junk in ["", "a.b.c", &"x".repeat(10_000)] {
             assert_eq!(verify_cached(&cache, &keys, &settings(), junk, NOW), Err(AccessError::Invalid));
