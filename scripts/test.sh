@@ -59,15 +59,20 @@ start_server() { # name port extra-env...
   echo "server $name did not start; its log:" >&2; cat "$OUT/$name.log" >&2; return 1
 }
 
-P1="$(free_port)"; P2="$(free_port)"
+P1="$(free_port)"; P2="$(free_port)"; SMTP_PORT="$(free_port)"
+# A real SMTP server for the default server's mail; the journeys read its Maildir.
+MAILDIR="$OUT/maildir"
+python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$MAILDIR" >"$OUT/smtp.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.1; done
 RATES=(GATEHOUSE_LOGIN_RATE_PER_MINUTE=1000 GATEHOUSE_REGISTER_RATE_PER_MINUTE=1000 GATEHOUSE_REFRESH_RATE_PER_MINUTE=1000)
-start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s "${RATES[@]}"
+start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s GATEHOUSE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" "${RATES[@]}"
 start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s "${RATES[@]}"
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
 # Screenshots go under the test output; docs/screenshots changes only by scripts/screenshots.sh.
 (cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$P1" SHORT_TTL_URL="http://127.0.0.1:$P2" \
-  SCREENSHOT_DIR="$OUT/screenshots" npx playwright test "$@")
+  SCREENSHOT_DIR="$OUT/screenshots" MAILDIR="$MAILDIR" npx playwright test "$@")
 
 say "no token, hash or key in the browser-test servers' logs"
 # Refresh tokens start with ghr_, JWTs with eyJ; neither may ever be logged.

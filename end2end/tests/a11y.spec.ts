@@ -35,7 +35,17 @@ for (const scheme of ["light", "dark"] as const) {
     });
 
     test("signed out: start, sign in, register, a 404, and the pages' messages", async ({ page }) => {
-      for (const path of ["/", "/login", "/login?ended=1", "/login?signed_out=1", "/register", "/no/such/page"]) {
+      for (const path of [
+        "/",
+        "/login",
+        "/login?ended=1",
+        "/login?signed_out=1",
+        "/register",
+        "/forgot-password",
+        "/forgot-password?sent=1",
+        "/reset-password?token=not-a-valid-link",
+        "/no/such/page",
+      ]) {
         await visit(page, path);
         await expectNoViolations(page, `${path} signed out (${scheme})`);
       }
