@@ -155,6 +155,12 @@ pub struct Config {
     /// exist, the same for every instance.
     #[arg(long, env = "GATEHOUSE_REFRESH_SECRET_FILE")]
     pub refresh_secret_file: Option<PathBuf>,
+
+    /// While an account is being guessed at, each attempt on it from a device it does not
+    /// know is held back, paced up to this long, then checked: slowed, never refused. Devices
+    /// that signed in to it before are never held. At most 20s; 0s holds nothing.
+    #[arg(long, env = "GATEHOUSE_UNKNOWN_DEVICE_MAX_DELAY", default_value = "10s", value_parser = parse_duration)]
+    pub unknown_device_max_delay: Duration,
 }
 
 impl Config {

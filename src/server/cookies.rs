@@ -1,14 +1,19 @@
-//! The two token cookies (ssr only).
+//! The two token cookies and the device cookie (ssr only).
 //!
 //! - access token: `HttpOnly; SameSite=Lax; Path=/` — sent with every page and call.
 //! - refresh token: `HttpOnly; SameSite=Strict; Path=/auth` — sent only to the refresh and
 //!   sign-out endpoints, never to pages, never readable by scripts.
+//! - device token (`server::known_devices`): `HttpOnly; SameSite=Strict; Path=/`, for 180
+//!   days — says "this browser signed in to these accounts before", so others' failed
+//!   sign-ins do not slow it down. It opens nothing by itself, and signing out keeps it: the
+//!   browser stays a device its owner has used.
 //!
-//! Over https both get `Secure`, and prefixes the browser enforces: `__Host-` for the access
-//! cookie (Secure, Path=/, no Domain) and `__Secure-` for the refresh cookie (`__Host-`
-//! demands Path=/, which would send the refresh token everywhere).
+//! Over https all get `Secure`, and prefixes the browser enforces: `__Host-` for the access
+//! and device cookies (Secure, Path=/, no Domain: no other host can plant one) and
+//! `__Secure-` for the refresh cookie (`__Host-` demands Path=/, which would send the refresh
+//! token everywhere).
 
-use crate::server::{secret::Secret, tokens::Issued};
+use crate::server::{known_devices, secret::Secret, tokens::Issued};
 use http::HeaderMap;
 use tower_cookies::{cookie::{time::Duration, SameSite}, Cookie, Cookies};
 
@@ -20,18 +25,24 @@ pub struct CookieSettings {
     pub secure: bool,
     pub access_name: &'static str,
     pub refresh_name: &'static str,
+    pub device_name: &'static str,
 }
 
 impl CookieSettings {
     pub fn new(secure: bool) -> Self {
         if secure {
-            CookieSettings { secure, access_name: "__Host-gh_access", refresh_name: "__Secure-gh_refresh" }
+            CookieSettings {
+                secure,
+                access_name: "__Host-gh_access",
+                refresh_name: "__Secure-gh_refresh",
+                device_name: "__Host-gh_device",
+            }
         } else {
-            CookieSettings { secure, access_name: "gh_access", refresh_name: "gh_refresh" }
+            CookieSettings { secure, access_name: "gh_access", refresh_name: "gh_refresh", device_name: "gh_device" }
         }
     }
 
-    /// Puts a freshly issued pair into the browser.
+    /// Puts a freshly issued pair (and, after a sign-in, the device token) into the browser.
     pub fn set_tokens(&self, cookies: &Cookies, issued: &Issued, now: i64) {
         let lifetime = Duration::seconds((issued.refresh_expires_at - now).max(0));
         // The access cookie lives as long as the session may, so an expired token still tells
@@ -50,6 +61,15 @@ impl CookieSettings {
             .max_age(lifetime);
         cookies.add(access.build());
         cookies.add(refresh.build());
+        if let Some(device) = &issued.device_token {
+            let device = Cookie::build((self.device_name, device.expose().to_owned()))
+                .http_only(true)
+                .secure(self.secure)
+                .same_site(SameSite::Strict)
+                .path("/")
+                .max_age(Duration::seconds(known_devices::FORGET_AFTER_SECS));
+            cookies.add(device.build());
+        }
     }
 
     /// Removes both cookies.
@@ -70,6 +90,11 @@ impl CookieSettings {
 
     pub fn access_token(&self, cookies: &Cookies) -> Option<Secret> {
         cookies.get(self.access_name).map(|c| Secret::new(c.value()))
+    }
+
+    /// The device cookie from request headers, if it holds something shaped like a device token.
+    pub fn device_token_from_headers(&self, headers: &HeaderMap) -> Option<Secret> {
+        cookie_from_headers(headers, self.device_name).and_then(|token| known_devices::parse(token.expose()))
     }
 
     /// The access cookie straight from request headers (no cookie layer needed).

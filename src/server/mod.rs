@@ -8,6 +8,8 @@
 //!   written once for both surfaces.
 //! - `http/`: the JSON API, the browser's refresh endpoint, and what stands in front of every
 //!   route (CSRF, limits, headers, error bodies) — adapters that call `service/`.
+//! - `throttle`, `known_devices`: request rates, and failed checks of secrets counted so that
+//!   they slow the guesser, never the owner (devices that signed in before are known).
 //! - `startup`: builds the app from a `Config`; tests call it too.
 //!
 //! Imports run downhill: `http` → `service` → `sessions`, `events`, `tokens` → `db`, `clock`.
@@ -20,6 +22,7 @@ pub mod cookies;
 pub mod db;
 pub mod events;
 pub mod http;
+pub mod known_devices;
 pub mod mail;
 pub mod password;
 pub mod secret;

@@ -10,6 +10,11 @@
 //! precomposed "é" or "e" + combining accent, a full-width letter) is the same password.
 //! Unknown accounts are checked against a dummy hash made with the parameters most stored
 //! hashes use, so after a parameter change they still cost what a real account costs.
+//!
+//! The queue is fair between accounts: every job names the account it is for, and the
+//! threads take the accounts with waiting jobs in turn, one job each. However many checks
+//! one account's flood has queued, someone else's sign-in waits for at most one job per
+//! other busy account, not for the whole flood.
 
 use crate::server::secret::Secret;
 use argon2::{
@@ -18,8 +23,9 @@ use argon2::{
 };
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::{
+    collections::{HashMap, VecDeque},
     panic::AssertUnwindSafe,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, PoisonError, RwLock},
     time::Duration,
 };
 use unicode_normalization::UnicodeNormalization;
@@ -62,12 +68,51 @@ const HASHING_NICE: i32 = 19;
 
 type Job = Box<dyn FnOnce(&mut Workspace) + Send>;
 
+/// Waiting jobs, per account, taken in turns.
+#[derive(Default)]
+struct FairQueue {
+    waiting: HashMap<String, VecDeque<Job>>,
+    /// Accounts with waiting jobs, in the order their next job is taken.
+    turns: VecDeque<String>,
+}
+
+impl FairQueue {
+    fn push(&mut self, account: &str, job: Job) {
+        match self.waiting.get_mut(account) {
+            Some(jobs) => jobs.push_back(job),
+            None => {
+                self.waiting.insert(account.to_owned(), VecDeque::from([job]));
+                self.turns.push_back(account.to_owned());
+            }
+        }
+    }
+
+    /// The next account's oldest job; that account goes to the back of the line.
+    fn pop(&mut self) -> Option<Job> {
+        let account = self.turns.pop_front()?;
+        let jobs = self.waiting.get_mut(&account)?;
+        let job = jobs.pop_front();
+        if jobs.is_empty() {
+            self.waiting.remove(&account);
+        } else {
+            self.turns.push_back(account);
+        }
+        job
+    }
+}
+
+/// The queue's name for work that is nobody's (the dummy hash).
+const NOBODY: &str = "";
+
 #[derive(Clone)]
 pub struct Passwords {
     argon: Argon2<'static>,
     params: Params,
-    /// The hashing threads' queue; they stop when the last clone of this is dropped.
-    jobs: Sender<Job>,
+    /// The jobs, fair between accounts.
+    queue: Arc<Mutex<FairQueue>>,
+    /// One ring per queued job wakes one hashing thread; the queue says whose job it takes.
+    /// The threads stop when the last clone of this is dropped.
+    doorbell: Sender<()>,
     /// Verified for unknown accounts, so "no such account" costs what "wrong password" costs.
     dummy_hash: Arc<RwLock<Arc<str>>>,
 }
@@ -105,16 +150,17 @@ impl Passwords {
             .map_err(|e| PasswordError::Params(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let dummy = hash_with(&argon, DUMMY_PASSWORD, Workspace::new(params.block_count()).memory(params.block_count())?)?;
-        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        let queue = Arc::new(Mutex::new(FairQueue::default()));
+        let (doorbell, rings) = crossbeam_channel::unbounded::<()>();
         for i in 0..concurrency.max(1) {
-            let queue = queue.clone();
+            let (queue, rings) = (queue.clone(), rings.clone());
             let blocks = params.block_count();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || hashing_thread(&queue, blocks))
+                .spawn(move || hashing_thread(&queue, &rings, blocks))
                 .map_err(|e| PasswordError::Join(format!("starting a hashing thread: {e}")))?;
         }
-        Ok(Passwords { argon, params, jobs, dummy_hash: Arc::new(RwLock::new(dummy.into())) })
+        Ok(Passwords { argon, params, queue, doorbell, dummy_hash: Arc::new(RwLock::new(dummy.into())) })
     }
 
     /// Makes unknown accounts cost what the stored hashes cost: `cost` is the parameters most
@@ -126,7 +172,7 @@ impl Passwords {
         let params = Params::new(cost.0, cost.1, cost.2, None).map_err(|e| PasswordError::Params(e.to_string()))?;
         let blocks = params.block_count();
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy = self.run(move |workspace| hash_with(&argon, DUMMY_PASSWORD, workspace.memory(blocks)?)).await??;
+        let dummy = self.run(NOBODY, move |workspace| hash_with(&argon, DUMMY_PASSWORD, workspace.memory(blocks)?)).await??;
         *self.dummy_hash.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = dummy.into();
         Ok(())
     }
@@ -140,30 +186,32 @@ impl Passwords {
         self.dummy_hash.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// Hashes a new password (its NFKC form) into a PHC string.
-    pub async fn hash(&self, password: &Secret) -> Result<String, PasswordError> {
+    /// Hashes a new password (its NFKC form) of `account` (its email, or its id: whatever
+    /// names it to the caller, for the queue's turns) into a PHC string.
+    pub async fn hash(&self, account: &str, password: &Secret) -> Result<String, PasswordError> {
         let argon = self.argon.clone();
         let password = normalized(password);
         let blocks = self.params.block_count();
-        self.run(move |workspace| hash_with(&argon, password.expose().as_bytes(), workspace.memory(blocks)?))
+        self.run(account, move |workspace| hash_with(&argon, password.expose().as_bytes(), workspace.memory(blocks)?))
             .await?
     }
 
-    /// Checks a password against a stored hash, or against the dummy hash when there is no
-    /// account, so both paths do the same work. `matches` is false for a missing account.
+    /// Checks a password of `account` against a stored hash, or against the dummy hash when
+    /// there is no account, so both paths do the same work. `matches` is false for a missing
+    /// account.
     ///
     /// The NFKC form is checked; a password whose typed form differs from it is also checked
     /// as typed (hashes stored before passwords were normalised) and, matching that way, is
     /// due for a rehash. Whether that second check runs depends on the input alone, never on
     /// the account, so it tells nobody anything.
-    pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> Result<Verified, PasswordError> {
+    pub async fn verify(&self, account: &str, password: &Secret, stored: Option<&str>) -> Result<Verified, PasswordError> {
         let typed = password.clone();
         let password = normalized(password);
         let legacy = (typed.expose() != password.expose()).then_some(typed);
         let account_exists = stored.is_some();
         let hash: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy());
         let current = self.params.clone();
-        self.run(move |workspace| {
+        self.run(account, move |workspace| {
             let Ok(parsed) = PasswordHash::new(&hash) else {
                 return Verified { matches: false, needs_rehash: false };
             };
@@ -183,9 +231,10 @@ impl Passwords {
         .await
     }
 
-    /// Queues `work` for a hashing thread and waits for its answer.
+    /// Queues `work` for a hashing thread, in `account`'s line, and waits for its answer.
     async fn run<T: Send + 'static>(
         &self,
+        account: &str,
         work: impl FnOnce(&mut Workspace) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
@@ -195,8 +244,9 @@ impl Passwords {
                 let _ = answer.send(work(workspace));
             }
         });
-        self.jobs
-            .send(job)
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner).push(account, job);
+        self.doorbell
+            .send(())
             .map_err(|_| PasswordError::Join("the hashing threads have stopped".into()))?;
         answered
             .await
@@ -204,25 +254,27 @@ impl Passwords {
     }
 }
 
-/// One hashing thread: takes jobs until every `Passwords` clone is gone.
-fn hashing_thread(queue: &Receiver<Job>, blocks: usize) {
+/// One hashing thread: takes jobs until every `Passwords` clone is gone (and the rings they
+/// left are answered).
+fn hashing_thread(queue: &Mutex<FairQueue>, rings: &Receiver<()>, blocks: usize) {
     lower_priority();
     let mut workspace = Workspace::new(blocks);
     loop {
-        let job = if workspace.memory.is_some() {
-            match queue.recv_timeout(KEEP_MEMORY_IDLE) {
-                Ok(job) => job,
+        if workspace.memory.is_some() {
+            match rings.recv_timeout(KEEP_MEMORY_IDLE) {
+                Ok(()) => {}
                 Err(RecvTimeoutError::Timeout) => {
                     workspace.memory = None;
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
             }
-        } else {
-            match queue.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            }
+        } else if rings.recv().is_err() {
+            return;
+        }
+        // Each ring follows one push, so a job is waiting; the lock is released before it runs.
+        let Some(job) = queue.lock().unwrap_or_else(PoisonError::into_inner).pop() else {
+            continue;
         };
         // A panic fails that one request (its answer channel drops), not the thread.
         if std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut workspace))).is_err() {
@@ -364,11 +416,11 @@ mod tests {
     #[tokio::test]
     async fn a_hashed_password_verifies_and_a_wrong_one_does_not() {
         let p = cheap();
-        let hash = p.hash(&Secret::new("correct horse battery")).await.unwrap();
+        let hash = p.hash("a", &Secret::new("correct horse battery")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
-        let ok = p.verify(&Secret::new("correct horse battery"), Some(&hash)).await.unwrap();
+        let ok = p.verify("a", &Secret::new("correct horse battery"), Some(&hash)).await.unwrap();
         assert!(ok.matches && !ok.needs_rehash);
-        let bad = p.verify(&Secret::new("correct horse battery!"), Some(&hash)).await.unwrap();
+        let bad = p.verify("a", &Secret::new("correct horse battery!"), Some(&hash)).await.unwrap();
         assert!(!bad.matches);
     }
 
@@ -376,10 +428,10 @@ mod tests {
     async fn the_same_password_typed_on_two_keyboards_matches() {
         let p = cheap();
         // Precomposed é and full-width letters, against e + combining acute and plain ASCII.
-        let hash = p.hash(&Secret::new("caf\u{e9} \u{ff21}\u{ff22} horse battery")).await.unwrap();
-        let other_keyboard = p.verify(&Secret::new("cafe\u{301} AB horse battery"), Some(&hash)).await.unwrap();
+        let hash = p.hash("a", &Secret::new("caf\u{e9} \u{ff21}\u{ff22} horse battery")).await.unwrap();
+        let other_keyboard = p.verify("a", &Secret::new("cafe\u{301} AB horse battery"), Some(&hash)).await.unwrap();
         assert!(other_keyboard.matches && !other_keyboard.needs_rehash);
-        assert!(!p.verify(&Secret::new("cafe AB horse battery"), Some(&hash)).await.unwrap().matches);
+        assert!(!p.verify("a", &Secret::new("cafe AB horse battery"), Some(&hash)).await.unwrap().matches);
     }
 
     #[tokio::test]
@@ -388,10 +440,10 @@ mod tests {
         let typed = "cafe\u{301} horse battery";
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(1024, 1, 1, None).unwrap());
         let stored = hash_with(&argon, typed.as_bytes(), Workspace::new(1024).memory(1024).unwrap()).unwrap();
-        let v = p.verify(&Secret::new(typed), Some(&stored)).await.unwrap();
+        let v = p.verify("a", &Secret::new(typed), Some(&stored)).await.unwrap();
         assert!(v.matches && v.needs_rehash, "{v:?}");
-        let rehashed = p.hash(&Secret::new(typed)).await.unwrap();
-        let v = p.verify(&Secret::new("caf\u{e9} horse battery"), Some(&rehashed)).await.unwrap();
+        let rehashed = p.hash("a", &Secret::new(typed)).await.unwrap();
+        let v = p.verify("a", &Secret::new("caf\u{e9} horse battery"), Some(&rehashed)).await.unwrap();
         assert!(v.matches && !v.needs_rehash, "after the rehash any keyboard's form matches");
     }
 
@@ -401,15 +453,15 @@ mod tests {
         assert_eq!(p.dummy_cost(), Some((1024, 1, 1)), "today's parameters to begin with");
         let older = Passwords::new(2048, 2, 1).unwrap();
         let stored = [
-            older.hash(&Secret::new("one password")).await.unwrap(),
-            older.hash(&Secret::new("two password")).await.unwrap(),
-            p.hash(&Secret::new("three password")).await.unwrap(),
+            older.hash("a", &Secret::new("one password")).await.unwrap(),
+            older.hash("a", &Secret::new("two password")).await.unwrap(),
+            p.hash("a", &Secret::new("three password")).await.unwrap(),
         ];
         let most = most_used_cost(stored.iter().map(String::as_str).chain(["garbage"]));
         assert_eq!(most, Some((2048, 2, 1)));
         p.follow_stored_cost((2048, 2, 1)).await.unwrap();
         assert_eq!(p.dummy_cost(), Some((2048, 2, 1)));
-        assert!(!p.verify(&Secret::new("one password"), None).await.unwrap().matches);
+        assert!(!p.verify("a", &Secret::new("one password"), None).await.unwrap().matches);
         assert_eq!(most_used_cost([]), None);
     }
 
@@ -417,7 +469,7 @@ mod tests {
     async fn an_unknown_account_never_matches_even_with_the_dummy_password() {
         let p = cheap();
         let v = p
-            .verify(&Secret::new("gatehouse dummy password, never a real one"), None)
+            .verify("a", &Secret::new("gatehouse dummy password, never a real one"), None)
             .await
             .unwrap();
         assert!(!v.matches);
@@ -426,30 +478,30 @@ mod tests {
     #[tokio::test]
     async fn a_hash_with_old_parameters_asks_for_a_rehash() {
         let old = Passwords::new(512, 1, 1).unwrap();
-        let hash = old.hash(&Secret::new("pw-pw-pw-pw")).await.unwrap();
-        let v = cheap().verify(&Secret::new("pw-pw-pw-pw"), Some(&hash)).await.unwrap();
+        let hash = old.hash("a", &Secret::new("pw-pw-pw-pw")).await.unwrap();
+        let v = cheap().verify("a", &Secret::new("pw-pw-pw-pw"), Some(&hash)).await.unwrap();
         assert!(v.matches && v.needs_rehash);
     }
 
     #[tokio::test]
     async fn a_hash_needing_more_memory_than_todays_parameters_still_verifies() {
         let old = Passwords::new(4096, 1, 1).unwrap();
-        let hash = old.hash(&Secret::new("pw-pw-pw-pw")).await.unwrap();
-        let v = cheap().verify(&Secret::new("pw-pw-pw-pw"), Some(&hash)).await.unwrap();
+        let hash = old.hash("a", &Secret::new("pw-pw-pw-pw")).await.unwrap();
+        let v = cheap().verify("a", &Secret::new("pw-pw-pw-pw"), Some(&hash)).await.unwrap();
         assert!(v.matches && v.needs_rehash);
-        assert!(!cheap().verify(&Secret::new("pw-pw-pw-pX"), Some(&hash)).await.unwrap().matches);
+        assert!(!cheap().verify("a", &Secret::new("pw-pw-pw-pX"), Some(&hash)).await.unwrap().matches);
     }
 
     #[tokio::test]
     async fn owasp_defaults_produce_the_expected_phc_parameters() {
         let p = Passwords::new(19456, 2, 1).unwrap();
-        let hash = p.hash(&Secret::new("long enough password")).await.unwrap();
+        let hash = p.hash("a", &Secret::new("long enough password")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
     }
 
     #[tokio::test]
     async fn a_garbage_stored_hash_is_a_mismatch_not_a_crash() {
-        let v = cheap().verify(&Secret::new("x"), Some("not a phc string")).await.unwrap();
+        let v = cheap().verify("a", &Secret::new("x"), Some("not a phc string")).await.unwrap();
         assert!(!v.matches);
     }
 
@@ -460,12 +512,12 @@ mod tests {
         // Several rounds, so reused (dirty) thread memory is covered too.
         for i in 0..4 {
             let password = format!("round {i} password");
-            let ours = p.hash(&Secret::new(password.clone())).await.unwrap();
+            let ours = p.hash("a", &Secret::new(password.clone())).await.unwrap();
             assert!(crate_argon.verify_password(password.as_bytes(), &PasswordHash::new(&ours).unwrap()).is_ok());
             assert!(crate_argon.verify_password(b"another", &PasswordHash::new(&ours).unwrap()).is_err());
             let theirs = crate_argon.hash_password(password.as_bytes()).unwrap().to_string();
-            assert!(p.verify(&Secret::new(password.clone()), Some(&theirs)).await.unwrap().matches);
-            assert!(!p.verify(&Secret::new("another"), Some(&theirs)).await.unwrap().matches);
+            assert!(p.verify("a", &Secret::new(password.clone()), Some(&theirs)).await.unwrap().matches);
+            assert!(!p.verify("a", &Secret::new("another"), Some(&theirs)).await.unwrap().matches);
         }
     }
 
@@ -480,10 +532,42 @@ mod tests {
         ] {
             let argon = Argon2::new(algorithm, version, Params::new(1024, 2, 1, Some(output_len)).unwrap());
             let theirs = argon.hash_password(b"legacy password").unwrap().to_string();
-            let v = p.verify(&Secret::new("legacy password"), Some(&theirs)).await.unwrap();
+            let v = p.verify("a", &Secret::new("legacy password"), Some(&theirs)).await.unwrap();
             assert!(v.matches && v.needs_rehash, "{theirs}");
-            assert!(!p.verify(&Secret::new("legacy passwort"), Some(&theirs)).await.unwrap().matches, "{theirs}");
+            assert!(!p.verify("a", &Secret::new("legacy passwort"), Some(&theirs)).await.unwrap().matches, "{theirs}");
         }
+    }
+
+    #[tokio::test]
+    async fn one_accounts_queued_jobs_delay_another_accounts_job_by_one_turn_not_by_the_whole_queue() {
+        let p = Passwords::new(1024, 1, 1).unwrap();
+        let order = Arc::new(Mutex::new(Vec::<String>::new()));
+        // Keep the one hashing thread busy until everything below is queued.
+        let (started, has_started) = tokio::sync::oneshot::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let busy = p.run("flood", move |_| {
+            let _ = started.send(());
+            let _ = released.recv();
+        });
+        let mut jobs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), PasswordError>>>>> = vec![Box::pin(busy)];
+        for i in 0..10 {
+            let order = order.clone();
+            jobs.push(Box::pin(p.run("flood", move |_| order.lock().unwrap().push(format!("flood {i}")))));
+        }
+        let other = order.clone();
+        jobs.push(Box::pin(p.run("someone else", move |_| other.lock().unwrap().push("someone else".into()))));
+        let all = futures::future::join_all(jobs);
+        tokio::pin!(all);
+        // The first poll queues every job, in order.
+        assert!(futures::poll!(&mut all).is_pending());
+        has_started.await.unwrap();
+        release.send(()).unwrap();
+        assert!(all.await.into_iter().all(|r| r.is_ok()));
+        let order = order.lock().unwrap().clone();
+        // At most one flood job first (depending on when the busy one left the line), never ten.
+        let position = order.iter().position(|o| o == "someone else");
+        assert!(matches!(position, Some(0 | 1)), "the other account's job is next or next but one: {order:?}");
+        assert_eq!(order.len(), 11);
     }
 
     #[test]

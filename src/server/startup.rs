@@ -13,7 +13,7 @@ use crate::{
         password::Passwords,
         sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
         state::{AppState, State},
-        throttle::{Rates, Throttle},
+        throttle::{self, Rates, Throttle},
         users::Profiles,
         tokens::{access::AccessSettings, keys::KeyStore, refresh_secret, verified_cache::{self, VerifiedCache}},
     },
@@ -95,6 +95,9 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     if config.access_ttl.as_secs() == 0 {
         return Err(StartError::Config("GATEHOUSE_ACCESS_TTL must be at least 1s".into()));
     }
+    if config.unknown_device_max_delay > throttle::MAX_HOLD_LIMIT {
+        return Err(StartError::Config("GATEHOUSE_UNKNOWN_DEVICE_MAX_DELAY must be at most 20s (requests time out after 30s)".into()));
+    }
     let now = clock::now();
     let origin = config.public_origin();
     let database_url = config.database_url();
@@ -150,6 +153,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             refresh_per_minute: config.refresh_rate_per_minute,
             recovery_per_minute: config.recovery_rate_per_minute,
             failed_sign_in_delays: config.failed_sign_in_delays,
+            unknown_device_max_hold: config.unknown_device_max_delay,
         }, pool.clone()),
         trusted_proxies: config.trusted_proxies.clone(),
         error_seal,
@@ -174,8 +178,8 @@ impl Drop for Background {
 }
 
 /// Every instance's periodic chores: pick up keys added by `gatehouse keys rotate` (or by
-/// another instance), forget failed sign-ins nobody needs to count any more, and keep
-/// unknown accounts' cost in step with the stored hashes'.
+/// another instance), forget failed checks nobody needs to count any more and devices long
+/// unused, and keep unknown accounts' cost in step with the stored hashes'.
 fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::server::tokens::keys::RELOAD_INTERVAL);

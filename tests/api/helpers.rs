@@ -115,6 +115,7 @@ impl TestApp {
         config.register_rate_per_minute = 10;
         config.refresh_rate_per_minute = 120;
         config.failed_sign_in_delays = true;
+        config.unknown_device_max_delay = Duration::from_secs(10);
         config.site_root = "target/site".into();
         config.database_url = fresh_postgres_database().await;
         if config.database_url.is_some() {

@@ -370,7 +370,7 @@ async fn live_sessions(app: &TestApp, user_id: &str) -> i64 {
 /// interleaving of a sign-in whose check took a while and a password change that committed
 /// meanwhile.
 async fn sign_in_straddling_a_password_change(app: &TestApp, person: &SignedIn) -> Result<(), AppError> {
-    let client = Client { ip: "127.0.0.1".into(), user_agent: "A racing browser".into() };
+    let client = Client { ip: "127.0.0.1".into(), user_agent: "A racing browser".into(), device_token: None };
     let checked = account::check_password(&app.state, &person.email, PASSWORD, &client, now())
         .await
         .expect("the old password is right when it is checked");
@@ -402,7 +402,7 @@ async fn a_rehash_on_sign_in_never_writes_the_old_passwords_hash_over_a_new_pass
     let person = app.signed_in("Rehashing Rob").await;
     // A hash of today's password made with weaker, older parameters: the next sign-in rehashes.
     let older = Passwords::new(8192, 1, 1).expect("valid parameters");
-    let old_params_hash = older.hash(&Secret::new(PASSWORD)).await.expect("hashing works");
+    let old_params_hash = older.hash(&person.email, &Secret::new(PASSWORD)).await.expect("hashing works");
     sqlx::query("update users set password_hash = $1 where id = $2")
         .bind(&old_params_hash)
         .bind(&person.user_id)

@@ -10,7 +10,7 @@ use crate::{
     server::{
         auth::AuthUser,
         client::Client,
-        clock,
+        clock, known_devices,
         service::{account, devices, recovery},
         state::AppState,
         tokens::Issued,
@@ -62,6 +62,12 @@ pub struct LoginBody {
     email: String,
     #[schema(example = "correct horse battery staple")]
     password: String,
+    /// The `device_token` of this client's last sign-in, if it kept it: a device that signed
+    /// in to this account before is not slowed down by others' failed sign-ins. Optional;
+    /// anything that is not one of our device tokens counts as none.
+    #[serde(default)]
+    #[schema(nullable = false, example = "ghd_Zm9yIGV4YW1wbGUgb25seSwgbm90IGEgcmVhbCB0b2tlbg")]
+    device_token: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -101,6 +107,11 @@ pub struct TokenPair {
     refresh_expires_in: i64,
     session_id: String,
     user: User,
+    /// After a sign-in only: this client's device token (a new one each time; the one sent is
+    /// spent). Send it with the next login to count as a known device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    device_token: Option<String>,
 }
 
 impl TokenPair {
@@ -113,6 +124,7 @@ impl TokenPair {
             refresh_expires_in: issued.refresh_expires_at - now,
             session_id: issued.session_id,
             user: issued.user,
+            device_token: issued.device_token.map(|token| token.expose().to_owned()),
         }
     }
 }
@@ -197,7 +209,10 @@ pub async fn register(State(state): State<AppState>, client: Client, ApiJson(bod
         (status = 429, description = "`too_many_attempts`", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
-pub async fn login(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LoginBody>) -> Result<Json<TokenPair>, AppError> {
+pub async fn login(State(state): State<AppState>, mut client: Client, ApiJson(body): ApiJson<LoginBody>) -> Result<Json<TokenPair>, AppError> {
+    if let Some(token) = &body.device_token {
+        client.device_token = known_devices::parse(token);
+    }
     let now = clock::now();
     let issued = account::login(&state, &body.email, &body.password, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))

@@ -24,9 +24,11 @@ use axum::{
 };
 use std::net::{IpAddr, SocketAddr};
 
-/// The client as the devices page will show it: User-Agent and address.
+/// The client as the devices page will show it: User-Agent and address; and the device token
+/// its cookie holds, if any.
 pub fn client_of(state: &AppState, parts: &Parts) -> Client {
     Client {
+        device_token: state.cookies.device_token_from_headers(&parts.headers),
         user_agent: parts
             .headers
             .get(http::header::USER_AGENT)

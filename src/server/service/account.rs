@@ -8,11 +8,12 @@ use crate::{
         client::Client,
         clock::rfc3339,
         events::{self, EndReason, EventKind},
+        known_devices,
         mail::{self, templates},
         secret::Secret,
         sessions::{self, revoke::Why, rotate::RotateError},
         state::AppState,
-        throttle::{Endpoint, ThrottleError},
+        throttle::{Claimant, Endpoint, SecretCheck, Via},
         tokens::{access, refresh, Issued},
         user_agent, users, validate,
     },
@@ -25,6 +26,19 @@ pub(super) fn circumstances(client: &Client, now: i64) -> templates::Circumstanc
         when: crate::time::exact(&rfc3339(now)),
         device: user_agent::parse(&client.user_agent).label(),
         ip: client.ip.clone(),
+    }
+}
+
+/// After a successful sign-in: the client's fresh device token (see `known_devices`). The
+/// sign-in stands if this fails: the device stays unknown, which only costs it waiting while
+/// someone guesses at this account.
+pub(super) async fn remember_device(state: &AppState, user_id: &str, client: &Client, now: i64) -> Option<Secret> {
+    match known_devices::remember(&state.db, user_id, client.device_token.as_ref(), now).await {
+        Ok(token) => Some(token),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not remember the device");
+            None
+        }
     }
 }
 
@@ -43,7 +57,7 @@ pub async fn register(
 ) -> Result<User, AppError> {
     state.throttle.request(Endpoint::Register, ip).map_err(too_many)?;
     let (email, password, display_name) = validate::registration(email, password, display_name)?;
-    let hash = state.passwords.hash(&password).await?;
+    let hash = state.passwords.hash(email.as_str(), &password).await?;
     match users::insert(&state.db, email.as_str(), display_name.as_str(), &hash, now).await {
         Ok(row) => {
             tracing::info!(user_id = %row.id, "account registered");
@@ -68,7 +82,9 @@ pub async fn register_and_sign_in(
 }
 
 /// Checks credentials and starts a session. Unknown email and wrong password answer alike
-/// and cost alike (a dummy hash is verified when there is no account).
+/// and cost alike (a dummy hash is verified when there is no account). The client leaves
+/// with a fresh device token: from now on it is a device this account knows (see
+/// `known_devices`), which others' failed sign-ins never slow down.
 pub async fn login(state: &AppState, email: &str, password: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
     let checked = check_password(state, email, password, client, now).await?;
     start_session(state, checked, client, now).await
@@ -89,22 +105,20 @@ pub async fn check_password(state: &AppState, email: &str, password: &str, clien
         return Err(AppError::InvalidCredentials);
     }
     let email = email.trim().to_lowercase();
-    let ip = client.ip.parse::<IpAddr>().ok();
+    let ip = client.ip_addr();
     state.throttle.request(Endpoint::Login, ip).map_err(too_many)?;
-    let failures_seen = state.throttle.before_sign_in(&email, ip, now).await.map_err(|e| match e {
-        ThrottleError::Wait(secs) => too_many(secs),
-        ThrottleError::Db(e) => e.into(),
-    })?;
+    let claimant = Claimant { account: &email, ip, via: Via::SignIn { device_token: client.device_token.as_ref() } };
+    // Counted as a failure from here on, until the password turns out right.
+    let attempt = state.throttle.admit(SecretCheck::SignIn, &claimant, now).await?;
     let password = Secret::new(password);
     let user = users::by_email(&state.db, &email).await?;
-    let verified = state.passwords.verify(&password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let verified = state.passwords.verify(&email, &password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let Some(user) = user.filter(|_| verified.matches) else {
-        state.throttle.sign_in_failed(&email, ip, now).await?;
         tracing::info!("sign-in failed");
         return Err(AppError::InvalidCredentials);
     };
-    state.throttle.sign_in_succeeded(&email, ip, failures_seen).await?;
-    let rehashed = if verified.needs_rehash { Some(state.passwords.hash(&password).await?) } else { None };
+    state.throttle.succeeded(attempt, now).await?;
+    let rehashed = if verified.needs_rehash { Some(state.passwords.hash(&email, &password).await?) } else { None };
     Ok(Checked { user, rehashed })
 }
 
@@ -126,6 +140,7 @@ pub async fn start_session(state: &AppState, checked: Checked, client: &Client, 
     tx.commit().await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
     let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
+    let device_token = remember_device(state, &user.id, client, now).await;
     Ok(Issued {
         user: user.public(),
         session_id: started.session_id,
@@ -133,6 +148,7 @@ pub async fn start_session(state: &AppState, checked: Checked, client: &Client, 
         access_claims: claims,
         refresh_token: started.refresh,
         refresh_expires_at: started.refresh_expires_at,
+        device_token,
     })
 }
 
@@ -160,6 +176,7 @@ pub async fn refresh(state: &AppState, presented: &str, client: &Client, now: i6
         access_claims: claims,
         refresh_token: rotated.refresh,
         refresh_expires_at: rotated.refresh_expires_at,
+        device_token: None,
     })
 }
 
@@ -202,7 +219,9 @@ pub async fn profile(state: &AppState, user_id: &str) -> Result<User, AppError> 
 }
 
 /// Changes the password (the current one is required) and signs out every other session;
-/// this one stays signed in.
+/// this one stays signed in. Checking the current password is throttled like signing in:
+/// this session and its address wait after repeated failures, other clients of the account
+/// are slowed down, never refused.
 pub async fn change_password(
     state: &AppState,
     caller: &AuthUser,
@@ -214,14 +233,18 @@ pub async fn change_password(
     let (user_id, session_id) = (caller.user_id.as_str(), caller.session_id.as_str());
     let new = validate::new_password(new).map_err(|m| AppError::invalid_field("new_password", m))?;
     let user = users::by_id(&state.db, user_id).await?.ok_or(AppError::InvalidToken)?;
-    let verified = state.passwords.verify(&Secret::new(current), Some(&user.password_hash)).await?;
+    let claimant = Claimant { account: user_id, ip: client.ip_addr(), via: Via::Session(session_id) };
+    let attempt = state.throttle.admit(SecretCheck::CurrentPassword, &claimant, now).await?;
+    let verified = state.passwords.verify(user_id, &Secret::new(current), Some(&user.password_hash)).await?;
     if !verified.matches {
+        tracing::info!("current password check failed");
         return Err(AppError::invalid_field("current_password", "Your current password is not right"));
     }
+    state.throttle.succeeded(attempt, now).await?;
     if current == new.expose() {
         return Err(AppError::invalid_field("new_password", "Choose a password different from the current one"));
     }
-    let hash = state.passwords.hash(&new).await?;
+    let hash = state.passwords.hash(user_id, &new).await?;
     // The new hash, its event and the other devices' sign-out: all or nothing.
     let mut tx = state.db.begin().await?;
     if !users::replace_password_hash_in(&mut tx, user_id, &user.password_hash, &hash).await? {

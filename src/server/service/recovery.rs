@@ -6,7 +6,7 @@
 //! and die when the password changes by any route. Setting a new password signs out every
 //! device, records the event, mails "your password was changed", and signs this browser in.
 
-use super::account::{circumstances, too_many};
+use super::account::{circumstances, remember_device, too_many};
 use crate::{
     error::AppError,
     server::{
@@ -88,10 +88,10 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str, c
     let token = link::parse(token).ok_or(AppError::InvalidLink)?;
     let new = validate::new_password(new_password).map_err(|m| AppError::invalid_field("new_password", m))?;
     // A dead link costs no hashing.
-    if link::peek(&state.db, &token, Purpose::PasswordReset, now).await?.is_none() {
+    let Some(found) = link::peek(&state.db, &token, Purpose::PasswordReset, now).await? else {
         return Err(AppError::InvalidLink);
-    }
-    let hash = state.passwords.hash(&new).await?;
+    };
+    let hash = state.passwords.hash(&found.user_id, &new).await?;
 
     let mut tx = state.db.begin().await?;
     let spent = link::spend_in(&mut tx, &token, Purpose::PasswordReset, now).await?.ok_or(AppError::InvalidLink)?;
@@ -118,6 +118,7 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str, c
     tracing::info!(user_id = %user.id, signed_out = ended.live, "password reset through a link; every other session signed out");
     let (access_token, claims) =
         access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
+    let device_token = remember_device(state, &user.id, client, now).await;
     Ok(Issued {
         user: user.public(),
         session_id: started.session_id,
@@ -125,5 +126,6 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str, c
         access_claims: claims,
         refresh_token: started.refresh,
         refresh_expires_at: started.refresh_expires_at,
+        device_token,
     })
 }

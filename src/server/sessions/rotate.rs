@@ -250,7 +250,7 @@ mod tests {
 
     /// The browser the tests' requests come from.
     fn tab() -> Client {
-        Client { user_agent: "Mozilla/5.0 Firefox/128.0".into(), ip: "203.0.113.7".into() }
+        Client { user_agent: "Mozilla/5.0 Firefox/128.0".into(), ip: "203.0.113.7".into(), device_token: None }
     }
 
     async fn setup(grace_secs: i64) -> (Db, SuccessorKeys, RevocationList, SessionSettings, String, tempfile::TempDir) {
@@ -371,7 +371,7 @@ mod tests {
 
     #[test]
     fn the_holder_is_the_user_agent_and_the_network_an_ipv6_address_keeps_within_its_64() {
-        let at = |ua: &str, ip: &str| holder(&Client { user_agent: ua.into(), ip: ip.into() });
+        let at = |ua: &str, ip: &str| holder(&Client { user_agent: ua.into(), ip: ip.into(), device_token: None });
         assert_eq!(at("A", "203.0.113.7"), at("A", "203.0.113.7"));
         assert_ne!(at("A", "203.0.113.7"), at("B", "203.0.113.7"));
         assert_ne!(at("A", "203.0.113.7"), at("A", "203.0.113.8"), "IPv4: the exact address");

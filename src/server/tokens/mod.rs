@@ -20,7 +20,8 @@ pub mod verified_cache;
 
 use crate::{model::User, server::secret::Secret};
 
-/// A token pair handed to a client after sign-in or refresh.
+/// A token pair handed to a client after sign-in or refresh (and, after a sign-in, a device
+/// token).
 #[derive(Debug)]
 pub struct Issued {
     pub user: User,
@@ -29,4 +30,6 @@ pub struct Issued {
     pub access_claims: access::AccessClaims,
     pub refresh_token: Secret,
     pub refresh_expires_at: i64,
+    /// After a sign-in: this client's new device token (`server::known_devices`).
+    pub device_token: Option<Secret>,
 }
