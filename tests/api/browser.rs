@@ -434,10 +434,13 @@ async fn behind_an_https_public_url_the_cookies_are_secure_and_carry_their_prefi
         .await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let cookies = set_cookies(&response);
-    assert!(cookies.iter().all(|c| c.name != "gh_access" && c.name != "gh_refresh"), "{cookies:#?}");
+    assert!(cookies.iter().all(|c| c.name != "gh_access" && c.name != "gh_refresh" && c.name != "gh_device"), "{cookies:#?}");
     let access = the_cookie(&cookies, "__Host-gh_access");
     let refresh = the_cookie(&cookies, "__Secure-gh_refresh");
-    for cookie in [&access, &refresh] {
+    let device = the_cookie(&cookies, "__Host-gh_device");
+    assert_eq!(device.attribute("Path"), Some("/"));
+    assert_eq!(device.attribute("SameSite"), Some("Strict"));
+    for cookie in [&access, &refresh, &device] {
         assert!(cookie.has_flag("Secure"), "{}", cookie.raw);
         assert!(cookie.has_flag("HttpOnly"), "{}", cookie.raw);
         assert!(!cookie.has_flag("Domain"), "{}", cookie.raw);
@@ -454,4 +457,42 @@ async fn behind_an_https_public_url_the_cookies_are_secure_and_carry_their_prefi
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/dashboard");
     assert_eq!(crate::helpers::jwt_part(&access.value, 1)["iss"], "https://auth.example.com", "the public origin issues");
+}
+
+#[tokio::test]
+async fn signing_in_leaves_a_device_cookie_http_only_and_strict_that_signing_out_keeps_and_the_next_sign_in_renews() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("device");
+    json_body(app.register(&email, PASSWORD, "Known Kim").await, StatusCode::CREATED).await;
+    let form = [("email", email.as_str()), ("password", PASSWORD), ("next", "/dashboard")];
+
+    let response = app.form_post("/fn/login", &form, "/login", &[]).await;
+    assert_eq!(location(&response), "/dashboard");
+    let cookies = set_cookies(&response);
+    let device = the_cookie(&cookies, "gh_device");
+    assert!(device.value.starts_with("ghd_") && device.value.len() == 47, "256 random bits: {}", device.raw);
+    assert!(device.has_flag("HttpOnly"), "{}", device.raw);
+    assert_eq!(device.attribute("SameSite"), Some("Strict"), "{}", device.raw);
+    assert_eq!(device.attribute("Path"), Some("/"), "{}", device.raw);
+    assert!(!device.has_flag("Secure"), "plain http here: {}", device.raw);
+    assert_eq!(device.attribute("Max-Age"), Some(&*(180 * 86400).to_string()), "{}", device.raw);
+    let access = the_cookie(&cookies, "gh_access").value;
+    let refresh = the_cookie(&cookies, "gh_refresh").value;
+
+    // Signing out ends the session and keeps the browser a device its owner has used.
+    let response = app
+        .form_post("/auth/logout", &[], "/dashboard", &[("gh_access", &access), ("gh_refresh", &refresh), ("gh_device", &device.value)])
+        .await;
+    assert_eq!(location(&response), "/login?signed_out=1");
+    assert!(set_cookies(&response).iter().all(|c| c.name != "gh_device"), "the device cookie is left alone");
+
+    // The next sign-in with it hands out a new one (the old one is spent).
+    let response = app.form_post("/fn/login", &form, "/login", &[("gh_device", &device.value)]).await;
+    assert_eq!(location(&response), "/dashboard");
+    let renewed = the_cookie(&set_cookies(&response), "gh_device");
+    assert_ne!(renewed.value, device.value);
+    // A failed sign-in sets no device cookie.
+    let wrong = [("email", email.as_str()), ("password", "not the password at all"), ("next", "/dashboard")];
+    let response = app.form_post("/fn/login", &wrong, "/login", &[("gh_device", &renewed.value)]).await;
+    assert!(set_cookies(&response).iter().all(|c| c.name != "gh_device"), "no cookie on failure");
 }

@@ -1,9 +1,12 @@
 //! Security: the activity log of theft detection, changing the password, signing out
 //! everywhere, and the settings pages' guard.
 
-use crate::helpers::{
-    assert_error, assert_fn_error, assert_fn_invalid_field, json_body, location, now, set_cookies, str_at,
-    the_cookie, EventRow, SignedIn, TestApp, FIREFOX_ON_WINDOWS, PASSWORD, SAFARI_ON_IPHONE,
+use crate::{
+    helpers::{
+        assert_error, assert_fn_error, assert_fn_invalid_field, fn_error, json_body, location, now, set_cookies,
+        str_at, the_cookie, EventRow, SignedIn, TestApp, FIREFOX_ON_WINDOWS, PASSWORD, SAFARI_ON_IPHONE,
+    },
+    throttling::retry_after,
 };
 use gatehouse::{
     error::AppError,
@@ -11,7 +14,10 @@ use gatehouse::{
 };
 use reqwest::StatusCode;
 use serde_json::json;
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
 
 const NEW_PASSWORD: &str = "a brand new passphrase 2";
 
@@ -208,6 +214,96 @@ async fn changing_the_password_without_a_valid_access_cookie_is_invalid_token() 
     )
     .await;
     assert_eq!(app.password_hash_of(&a.user_id).await, hash_before);
+}
+
+#[tokio::test]
+async fn a_flood_of_wrong_current_passwords_from_one_token_gets_429_after_the_free_failures_without_delaying_another_accounts_sign_in() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_in("Token Thief Target").await;
+    let other = app.signed_in("Signing In Sid").await;
+    let hash_before = app.password_hash_of(&a.user_id).await;
+
+    // Fifty wrong guesses at once with one access token, while someone else signs in.
+    let flood = futures::future::join_all((0..50).map(|i| {
+        let guess = format!("guess number {i} is wrong");
+        let (app, token) = (&app, a.access_token.clone());
+        async move { app.call_fn("/fn/password", &[("current_password", &guess), ("new_password", NEW_PASSWORD)], &token).await }
+    }));
+    let sign_in = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        json_body(app.login(&other.email, PASSWORD).await, StatusCode::OK).await;
+        started.elapsed()
+    };
+    let (answers, signing_in_took) = tokio::join!(flood, sign_in);
+    // A bound on starvation, not a benchmark.
+    assert!(signing_in_took < Duration::from_secs(5), "the other sign-in took {signing_in_took:?}");
+
+    // Five free failures, and the sixth that starts the clock, are checked; every other
+    // guess waits: 429 with Retry-After, nothing checked.
+    let mut checked = 0;
+    let mut longest_wait = 0;
+    for response in answers {
+        match response.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                checked += 1;
+                assert_fn_invalid_field(response, "/fn/password", "current_password", "not right").await;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait = retry_after(&response);
+                assert!((1..=60).contains(&wait), "Retry-After {wait}");
+                longest_wait = longest_wait.max(wait);
+                let error = fn_error(response, "/fn/password").await;
+                assert_eq!(error["TooManyAttempts"]["retry_after"].as_u64(), Some(wait), "{error}");
+            }
+            other => panic!("unexpected {other}: {}", response.text().await.unwrap_or_default()),
+        }
+    }
+    assert_eq!(checked, 6, "only the free failures and the one that starts the clock are checked");
+    assert_eq!(app.password_hash_of(&a.user_id).await, hash_before);
+
+    // Once the wait is over, the right current password changes it.
+    tokio::time::sleep(Duration::from_secs(longest_wait) + Duration::from_millis(1100)).await;
+    let response = app
+        .call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)], &a.access_token)
+        .await;
+    assert_eq!(json_body(response, StatusCode::OK).await, json!(0));
+    assert_ne!(app.password_hash_of(&a.user_id).await, hash_before);
+    json_body(app.login(&a.email, NEW_PASSWORD).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn with_failure_counting_off_a_flood_of_password_checks_from_one_account_still_lets_another_accounts_sign_in_go_next() {
+    // Nothing refuses the flood here: only the hashing queue's turns between accounts keep
+    // it from standing in front of everyone else.
+    let app = TestApp::spawn_with(|c| c.failed_sign_in_delays = false).await;
+    let flooder = app.signed_in("Flooding Flo").await;
+    let other = app.signed_in("Waiting Walt").await;
+    const FLOOD: usize = 200;
+
+    let answered = AtomicUsize::new(0);
+    let flood = futures::future::join_all((0..FLOOD).map(|_| {
+        let (app, token, answered) = (&app, flooder.access_token.clone(), &answered);
+        async move {
+            let fields = [("current_password", "not my password at all"), ("new_password", NEW_PASSWORD)];
+            let status = app.call_fn("/fn/password", &fields, &token).await.status();
+            answered.fetch_add(1, Ordering::SeqCst);
+            status
+        }
+    }));
+    let sign_in = async {
+        // Once the flood's first answers are back, the rest of it is queued for hashing.
+        while answered.load(Ordering::SeqCst) < 5 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let before = answered.load(Ordering::SeqCst);
+        json_body(app.login(&other.email, PASSWORD).await, StatusCode::OK).await;
+        answered.load(Ordering::SeqCst) - before
+    };
+    let (statuses, overtaken_by) = tokio::join!(flood, sign_in);
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY), "{statuses:?}");
+    // First come, first served would have it wait for the whole flood.
+    assert!(overtaken_by < FLOOD / 4, "{overtaken_by} of the flood's checks went before the sign-in");
 }
 
 // ---------------------------------------------------------------------------------------
