@@ -399,11 +399,14 @@ async fn forget(tx: &mut Tx, subject: &str) -> Result<(), sqlx::Error> {
 /// later failure has set another since. (Any wait before this attempt was over, or it would
 /// have been refused.)
 async fn take_back_from_address(tx: &mut Tx, subject: &str, armed: Option<i64>) -> Result<(), sqlx::Error> {
+    if forget_if_that_was_all(tx, subject).await? {
+        return Ok(());
+    }
     with_tx!(tx, |conn| {
         sqlx::query(
             "update sign_in_failures set failures = failures - 1,
                blocked_until = case when blocked_until = $2 then 0 else blocked_until end
-             where subject = $1 and failures > 0",
+             where subject = $1",
         )
         .bind(subject)
         .bind(armed.unwrap_or(-1))
@@ -416,17 +419,32 @@ async fn take_back_from_address(tx: &mut Tx, subject: &str, armed: Option<i64>) 
 /// One failure fewer for an account; the next unknown client need not wait for the turn
 /// this attempt took.
 async fn take_back_from_account(tx: &mut Tx, subject: &str, now: i64) -> Result<(), sqlx::Error> {
+    if forget_if_that_was_all(tx, subject).await? {
+        return Ok(());
+    }
     with_tx!(tx, |conn| {
         sqlx::query(
             "update sign_in_failures set failures = failures - 1,
                blocked_until = case when blocked_until > $2 then $2 else blocked_until end
-             where subject = $1 and failures > 0",
+             where subject = $1",
         )
         .bind(subject)
         .bind(now)
         .execute(&mut *conn)
         .await
         .map(|_| ())
+    })
+}
+
+/// Deletes the record when this attempt was its only count, so successful sign-ins leave
+/// no rows behind; true when it did.
+async fn forget_if_that_was_all(tx: &mut Tx, subject: &str) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query("delete from sign_in_failures where subject = $1 and failures <= 1")
+            .bind(subject)
+            .execute(&mut *conn)
+            .await
+            .map(|done| done.rows_affected() > 0)
     })
 }
 
@@ -573,6 +591,7 @@ mod tests {
         for i in 0..3 * PER_ADDRESS.free {
             succeed(&t, &from(&format!("colleague{i}@b.co"), Some("10.0.0.9")), T).await;
         }
+        assert!(subjects(&t).await.is_empty(), "successes leave no records behind");
         assert_eq!(fail(&t, &from("typo@b.co", Some("10.0.0.9")), T).await, Ok(0));
         // A stuffer signing in to its own account now and then does not reset its address.
         for i in 0..PER_ADDRESS.free {

@@ -89,6 +89,10 @@ impl Secrets {
     fn pair(&mut self, what: &str, body: &serde_json::Value) {
         self.access_token(&format!("{what} access token"), &str_at(body, "/access_token"));
         self.refresh_token(&format!("{what} refresh token"), &str_at(body, "/refresh_token"));
+        if let Some(device) = body["device_token"].as_str() {
+            self.add(&format!("{what} device token"), device);
+            self.add(&format!("{what} device token (without prefix)"), device.trim_start_matches("ghd_"));
+        }
     }
 
     fn cookies(&mut self, what: &str, response: &Response) {
@@ -126,12 +130,14 @@ impl Secrets {
     }
 }
 
-/// Token-shaped strings, whoever's: a refresh token, a JWT, an argon2 hash.
+/// Token-shaped strings, whoever's: a refresh or device token, a JWT, an argon2 hash.
 fn assert_no_token_shapes(text: &str, where_: &str) {
     let is_b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    for (i, _) in text.match_indices("ghr_") {
-        let body: String = text[i + 4..].chars().take_while(|c| is_b64url(*c)).collect();
-        assert!(body.len() < 20, "a refresh token in {where_}: ghr_{body}");
+    for prefix in ["ghr_", "ghd_"] {
+        for (i, _) in text.match_indices(prefix) {
+            let body: String = text[i + 4..].chars().take_while(|c| is_b64url(*c)).collect();
+            assert!(body.len() < 20, "a refresh or device token in {where_}: {prefix}{body}");
+        }
     }
     for (i, _) in text.match_indices("eyJ") {
         let rest = &text[i..];

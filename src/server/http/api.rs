@@ -66,7 +66,7 @@ pub struct LoginBody {
     /// in to this account before is not slowed down by others' failed sign-ins. Optional;
     /// anything that is not one of our device tokens counts as none.
     #[serde(default)]
-    #[schema(nullable = false, example = "ghd_Zm9yIGV4YW1wbGUgb25seSwgbm90IGEgcmVhbCB0b2tlbg")]
+    #[schema(nullable = false, example = "ghd_9xQ-4kEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
     device_token: Option<String>,
 }
 
