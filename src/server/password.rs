@@ -549,7 +549,8 @@ mod tests {
             let _ = started.send(());
             let _ = released.recv();
         });
-        let mut jobs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), PasswordError>>>>> = vec![Box::pin(busy)];
+        type Queued<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), PasswordError>> + 'a>>;
+        let mut jobs: Vec<Queued<'_>> = vec![Box::pin(busy)];
         for i in 0..10 {
             let order = order.clone();
             jobs.push(Box::pin(p.run("flood", move |_| order.lock().unwrap().push(format!("flood {i}")))));

@@ -32,7 +32,8 @@
 //!
 //! An attempt is counted as a failure when it is admitted, before the secret is checked, so
 //! concurrent attempts (a flood of 50 at once) see each other; a right answer takes the count
-//! back. A refused attempt counts nothing. Records are forgotten an hour after their last
+//! back. A refused attempt counts nothing; one whose client hung up during its hold or check
+//! stays counted (it was a guess all the same). Records are forgotten an hour after their last
 //! failure; a success clears that client's record (never the address's or the account's:
 //! signing in to one's own account must not reset a stuffing counter).
 //!
