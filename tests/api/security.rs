@@ -239,7 +239,8 @@ async fn a_flood_of_wrong_current_passwords_from_one_token_gets_429_after_the_fr
     // A bound on starvation, not a benchmark.
     assert!(signing_in_took < Duration::from_secs(5), "the other sign-in took {signing_in_took:?}");
 
-    // Five free failures, and the sixth that starts the clock, are checked; every other
+    // Five free failures, and the sixth that starts the clock (1 s), are checked — and the
+    // next one or two, should the flood outlast that second and the next two; every other
     // guess waits: 429 with Retry-After, nothing checked.
     let mut checked = 0;
     let mut longest_wait = 0;
@@ -259,14 +260,20 @@ async fn a_flood_of_wrong_current_passwords_from_one_token_gets_429_after_the_fr
             other => panic!("unexpected {other}: {}", response.text().await.unwrap_or_default()),
         }
     }
-    assert_eq!(checked, 6, "only the free failures and the one that starts the clock are checked");
+    assert!((6..=8).contains(&checked), "{checked} of 50 checked: the free failures and those the growing waits let through");
     assert_eq!(app.password_hash_of(&a.user_id).await, hash_before);
 
-    // Once the wait is over, the right current password changes it.
+    // Once the wait is over, the right current password changes it. (The last guess let
+    // through may have set a longer wait than the last 429 announced: wait that out too.)
+    let right = [("current_password", PASSWORD), ("new_password", NEW_PASSWORD)];
     tokio::time::sleep(Duration::from_secs(longest_wait) + Duration::from_millis(1100)).await;
-    let response = app
-        .call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)], &a.access_token)
-        .await;
+    let mut response = app.call_fn("/fn/password", &right, &a.access_token).await;
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        let wait = retry_after(&response);
+        assert!(wait <= 4, "no longer than the growing waits of the guesses let through: {wait}");
+        tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(1100)).await;
+        response = app.call_fn("/fn/password", &right, &a.access_token).await;
+    }
     assert_eq!(json_body(response, StatusCode::OK).await, json!(0));
     assert_ne!(app.password_hash_of(&a.user_id).await, hash_before);
     json_body(app.login(&a.email, NEW_PASSWORD).await, StatusCode::OK).await;
