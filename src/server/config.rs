@@ -120,6 +120,12 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// Live sessions one account may have at once (at least 1). Signing in past it signs out
+    /// the least recently used session.
+    #[arg(long, env = "GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions_per_account: u32,
 }
 
 impl Config {
@@ -188,6 +194,12 @@ mod tests {
         assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
         assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_session_cap_is_at_least_one() {
+        assert_eq!(Cli::parse_from(["gatehouse"]).config.max_sessions_per_account, 100);
+        assert!(Cli::try_parse_from(["gatehouse", "--max-sessions-per-account", "0"]).is_err());
     }
 
     #[test]

@@ -136,6 +136,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         trusted_proxies: config.trusted_proxies.clone(),
         public_origin: origin,
         leptos_options,
+        max_sessions: config.max_sessions_per_account.max(1),
     }))
 }
 

@@ -38,6 +38,8 @@ pub struct State {
     /// `scheme://host[:port]` people use; checked against Origin by CSRF defences.
     pub public_origin: String,
     pub leptos_options: LeptosOptions,
+    /// Live sessions one account may have; a sign-in past it ends the least recently used.
+    pub max_sessions: u32,
 }
 
 impl AppState {

@@ -21,4 +21,5 @@ mod logs;
 mod public_endpoints;
 mod rotation;
 mod security;
+mod session_limits;
 mod throttling;
