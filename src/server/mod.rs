@@ -7,6 +7,7 @@
 //!   written once for both surfaces.
 //! - `http/`: the JSON API, the browser's refresh endpoint, and what stands in front of every
 //!   route (CSRF, limits, headers, error bodies) — adapters that call `service/`.
+//! - `retention`: old rows (ended sessions, spent tokens, old events) pruned on a schedule.
 //! - `startup`: builds the app from a `Config`; tests call it too.
 //!
 //! Imports run downhill: `http` → `service` → `sessions`, `events`, `tokens` → `db`, `clock`.
@@ -20,6 +21,7 @@ pub mod db;
 pub mod events;
 pub mod http;
 pub mod password;
+pub mod retention;
 pub mod secret;
 pub mod service;
 pub mod sessions;

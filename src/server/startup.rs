@@ -10,6 +10,7 @@ use crate::{
         db,
         http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns},
         password::Passwords,
+        retention::{self, RetentionSettings},
         sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
         state::{AppState, State},
         throttle::{Rates, Throttle},
@@ -91,6 +92,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     if config.access_ttl.as_secs() == 0 {
         return Err(StartError::Config("GATEHOUSE_ACCESS_TTL must be at least 1s".into()));
     }
+    let retention = retention_settings(config)?;
     let now = clock::now();
     let pool = db::connect(&config.database_url(), config.pool_size()).await?;
     db::migrate(&pool).await?;
@@ -137,7 +139,27 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         public_origin: origin,
         leptos_options,
         max_sessions: config.max_sessions_per_account.max(1),
+        retention,
     }))
+}
+
+/// Ended sessions are kept at least until no access token of theirs can be valid: a shorter
+/// setting would let a restart forget a revocation that still matters.
+fn retention_settings(config: &Config) -> Result<RetentionSettings, StartError> {
+    let min = RetentionSettings::min_ended_sessions_secs(secs(config.access_ttl));
+    let ended_sessions_secs = match config.ended_session_retention {
+        None => min,
+        Some(d) if secs(d) >= min => secs(d),
+        Some(_) => {
+            return Err(StartError::Config(format!(
+                "GATEHOUSE_ENDED_SESSION_RETENTION must be at least the access-token lifetime plus 60s ({min}s)"
+            )))
+        }
+    };
+    if config.prune_interval.is_zero() {
+        return Err(StartError::Config("GATEHOUSE_PRUNE_INTERVAL must be at least 1s".into()));
+    }
+    Ok(RetentionSettings { ended_sessions_secs, events_secs: secs(config.event_retention), interval: config.prune_interval })
 }
 
 /// Accounts (and sessions' last-active writes) remembered per instance: ~100 bytes each.
@@ -155,11 +177,13 @@ impl Drop for Background {
 }
 
 /// Every instance's periodic chores: pick up keys added by `gatehouse keys rotate` (or by
-/// another instance), and forget failed sign-ins nobody needs to count any more.
+/// another instance), forget failed sign-ins nobody needs to count any more, and prune what
+/// is past its retention (every `GATEHOUSE_PRUNE_INTERVAL`, the first time at start-up).
 fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::server::tokens::keys::RELOAD_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_prune = tokio::time::Instant::now();
         loop {
             tick.tick().await;
             if let Err(e) = state.keys.reload(&state.db, clock::now()).await {
@@ -167,6 +191,16 @@ fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if let Err(e) = state.throttle.prune(clock::now()).await {
                 tracing::warn!(error = %e, "pruning old failed sign-ins failed");
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune = tokio::time::Instant::now() + state.retention.interval;
+                match retention::prune(&state.db, &state.retention, clock::now()).await {
+                    Ok(pruned) if pruned != retention::Pruned::default() => {
+                        tracing::info!(sessions = pruned.sessions, events = pruned.events, "pruned rows past their retention");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning rows past their retention failed"),
+                }
             }
         }
     })

@@ -19,6 +19,7 @@ mod key_rotation;
 mod limits;
 mod logs;
 mod public_endpoints;
+mod retention;
 mod rotation;
 mod security;
 mod session_limits;
