@@ -242,6 +242,19 @@ async fn a_limit_out_of_range_or_a_cursor_we_did_not_hand_out_is_422_invalid_inp
 }
 
 #[tokio::test]
+async fn the_openapi_document_describes_the_pages() {
+    let app = TestApp::spawn().await;
+    let doc = json_body(app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap(), StatusCode::OK).await;
+    let list = &doc["paths"]["/api/v1/sessions"]["get"];
+    let params: Vec<&str> = list["parameters"].as_array().unwrap_or_else(|| panic!("{list}")).iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(params, ["limit", "cursor"], "{list}");
+    let limit = list["parameters"][0]["schema"].to_string();
+    assert!(limit.contains(r#""minimum":1"#) && limit.contains(r#""maximum":100"#), "{limit}");
+    assert!(list["responses"]["422"].is_object(), "{list}");
+    assert!(doc["components"]["schemas"]["SessionsBody"]["properties"]["next_cursor"].is_object(), "{doc}");
+}
+
+#[tokio::test]
 async fn the_devices_page_shows_50_devices_at_a_time_with_a_link_to_the_next_ones() {
     let app = TestApp::spawn().await;
     let me = app.signed_in_from("Many Devices Max", Some(SAFARI_ON_IPHONE)).await;
