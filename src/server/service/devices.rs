@@ -13,7 +13,7 @@ use crate::{
         sessions::{
             self,
             revoke::{revoke_all_of_user, revoke_session, Why},
-            Cursor, SessionRow,
+            Cursor, ListedSession,
         },
         state::AppState,
         validate,
@@ -71,7 +71,7 @@ pub async fn list(state: &AppState, caller: &AuthUser, cursor: Option<&str>, now
 }
 
 /// A session as the devices page and the API show it, from the details stored at sign-in.
-fn device(row: &SessionRow, current_session: &str, now: i64) -> Device {
+fn device(row: &ListedSession, current_session: &str, now: i64) -> Device {
     let info = row.device();
     Device {
         id: row.id.clone(),

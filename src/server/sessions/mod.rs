@@ -46,10 +46,6 @@ pub struct SessionRow {
     pub user_agent: String,
     pub ip: String,
     pub name: Option<String>,
-    /// Parsed from `user_agent` at sign-in (null in rows older than that).
-    pub browser: Option<String>,
-    pub os: Option<String>,
-    pub device_kind: Option<String>,
 }
 
 impl SessionRow {
@@ -57,15 +53,39 @@ impl SessionRow {
     pub fn refresh_expires_at(&self, settings: &SessionSettings) -> i64 {
         (self.refresh_issued_at + settings.idle_secs).min(self.expires_at)
     }
+}
 
+/// A session as a listing of devices needs it, and no more: every column read costs an
+/// allocation per row, and a page can hold a hundred rows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedSession {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub ip: String,
+    pub name: Option<String>,
+    /// Browser, OS and kind, parsed from the User-Agent at sign-in (null in rows older
+    /// than that).
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device_kind: Option<String>,
+    /// Only for those older rows, to parse when shown; null otherwise.
+    pub user_agent: Option<String>,
+}
+
+impl ListedSession {
     /// Browser, OS and kind as stored at sign-in.
     pub fn device(&self) -> DeviceInfo {
-        DeviceInfo::stored(self.browser.as_deref(), self.os.as_deref(), self.device_kind.as_deref(), &self.user_agent)
+        let user_agent = self.user_agent.as_deref().unwrap_or_default();
+        DeviceInfo::stored(self.browser.as_deref(), self.os.as_deref(), self.device_kind.as_deref(), user_agent)
     }
 }
 
+const LISTED_COLUMNS: &str = "id, created_at, last_used_at, ip, name, browser, os, device_kind, \
+     case when browser is null or os is null then user_agent end as user_agent";
+
 const SESSION_COLUMNS: &str = "id, user_id, refresh_issued_at, rotations, created_at, last_used_at, \
-     expires_at, revoked_at, revoked_reason, user_agent, ip, name, browser, os, device_kind";
+     expires_at, revoked_at, revoked_reason, user_agent, ip, name";
 
 /// Where a page of a user's sessions starts: after the session last listed, in the order
 /// "the caller's own session first, then latest activity first". Handed to clients as an
@@ -84,7 +104,7 @@ impl Cursor {
         Cursor { last_used_at: i64::MAX, created_at: i64::MAX, id: String::new() }
     }
 
-    fn after(row: &SessionRow) -> Cursor {
+    fn after(row: &ListedSession) -> Cursor {
         Cursor { last_used_at: row.last_used_at, created_at: row.created_at, id: row.id.clone() }
     }
 
@@ -114,7 +134,7 @@ impl Cursor {
 /// One page of a user's live sessions.
 #[derive(Debug)]
 pub struct Page {
-    pub rows: Vec<SessionRow>,
+    pub rows: Vec<ListedSession>,
     /// Where the next page starts; None on the last page.
     pub next: Option<Cursor>,
 }
@@ -147,15 +167,15 @@ pub async fn active_page(
     now: i64,
 ) -> Result<Page, sqlx::Error> {
     // One more than asked for tells whether another page follows.
-    let mut rows: Vec<SessionRow> = match after {
+    let mut rows: Vec<ListedSession> = match after {
         None => {
             let sql = format!(
-                "select {SESSION_COLUMNS} from sessions where {LIVE}
+                "select {LISTED_COLUMNS} from sessions where {LIVE}
                   order by case when id = $4 then 0 else 1 end, last_used_at desc, created_at desc, id desc
                   limit $5"
             );
             with_db!(db.read(), |pool| {
-                sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(sql))
+                sqlx::query_as::<_, ListedSession>(sqlx::AssertSqlSafe(sql))
                     .bind(user_id)
                     .bind(now)
                     .bind(now - settings.idle_secs)
@@ -167,13 +187,13 @@ pub async fn active_page(
         }
         Some(cursor) => {
             let sql = format!(
-                "select {SESSION_COLUMNS} from sessions where {LIVE}
+                "select {LISTED_COLUMNS} from sessions where {LIVE}
                     and id <> $4 and (last_used_at, created_at, id) < ($5, $6, $7)
                   order by last_used_at desc, created_at desc, id desc
                   limit $8"
             );
             with_db!(db.read(), |pool| {
-                sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(sql))
+                sqlx::query_as::<_, ListedSession>(sqlx::AssertSqlSafe(sql))
                     .bind(user_id)
                     .bind(now)
                     .bind(now - settings.idle_secs)
