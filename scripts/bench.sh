@@ -165,6 +165,34 @@ select lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4
 commit;
 SQL
 }
+# seed_sessions <email> <count>: that many more live sessions for one account, stored the
+# way a sign-in stores them (device details included), each last used a second before the
+# one before.
+seed_sessions() {
+  local now; now="$(date +%s)"
+  if [ "$DB_KIND" = postgres ]; then
+    psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+insert into sessions (id, user_id, refresh_hash, refresh_issued_at, created_at, last_used_at, expires_at, user_agent, ip,
+                      browser, os, device_kind)
+select gen_random_uuid()::text, (select id from users where email = '$1'),
+       decode(md5(random()::text || i::text) || md5(random()::text || i::text), 'hex'),
+       $now, $now - i, $now - i, $now + 30 * 86400, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0', '127.0.0.1',
+       'Firefox', 'Linux', 'desktop'
+  from generate_series(1, $2) as i;
+SQL
+    return
+  fi
+  sqlite3 "$DB" <<SQL
+.timeout 30000
+with recursive n(i) as (select 1 union all select i + 1 from n where i < $2)
+insert into sessions (id, user_id, refresh_hash, refresh_issued_at, created_at, last_used_at, expires_at, user_agent, ip,
+                      browser, os, device_kind)
+select lower(hex(randomblob(16))), (select id from users where email = '$1'), randomblob(32),
+       $now, $now - i, $now - i, $now + 30 * 86400, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0', '127.0.0.1',
+       'Firefox', 'Linux', 'desktop'
+  from n;
+SQL
+}
 session_count() {
   if [ "$DB_KIND" = postgres ]; then psql "$DATABASE_URL" -Atc "select count(*) from sessions"
   else sqlite3 -cmd ".timeout 30000" "$DB" "select count(*) from sessions;"; fi
@@ -174,6 +202,16 @@ generate bench-a 100 $((BASE_SESSIONS - $(session_count)))
 ME_JSON="$(login_json me@bench.example)"
 ACCESS="$(jq -r .access_token <<<"$ME_JSON")"
 [ -n "$ACCESS" ] && [ "$ACCESS" != null ] || { echo "bench.sh: sign-in failed: $ME_JSON" >&2; exit 1; }
+# Listing sessions: me@ has its one session; cap@ as many as an account may have
+# (GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT, default 100); many@ 2,000 from before the cap (or
+# with a cap raised that far), of which one page of 100 is listed.
+MAX_SESSIONS=100
+register cap@bench.example "Bench Cap"
+register many@bench.example "Bench Many"
+CAP_ACCESS="$(login_json cap@bench.example | jq -r .access_token)"
+MANY_ACCESS="$(login_json many@bench.example | jq -r .access_token)"
+seed_sessions cap@bench.example $((MAX_SESSIONS - 1))
+seed_sessions many@bench.example 1999
 # Every target must answer what a real client gets, not an error page or a redirect.
 check() { # name expected-status grep-pattern curl-args...
   local name="$1" want="$2" pattern="$3"; shift 3
@@ -185,6 +223,10 @@ check livez 200 "" "$BASE/livez"
 check "me (bearer)" 200 '"session_id"' -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/me"
 check "me (cookie)" 200 '"session_id"' -H "Cookie: gh_access=$ACCESS" "$BASE/api/v1/me"
 check dashboard 200 "Bench Me" -H "Cookie: gh_access=$ACCESS" -H 'Accept: text/html' "$BASE/dashboard"
+check "sessions (1)" 200 '"next_cursor":null' -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/sessions"
+check "sessions (cap)" 200 '"next_cursor":null' -H "Authorization: Bearer $CAP_ACCESS" "$BASE/api/v1/sessions"
+[ "$(jq '.sessions | length' "$WORK/check.out")" = "$MAX_SESSIONS" ] || { echo "bench.sh: the cap account lists $(jq '.sessions | length' "$WORK/check.out") sessions" >&2; exit 1; }
+check "sessions (2,000)" 200 '"next_cursor":"' -H "Authorization: Bearer $MANY_ACCESS" "$BASE/api/v1/sessions"
 
 IDLE_RSS_KB="$(rss_kb VmRSS)"
 IDLE_HWM_KB="$(rss_kb VmHWM)"
@@ -243,6 +285,9 @@ for rep in $(seq 1 "$REPEATS"); do
   suite "$rep"
   run_wrk me_cookie "$rep" 2 32 get.lua /api/v1/me BENCH_AUTH=cookie "BENCH_TOKEN=$ACCESS"
   run_wrk dashboard "$rep" 2 32 get.lua /dashboard BENCH_AUTH=cookie "BENCH_TOKEN=$ACCESS" BENCH_ACCEPT=text/html
+  run_wrk sessions_1 "$rep" 2 32 get.lua /api/v1/sessions "${AUTH_ME[@]}"
+  run_wrk sessions_cap "$rep" 2 32 get.lua /api/v1/sessions BENCH_AUTH=bearer "BENCH_TOKEN=$CAP_ACCESS"
+  run_wrk sessions_2000 "$rep" 2 32 get.lua /api/v1/sessions BENCH_AUTH=bearer "BENCH_TOKEN=$MANY_ACCESS"
   argon2_limit "$rep"
   run_wrk login "$rep" 1 8 login.lua /api/v1/auth/login BENCH_EMAIL=login@bench.example "BENCH_PASSWORD=$PASSWORD"
   run_wrk me_c4 "$rep" 1 4 get.lua /api/v1/me "${AUTH_ME[@]}"

@@ -80,11 +80,15 @@ pub struct Device {
     pub last_active_ago: String,
 }
 
-/// The devices page.
+/// The devices page: one page of the devices, "This device" first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevicesView {
     pub display_name: String,
     pub devices: Vec<Device>,
+    /// Where the next page starts (`?cursor=`); None on the last page.
+    pub next_cursor: Option<String>,
+    /// Every live session of the account, on this page or not.
+    pub total: i64,
 }
 
 /// One line of the security activity.

@@ -4,12 +4,13 @@
 use crate::{error::AppError, model::DevicesView};
 use leptos::prelude::*;
 
-/// Every live session of the caller, "This device" first.
+/// A page of the caller's live sessions, "This device" first; `cursor` is a page's
+/// `next_cursor` (none: the first page).
 #[server(prefix = "/fn", endpoint = "devices")]
-pub async fn list_devices() -> Result<DevicesView, AppError> {
+pub async fn list_devices(cursor: Option<String>) -> Result<DevicesView, AppError> {
     use crate::server::{clock, service::devices};
     let (state, me) = super::ctx::caller()?;
-    devices::list(&state, &me, clock::now()).await
+    devices::list(&state, &me, cursor.as_deref(), clock::now()).await
 }
 
 /// Signs out one of the caller's other devices, at once.

@@ -1,5 +1,6 @@
-//! `/settings/sessions`: every place the person is signed in; sign out one, all others,
-//! or everywhere; name a device. Works with JavaScript off.
+//! `/settings/sessions`: every place the person is signed in, a page at a time
+//! (`?cursor=`); sign out one, all others, or everywhere; name a device. Works with
+//! JavaScript off.
 
 use crate::{
     api::{
@@ -16,6 +17,7 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
@@ -23,9 +25,10 @@ pub fn DevicesPage() -> impl IntoView {
     let revoke_others = refreshing_action::<RevokeOtherDevices>();
     let rename = refreshing_action::<RenameDevice>();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
+    let query = use_query_map();
     let data = Resource::new(
-        move || (revoke.version().get(), revoke_others.version().get(), rename.version().get()),
-        |_| async move { with_refresh(list_devices).await },
+        move || (revoke.version().get(), revoke_others.version().get(), rename.version().get(), query.read().get("cursor")),
+        |(_, _, _, cursor)| async move { with_refresh(|| list_devices(cursor.clone())).await },
     );
     let outcome = move || {
         if let Some(result) = revoke_others.value().get() {
@@ -52,7 +55,11 @@ pub fn DevicesPage() -> impl IntoView {
                 match data.await {
                     Err(e) => view! { <LoadError error=e heading="Devices" /> }.into_any(),
                     Ok(view_data) => {
-                        let others = view_data.devices.iter().filter(|d| !d.current).count();
+                        // Every other device, on this page or another.
+                        let others = (view_data.total - 1).max(0);
+                        let first_page = query.read_untracked().get("cursor").is_none();
+                        let (shown, total) = (view_data.devices.len(), view_data.total);
+                        let pages = view_data.next_cursor.clone().map(|c| format!("/settings/sessions?cursor={c}"));
                         view! {
                             <SignedInHeader display_name=view_data.display_name.clone() />
                             <main id="main">
@@ -66,6 +73,16 @@ pub fn DevicesPage() -> impl IntoView {
                                         .map(|d| view! { <DeviceRow device=d revoke=revoke rename=rename /> })
                                         .collect_view()}
                                 </ul>
+                                {(pages.is_some() || !first_page)
+                                    .then(|| {
+                                        view! {
+                                            <nav class="pages" aria-label="More devices">
+                                                <p>{format!("Showing {shown} of your {total} devices.")}</p>
+                                                {(!first_page).then(|| view! { <a href="/settings/sessions">"Back to the first page"</a> })}
+                                                {pages.map(|href| view! { <a href=href rel="next">"Show more devices"</a> })}
+                                            </nav>
+                                        }
+                                    })}
                                 {if others == 0 {
                                     view! {
                                         <div class="empty-state">

@@ -161,6 +161,26 @@ pub struct Config {
     /// that signed in to it before are never held. At most 20s; 0s holds nothing.
     #[arg(long, env = "GATEHOUSE_UNKNOWN_DEVICE_MAX_DELAY", default_value = "10s", value_parser = parse_duration)]
     pub unknown_device_max_delay: Duration,
+
+    /// Live sessions one account may have at once (at least 1). Signing in past it signs out
+    /// the least recently used session.
+    #[arg(long, env = "GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions_per_account: u32,
+
+    /// How long security events are kept before pruning removes them (at least 90 days).
+    #[arg(long, env = "GATEHOUSE_EVENT_RETENTION", default_value = "90d", value_parser = parse_event_retention)]
+    pub event_retention: Duration,
+
+    /// How long an ended session (signed out, or past its absolute end) and its spent refresh
+    /// tokens are kept. Default and minimum: the access-token lifetime plus 60 s, so a session
+    /// is never forgotten while an access token of it could still be presented.
+    #[arg(long, env = "GATEHOUSE_ENDED_SESSION_RETENTION", value_parser = parse_duration)]
+    pub ended_session_retention: Option<Duration>,
+
+    /// How often the old rows are pruned.
+    #[arg(long, env = "GATEHOUSE_PRUNE_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub prune_interval: Duration,
 }
 
 impl Config {
@@ -225,6 +245,18 @@ pub fn parse_secret(text: &str) -> Result<SuccessorKey, String> {
     SuccessorKey::parse(text)
 }
 
+/// Security events are kept at least this long (SPEC: "events kept ≥ 90 days").
+pub const MIN_EVENT_RETENTION: Duration = Duration::from_secs(90 * 86400);
+
+/// A duration of at least [`MIN_EVENT_RETENTION`].
+pub fn parse_event_retention(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d < MIN_EVENT_RETENTION {
+        return Err(format!("`{text}` is too short: security events are kept at least 90 days (90d)"));
+    }
+    Ok(d)
+}
+
 /// Parses `15m`, `7d`, `3s`, `0s`, `1h 30m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
@@ -261,6 +293,18 @@ mod tests {
         assert_eq!(c.refresh_secret_path(), PathBuf::from("/tmp/x/refresh-secret"));
         c.refresh_secret_file = Some(PathBuf::from("/run/secrets/gatehouse"));
         assert_eq!(c.refresh_secret_path(), PathBuf::from("/run/secrets/gatehouse"));
+    }
+
+    #[test]
+    fn events_are_kept_at_least_90_days_and_the_session_cap_is_at_least_one() {
+        assert_eq!(parse_event_retention("90d").unwrap(), Duration::from_secs(90 * 86400));
+        assert_eq!(parse_event_retention("1y").unwrap(), humantime::parse_duration("1y").unwrap());
+        assert!(parse_event_retention("89d").unwrap_err().contains("at least 90 days"));
+        let defaults = Cli::parse_from(["gatehouse"]).config;
+        assert_eq!((defaults.max_sessions_per_account, defaults.event_retention), (100, MIN_EVENT_RETENTION));
+        assert_eq!(defaults.ended_session_retention, None);
+        assert!(Cli::try_parse_from(["gatehouse", "--max-sessions-per-account", "0"]).is_err());
+        assert!(Cli::try_parse_from(["gatehouse", "--event-retention", "30d"]).is_err());
     }
 
     #[test]

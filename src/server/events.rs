@@ -70,10 +70,13 @@ pub enum EndReason {
     ReportedByOwner,
     /// A new password was set through a link from the account's mail: every device is out.
     PasswordReset,
+    /// A sign-in went past the cap on live sessions per account; the least recently used
+    /// session made room (`sessions::start`).
+    SessionLimit,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 7] = [
+    pub const ALL: [EndReason; 8] = [
         EndReason::SignedOut,
         EndReason::SignedOutElsewhere,
         EndReason::SignedOutEverywhere,
@@ -81,6 +84,7 @@ impl EndReason {
         EndReason::RefreshTokenReused,
         EndReason::ReportedByOwner,
         EndReason::PasswordReset,
+        EndReason::SessionLimit,
     ];
 
     /// The stored text value.
@@ -93,6 +97,7 @@ impl EndReason {
             EndReason::RefreshTokenReused => "refresh_token_reused",
             EndReason::ReportedByOwner => "reported_by_owner",
             EndReason::PasswordReset => "password_reset",
+            EndReason::SessionLimit => "session_limit",
         }
     }
 
@@ -109,24 +114,33 @@ impl EndReason {
             | EndReason::SignedOutEverywhere
             | EndReason::PasswordChanged
             | EndReason::ReportedByOwner
-            | EndReason::PasswordReset => EventKind::SessionRevoked,
+            | EndReason::PasswordReset
+            | EndReason::SessionLimit => EventKind::SessionRevoked,
         }
     }
 
     /// How the session ended, the end of "… was signed out ___", told from the viewer's side.
-    fn how(self, by: Actor) -> &'static str {
-        match self {
+    /// `max_sessions` is the cap on live sessions per account.
+    fn how(self, by: Actor, max_sessions: u32) -> String {
+        let how = match self {
             EndReason::RefreshTokenReused => "automatically, because a refresh token was used twice",
             EndReason::PasswordChanged => "because the password was changed",
             EndReason::ReportedByOwner => "after you said the sign-in wasn't you",
             EndReason::PasswordReset => "because the password was reset",
+            EndReason::SessionLimit => {
+                let devices = if max_sessions == 1 { "1 device".to_owned() } else { format!("{max_sessions} devices") };
+                return format!(
+                    "because you signed in on more than {devices}; the one used least recently makes room for the new sign-in"
+                );
+            }
             EndReason::SignedOut | EndReason::SignedOutElsewhere | EndReason::SignedOutEverywhere => match by {
                 Actor::ThisDevice => "from this device",
                 Actor::Itself => "by signing out",
                 Actor::AnotherDevice => "from another device",
                 Actor::Server => "by the server",
             },
-        }
+        };
+        how.to_owned()
     }
 }
 
@@ -159,15 +173,18 @@ impl<'a> NewEvent<'a> {
 }
 
 /// Records an event inside the caller's transaction, so it exists exactly when what it
-/// describes does.
+/// describes does. The device it is about (browser, OS) is copied from its session's stored
+/// details, so the activity can name it after the session is gone — without parsing.
 pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
     let (ip, ua) = event.client.map(|c| (c.ip.as_str(), c.user_agent.as_str())).unwrap_or(("", ""));
     let id = uuid::Uuid::now_v7().to_string();
     let ua: String = ua.chars().take(512).collect();
     with_tx!(tx, |conn| {
         sqlx::query(
-            "insert into security_events (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "insert into security_events
+               (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at, browser, os)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                     (select browser from sessions where id = $4), (select os from sessions where id = $4))",
         )
         .bind(&id)
         .bind(event.user_id)
@@ -194,17 +211,31 @@ struct Row {
     ip: String,
     user_agent: String,
     created_at: i64,
-    /// The user agent of the session the event is about.
+    /// The device the event is about, as stored (the event's own copy, else its session's);
+    /// null only in rows from before device details were stored.
+    browser: Option<String>,
+    os: Option<String>,
+    /// The user agent of the session the event is about (read only for those older rows).
     subject_agent: Option<String>,
     subject_alive: Option<i64>,
 }
 
 /// The account's most recent events, newest first, told from `current_session`'s view.
-pub async fn recent(db: &Db, user_id: &str, current_session: &str, limit: i64, now: i64) -> Result<Vec<SecurityEvent>, sqlx::Error> {
+/// `max_sessions`: the cap on live sessions per account, which the wording of
+/// [`EndReason::SessionLimit`] names.
+pub async fn recent(
+    db: &Db,
+    user_id: &str,
+    current_session: &str,
+    limit: i64,
+    max_sessions: u32,
+    now: i64,
+) -> Result<Vec<SecurityEvent>, sqlx::Error> {
     // `cast(… as bigint)`: PostgreSQL's `case` of literals is an int4, SQLite's an integer.
     let rows: Vec<Row> = with_db!(db.read(), |pool| {
         sqlx::query_as(
             "select e.id, e.kind, e.session_id, e.actor_session_id, e.reason, e.ip, e.user_agent, e.created_at,
+                    coalesce(e.browser, s.browser) as browser, coalesce(e.os, s.os) as os,
                     s.user_agent as subject_agent,
                     cast(case when s.revoked_at is null and s.expires_at > $3 then 1 else 0 end as bigint) as subject_alive
                from security_events e left join sessions s on s.id = e.session_id
@@ -218,14 +249,17 @@ pub async fn recent(db: &Db, user_id: &str, current_session: &str, limit: i64, n
         .fetch_all(pool)
         .await
     })?;
-    Ok(rows.into_iter().filter_map(|r| describe(r, current_session, now)).collect())
+    Ok(rows.into_iter().filter_map(|r| describe(r, current_session, max_sessions, now)).collect())
 }
 
 /// One stored event in plain words; `None` for a kind this version does not know (written
 /// by a newer instance during a rolling upgrade), which is left out rather than misnamed.
-fn describe(r: Row, current: &str, now: i64) -> Option<SecurityEvent> {
+fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<SecurityEvent> {
     let kind = EventKind::parse(&r.kind)?;
-    let device = user_agent::parse(r.subject_agent.as_deref().unwrap_or(&r.user_agent)).label();
+    let device = match (r.browser.as_deref(), r.os.as_deref()) {
+        (Some(browser), Some(os)) => user_agent::label(browser, os),
+        _ => user_agent::parse(r.subject_agent.as_deref().unwrap_or(&r.user_agent)).label(),
+    };
     let is_this = r.session_id.as_deref() == Some(current);
     let which = if is_this { "This device".to_owned() } else { device.clone() };
     let actor = match r.actor_session_id.as_deref() {
@@ -245,7 +279,7 @@ fn describe(r: Row, current: &str, now: i64) -> Option<SecurityEvent> {
             let ip = if r.ip.is_empty() { String::new() } else { format!(" from IP {}", r.ip) };
             format!("Password reset with a link from your email, on {device}{ip}; every device was signed out")
         }
-        EventKind::SessionRevoked => format!("{which} was signed out {}", reason.how(actor)),
+        EventKind::SessionRevoked => format!("{which} was signed out {}", reason.how(actor, max_sessions)),
         EventKind::RefreshTokenReused => format!(
             "A refresh token of {which} was used twice — possible theft. That device was signed out to protect you."
         ),
@@ -291,7 +325,8 @@ mod tests {
                 "password_changed",
                 "refresh_token_reused",
                 "reported_by_owner",
-                "password_reset"
+                "password_reset",
+                "session_limit"
             ]
         );
     }
@@ -306,6 +341,8 @@ mod tests {
             ip: "203.0.113.9".into(),
             user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36".into(),
             created_at: 0,
+            browser: None,
+            os: None,
             subject_agent: None,
             subject_alive: Some(1),
         }
@@ -313,20 +350,32 @@ mod tests {
 
     #[test]
     fn sign_outs_are_told_from_the_readers_side() {
-        let text = |r: Row| describe(r, "me", 10).map(|e| e.text).unwrap_or_default();
+        let text = |r: Row| describe(r, "me", 100, 10).map(|e| e.text).unwrap_or_default();
         assert_eq!(text(row("session_revoked", "other", Some("me"), Some("signed_out_elsewhere"))), "Chrome on Linux was signed out from this device");
         assert_eq!(text(row("session_revoked", "other", Some("other"), Some("signed_out"))), "Chrome on Linux was signed out by signing out");
         assert_eq!(text(row("session_revoked", "me", Some("third"), Some("signed_out_everywhere"))), "This device was signed out from another device");
         assert_eq!(text(row("session_revoked", "other", None, Some("reported_by_owner"))), "Chrome on Linux was signed out after you said the sign-in wasn't you");
         assert_eq!(text(row("session_revoked", "other", Some("me"), Some("password_changed"))), "Chrome on Linux was signed out because the password was changed");
         assert!(text(row("refresh_token_reused", "other", None, Some("refresh_token_reused"))).contains("used twice"));
+        assert_eq!(
+            text(row("session_revoked", "other", Some("newest"), Some("session_limit"))),
+            "Chrome on Linux was signed out because you signed in on more than 100 devices; \
+             the one used least recently makes room for the new sign-in"
+        );
+    }
+
+    #[test]
+    fn the_stored_device_is_named_without_parsing_the_user_agent() {
+        let stored = Row { browser: Some("Firefox".into()), os: Some("Windows 10".into()), ..row("signed_in", "other", None, None) };
+        let text = describe(stored, "me", 100, 10).map(|e| e.text).unwrap_or_default();
+        assert_eq!(text, "New sign-in on Firefox on Windows 10 from IP 203.0.113.9");
     }
 
     #[test]
     fn only_other_devices_live_sign_ins_can_be_disowned_and_unknown_kinds_are_left_out() {
-        let signed_in = |session: &str| describe(row("signed_in", session, None, None), "me", 10).map(|e| e.can_disown);
+        let signed_in = |session: &str| describe(row("signed_in", session, None, None), "me", 100, 10).map(|e| e.can_disown);
         assert_eq!(signed_in("other"), Some(true));
         assert_eq!(signed_in("me"), Some(false));
-        assert!(describe(row("from_the_future", "other", None, None), "me", 10).is_none());
+        assert!(describe(row("from_the_future", "other", None, None), "me", 100, 10).is_none());
     }
 }

@@ -10,6 +10,7 @@
 //!   route (CSRF, limits, headers, error bodies) — adapters that call `service/`.
 //! - `throttle`, `known_devices`: request rates, and failed checks of secrets counted so that
 //!   they slow the guesser, never the owner (devices that signed in before are known).
+//! - `retention`: old rows (ended sessions, spent tokens, old events) pruned on a schedule.
 //! - `startup`: builds the app from a `Config`; tests call it too.
 //!
 //! Imports run downhill: `http` → `service` → `sessions`, `events`, `tokens` → `db`, `clock`.
@@ -25,6 +26,7 @@ pub mod http;
 pub mod known_devices;
 pub mod mail;
 pub mod password;
+pub mod retention;
 pub mod secret;
 pub mod service;
 pub mod sessions;

@@ -11,6 +11,7 @@ use crate::{
         mail::{self, worker::Mailer, Transport},
         http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns::{self, ErrorSeal}},
         password::Passwords,
+        retention::{self, RetentionSettings},
         sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
         state::{AppState, State},
         throttle::{self, Rates, Throttle},
@@ -98,6 +99,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     if config.unknown_device_max_delay > throttle::MAX_HOLD_LIMIT {
         return Err(StartError::Config("GATEHOUSE_UNKNOWN_DEVICE_MAX_DELAY must be at most 20s (requests time out after 30s)".into()));
     }
+    let retention = retention_settings(config)?;
     let now = clock::now();
     let origin = config.public_origin();
     let database_url = config.database_url();
@@ -160,7 +162,28 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         mailer,
         public_origin: origin,
         leptos_options,
+        max_sessions: config.max_sessions_per_account.max(1),
+        retention,
     }))
+}
+
+/// Ended sessions are kept at least until no access token of theirs can be valid: a shorter
+/// setting would let a restart forget a revocation that still matters.
+fn retention_settings(config: &Config) -> Result<RetentionSettings, StartError> {
+    let min = RetentionSettings::min_ended_sessions_secs(secs(config.access_ttl));
+    let ended_sessions_secs = match config.ended_session_retention {
+        None => min,
+        Some(d) if secs(d) >= min => secs(d),
+        Some(_) => {
+            return Err(StartError::Config(format!(
+                "GATEHOUSE_ENDED_SESSION_RETENTION must be at least the access-token lifetime plus 60s ({min}s)"
+            )))
+        }
+    };
+    if config.prune_interval.is_zero() {
+        return Err(StartError::Config("GATEHOUSE_PRUNE_INTERVAL must be at least 1s".into()));
+    }
+    Ok(RetentionSettings { ended_sessions_secs, events_secs: secs(config.event_retention), interval: config.prune_interval })
 }
 
 /// Accounts (and sessions' last-active writes) remembered per instance: ~100 bytes each.
@@ -179,12 +202,14 @@ impl Drop for Background {
 
 /// Every instance's periodic chores: pick up keys added by `gatehouse keys rotate` (or by
 /// another instance), forget failed checks nobody needs to count any more and devices long
-/// unused, and keep unknown accounts' cost in step with the stored hashes'.
+/// unused, keep unknown accounts' cost in step with the stored hashes', and prune what is
+/// past its retention (every `GATEHOUSE_PRUNE_INTERVAL`, the first time at start-up).
 fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::server::tokens::keys::RELOAD_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut dummy_cost_checked = tokio::time::Instant::now();
+        let mut next_prune = tokio::time::Instant::now();
         loop {
             tick.tick().await;
             if dummy_cost_checked.elapsed() >= DUMMY_COST_EVERY {
@@ -198,6 +223,22 @@ fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if let Err(e) = state.throttle.prune(clock::now()).await {
                 tracing::warn!(error = %e, "pruning old failed sign-ins failed");
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune = tokio::time::Instant::now() + state.retention.interval;
+                match retention::prune(&state.db, &state.retention, clock::now()).await {
+                    Ok(pruned) if pruned != retention::Pruned::default() => {
+                        tracing::info!(
+                            sessions = pruned.sessions,
+                            events = pruned.events,
+                            mail = pruned.mail,
+                            links = pruned.links,
+                            "pruned rows past their retention"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning rows past their retention failed"),
+                }
             }
         }
     })

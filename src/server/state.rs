@@ -4,6 +4,7 @@ use crate::server::{
     cookies::CookieSettings,
     db::Db,
     password::Passwords,
+    retention::RetentionSettings,
     sessions::{revocation_list::RevocationList, Activity, SessionSettings},
     throttle::Throttle,
     users::Profiles,
@@ -43,6 +44,10 @@ pub struct State {
     /// `scheme://host[:port]` people use; checked against Origin by CSRF defences.
     pub public_origin: String,
     pub leptos_options: LeptosOptions,
+    /// Live sessions one account may have; a sign-in past it ends the least recently used.
+    pub max_sessions: u32,
+    /// What pruning removes, and when.
+    pub retention: RetentionSettings,
 }
 
 impl AppState {

@@ -3,7 +3,7 @@
 //! `#[utoipa::path]` attributes are the OpenAPI document (`openapi.rs`), so the document is
 //! generated from this code and cannot drift from it.
 
-use super::json::{ApiJson, ErrorBody};
+use super::json::{ApiJson, ApiQuery, ErrorBody};
 use crate::{
     error::AppError,
     model::{Device, User},
@@ -24,7 +24,7 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -169,9 +169,24 @@ impl From<Device> for SessionItem {
     }
 }
 
+/// A page of the caller's sessions, the current one first, then by latest activity.
 #[derive(Serialize, ToSchema)]
 pub struct SessionsBody {
     sessions: Vec<SessionItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(example = json!(null))]
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionsQuery {
+    /// Sessions per page, 1 to 100 (default 100).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page; leave out for the first page.
+    #[param(max_length = 128)]
+    cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -281,13 +296,22 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Me
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
+    params(SessionsQuery),
     responses(
-        (status = 200, description = "Every live session of the caller", body = SessionsBody),
+        (status = 200, description = "The caller's live sessions, a page at a time (at most 100): the current one \
+            first, then by latest activity. While `next_cursor` is not null, more follow: ask again with \
+            `?cursor=<next_cursor>`. An account has at most `GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT` (default 100) \
+            live sessions, so without `limit` one page usually holds them all.", body = SessionsBody),
         (status = 401, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: `limit` outside 1–100, or a `cursor` we did not hand out", body = ErrorBody),
     ))]
-pub async fn list_sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<SessionsBody>, AppError> {
-    let listed = devices::list(&state, &user, clock::now()).await?;
-    Ok(Json(SessionsBody { sessions: listed.devices.into_iter().map(SessionItem::from).collect() }))
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery<SessionsQuery>,
+) -> Result<Json<SessionsBody>, AppError> {
+    let page = devices::page(&state, &user, query.cursor.as_deref(), query.limit, clock::now()).await?;
+    Ok(Json(SessionsBody { sessions: page.devices.into_iter().map(SessionItem::from).collect(), next_cursor: page.next_cursor }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),

@@ -4,7 +4,7 @@
 
 use crate::error::AppError;
 use axum::{
-    extract::{rejection::JsonRejection, FromRequest, Request},
+    extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -33,6 +33,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 JsonRejection::JsonSyntaxError(_) => AppError::BadRequest("The body is not valid JSON".into()),
                 _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
                 _ => AppError::BadRequest("The request body could not be read".into()),
+            }),
+        }
+    }
+}
+
+/// Like `axum::extract::Query`, but a query string that does not fit is `invalid_input`
+/// (422) in the one error body, not a plain-text 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(AppError::InvalidInput {
+                message: format!("The query string does not have the expected parameters: {}", rejection.body_text()),
+                fields: Default::default(),
             }),
         }
     }

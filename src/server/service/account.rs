@@ -135,9 +135,10 @@ pub async fn start_session(state: &AppState, checked: Checked, client: &Client, 
         return Err(AppError::InvalidCredentials);
     }
     let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
+    let ended = sessions::start::make_room(&mut tx, &user.id, &started.session_id, &state.sessions, state.max_sessions, now).await?;
     let event = events::NewEvent { session_id: Some(&started.session_id), client: Some(client), ..events::NewEvent::new(&user.id, EventKind::SignedIn) };
     events::record(&mut tx, event, now).await?;
-    tx.commit().await?;
+    sessions::revoke::commit_and_list(tx, &state.revoked, ended, now).await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
     let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
     let device_token = remember_device(state, &user.id, client, now).await;

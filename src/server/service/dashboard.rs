@@ -24,7 +24,7 @@ pub async fn dashboard(state: &AppState, caller: &AuthUser, now: i64) -> Result<
     state.activity.touch(&state.db, &caller.session_id, now).await?;
     let user = profile(state, &caller.user_id).await?;
     let session = this_session(state, caller).await?;
-    let events = events::recent(&state.db, &caller.user_id, &caller.session_id, RECENT_EVENTS, now).await?;
+    let events = events::recent(&state.db, &caller.user_id, &caller.session_id, RECENT_EVENTS, state.max_sessions, now).await?;
     let c = &caller.claims;
     let claims = vec![
         ("alg".to_string(), "EdDSA (Ed25519)".to_string()),

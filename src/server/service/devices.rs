@@ -1,5 +1,5 @@
-//! The caller's devices (ssr only): every live session of the account, named, and signed out
-//! one by one, all but this one, or all at once.
+//! The caller's devices (ssr only): every live session of the account, listed a page at a
+//! time, named, and signed out one by one, all but this one, or all at once.
 
 use super::account::profile;
 use crate::{
@@ -13,30 +13,66 @@ use crate::{
         sessions::{
             self,
             revoke::{revoke_all_of_user, revoke_session, Why},
-            SessionRow,
+            Cursor, ListedSession,
         },
         state::AppState,
-        user_agent, validate,
+        validate,
     },
 };
 
 /// Longer than any session id we issue (a UUID); a longer one is unknown without a lookup.
 const MAX_SESSION_ID_LEN: usize = 64;
 
-/// Every live session of the caller, "This device" first, then by latest activity. Looking
-/// is activity too: the caller's own "last active" moves (at most once a minute).
-pub async fn list(state: &AppState, caller: &AuthUser, now: i64) -> Result<DevicesView, AppError> {
-    state.activity.touch(&state.db, &caller.session_id, now).await?;
-    let display_name = profile(state, &caller.user_id).await?.display_name;
-    let rows = sessions::active_for_user(&state.db, &caller.user_id, &state.sessions, now).await?;
-    let mut devices: Vec<Device> = rows.iter().map(|row| device(row, &caller.session_id, now)).collect();
-    devices.sort_by_key(|d| !d.current);
-    Ok(DevicesView { display_name, devices })
+/// Most sessions in one page of the API, and how many it lists when not told.
+pub const MAX_PAGE: i64 = 100;
+/// Devices on one page of `/settings/sessions`.
+pub const DEVICES_PAGE: i64 = 50;
+
+/// One page of the caller's devices.
+#[derive(Debug)]
+pub struct Page {
+    pub devices: Vec<Device>,
+    /// Where the next page starts; None on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// A session as the devices page and the API show it.
-fn device(row: &SessionRow, current_session: &str, now: i64) -> Device {
-    let info = user_agent::parse(&row.user_agent);
+/// One page of the caller's live sessions, "This device" first, then by latest activity:
+/// at most `limit` (1 to [`MAX_PAGE`]; default [`MAX_PAGE`]), after `cursor` (a
+/// `next_cursor` handed out before). Looking is activity too: the caller's own "last
+/// active" moves (at most once a minute).
+pub async fn page(state: &AppState, caller: &AuthUser, cursor: Option<&str>, limit: Option<i64>, now: i64) -> Result<Page, AppError> {
+    let limit = limit.unwrap_or(MAX_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AppError::invalid_field("limit", format!("Ask for 1 to {MAX_PAGE} sessions at a time")));
+    }
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+            AppError::invalid_field("cursor", "This cursor is not one we handed out; list again without it")
+        })?),
+    };
+    state.activity.touch(&state.db, &caller.session_id, now).await?;
+    let page =
+        sessions::active_page(&state.db, &caller.user_id, &caller.session_id, after.as_ref(), limit, &state.sessions, now)
+            .await?;
+    Ok(Page {
+        devices: page.rows.iter().map(|row| device(row, &caller.session_id, now)).collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    })
+}
+
+/// The devices page: a page of [`DEVICES_PAGE`] devices after `cursor`, the person's name,
+/// and how many devices there are in all.
+pub async fn list(state: &AppState, caller: &AuthUser, cursor: Option<&str>, now: i64) -> Result<DevicesView, AppError> {
+    let Page { devices, next_cursor } = page(state, caller, cursor, Some(DEVICES_PAGE), now).await?;
+    let display_name = profile(state, &caller.user_id).await?.display_name;
+    let total = sessions::count_active(&state.db, &caller.user_id, &state.sessions, now).await?;
+    Ok(DevicesView { display_name, devices, next_cursor, total })
+}
+
+/// A session as the devices page and the API show it, from the details stored at sign-in.
+fn device(row: &ListedSession, current_session: &str, now: i64) -> Device {
+    let info = row.device();
     Device {
         id: row.id.clone(),
         current: row.id == current_session,

@@ -15,7 +15,10 @@ pub mod revoke;
 pub mod rotate;
 pub mod start;
 
-use crate::{server::db::Db, with_db};
+use crate::{
+    server::{db::Db, user_agent::DeviceInfo},
+    with_db,
+};
 
 /// Lifetimes of refresh tokens and sessions, in seconds.
 #[derive(Debug, Clone, Copy)]
@@ -52,8 +55,89 @@ impl SessionRow {
     }
 }
 
+/// A session as a listing of devices needs it, and no more: every column read costs an
+/// allocation per row, and a page can hold a hundred rows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedSession {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub ip: String,
+    pub name: Option<String>,
+    /// Browser, OS and kind, parsed from the User-Agent at sign-in (null in rows older
+    /// than that).
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device_kind: Option<String>,
+    /// Only for those older rows, to parse when shown; null otherwise.
+    pub user_agent: Option<String>,
+}
+
+impl ListedSession {
+    /// Browser, OS and kind as stored at sign-in.
+    pub fn device(&self) -> DeviceInfo {
+        let user_agent = self.user_agent.as_deref().unwrap_or_default();
+        DeviceInfo::stored(self.browser.as_deref(), self.os.as_deref(), self.device_kind.as_deref(), user_agent)
+    }
+}
+
+const LISTED_COLUMNS: &str = "id, created_at, last_used_at, ip, name, browser, os, device_kind, \
+     case when browser is null or os is null then user_agent end as user_agent";
+
 const SESSION_COLUMNS: &str = "id, user_id, refresh_issued_at, rotations, created_at, last_used_at, \
      expires_at, revoked_at, revoked_reason, user_agent, ip, name";
+
+/// Where a page of a user's sessions starts: after the session last listed, in the order
+/// "the caller's own session first, then latest activity first". Handed to clients as an
+/// opaque string ([`Cursor::encode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    last_used_at: i64,
+    created_at: i64,
+    id: String,
+}
+
+impl Cursor {
+    /// Right after the caller's own session: every other session is still to come. (Its own
+    /// session is listed first, out of activity order, so its position says nothing.)
+    fn after_own() -> Cursor {
+        Cursor { last_used_at: i64::MAX, created_at: i64::MAX, id: String::new() }
+    }
+
+    fn after(row: &ListedSession) -> Cursor {
+        Cursor { last_used_at: row.last_used_at, created_at: row.created_at, id: row.id.clone() }
+    }
+
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let text = format!("{}.{}.{}", self.last_used_at, self.created_at, self.id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    }
+
+    /// None for anything we did not hand out.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        use base64::Engine;
+        // Longer than any cursor we make (two i64 and a UUID), refused before decoding.
+        if text.len() > 128 {
+            return None;
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut parts = text.splitn(3, '.');
+        let last_used_at = parts.next()?.parse().ok()?;
+        let created_at = parts.next()?.parse().ok()?;
+        let id = parts.next()?.to_owned();
+        Some(Cursor { last_used_at, created_at, id })
+    }
+}
+
+/// One page of a user's live sessions.
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<ListedSession>,
+    /// Where the next page starts; None on the last page.
+    pub next: Option<Cursor>,
+}
 
 /// One session by id.
 pub async fn find(db: &Db, session_id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
@@ -63,20 +147,80 @@ pub async fn find(db: &Db, session_id: &str) -> Result<Option<SessionRow>, sqlx:
     })
 }
 
-/// A user's sessions that can still be used (not revoked, not expired), newest activity first.
-pub async fn active_for_user(db: &Db, user_id: &str, settings: &SessionSettings, now: i64) -> Result<Vec<SessionRow>, sqlx::Error> {
-    let sql = format!(
-        "select {SESSION_COLUMNS} from sessions
-          where user_id = $1 and revoked_at is null and expires_at > $2 and refresh_issued_at > $3
-          order by last_used_at desc, created_at desc"
-    );
+/// What makes a session live (not revoked, not past its absolute end, its refresh token not
+/// idle too long): `$1` user id, `$2` now, `$3` now minus the idle timeout.
+pub(super) const LIVE: &str = "user_id = $1 and revoked_at is null and expires_at > $2 and refresh_issued_at > $3";
+
+/// One page of a user's live sessions: `own` (the caller's session) first, then the rest by
+/// latest activity, at most `limit` (≥ 1) of them, starting after `after`.
+///
+/// Keyset pagination on (last_used_at, created_at, id): each page costs the same however
+/// far down it is. A session used between two page requests moves to the top, so a walk
+/// through the pages may miss it (never lists one twice); a fresh listing shows it.
+pub async fn active_page(
+    db: &Db,
+    user_id: &str,
+    own: &str,
+    after: Option<&Cursor>,
+    limit: i64,
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<Page, sqlx::Error> {
+    // One more than asked for tells whether another page follows.
+    let mut rows: Vec<ListedSession> = match after {
+        None => {
+            let sql = format!(
+                "select {LISTED_COLUMNS} from sessions where {LIVE}
+                  order by case when id = $4 then 0 else 1 end, last_used_at desc, created_at desc, id desc
+                  limit $5"
+            );
+            with_db!(db.read(), |pool| {
+                sqlx::query_as::<_, ListedSession>(sqlx::AssertSqlSafe(sql))
+                    .bind(user_id)
+                    .bind(now)
+                    .bind(now - settings.idle_secs)
+                    .bind(own)
+                    .bind(limit + 1)
+                    .fetch_all(pool)
+                    .await
+            })?
+        }
+        Some(cursor) => {
+            let sql = format!(
+                "select {LISTED_COLUMNS} from sessions where {LIVE}
+                    and id <> $4 and (last_used_at, created_at, id) < ($5, $6, $7)
+                  order by last_used_at desc, created_at desc, id desc
+                  limit $8"
+            );
+            with_db!(db.read(), |pool| {
+                sqlx::query_as::<_, ListedSession>(sqlx::AssertSqlSafe(sql))
+                    .bind(user_id)
+                    .bind(now)
+                    .bind(now - settings.idle_secs)
+                    .bind(own)
+                    .bind(cursor.last_used_at)
+                    .bind(cursor.created_at)
+                    .bind(&cursor.id)
+                    .bind(limit + 1)
+                    .fetch_all(pool)
+                    .await
+            })?
+        }
+    };
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = match rows.last() {
+        Some(last) if more => Some(if last.id == own { Cursor::after_own() } else { Cursor::after(last) }),
+        _ => None,
+    };
+    Ok(Page { rows, next })
+}
+
+/// How many live sessions a user has.
+pub async fn count_active(db: &Db, user_id: &str, settings: &SessionSettings, now: i64) -> Result<i64, sqlx::Error> {
+    let sql = format!("select count(*) from sessions where {LIVE}");
     with_db!(db.read(), |pool| {
-        sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(now)
-            .bind(now - settings.idle_secs)
-            .fetch_all(pool)
-            .await
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(user_id).bind(now).bind(now - settings.idle_secs).fetch_one(pool).await
     })
 }
 
