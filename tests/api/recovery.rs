@@ -129,7 +129,7 @@ async fn known_and_unknown_addresses_are_answered_in_the_same_time() {
     let stranger = unique_email("stranger");
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for i in 0..30 {
+    for i in 0..82 {
         let (email, into) = if i % 2 == 0 { (&person.email, &mut known) } else { (&stranger, &mut unknown) };
         let started = Instant::now();
         let response = forgot(&app, email).await;
@@ -196,10 +196,9 @@ async fn an_account_gets_at_most_three_links_an_hour_whatever_is_asked() {
     let (sink, app) = mail_app().await;
     let person = app.signed_in("Flooded Flo").await;
 
-    for _ in 0..5 {
-        assert_eq!(forgot(&app, &person.email).await.status(), StatusCode::ACCEPTED);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // Five at once: the limit holds however the requests interleave.
+    let asked = futures::future::join_all((0..5).map(|_| forgot(&app, &person.email))).await;
+    assert!(asked.iter().all(|r| r.status() == StatusCode::ACCEPTED));
 
     sink.wait_for(3, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -158,6 +158,14 @@ async fn sign_ins_at_the_same_moment_at_the_cap_leave_exactly_the_cap() {
     .await;
     let person = app.signed_in("Busy Bea").await;
     seed_sessions(&app, &person.user_id, 3).await;
+    // Used half a minute ago: less recently than any sign-in below (their times are whole
+    // seconds, and within one second which of them is "least recent" is a toss-up).
+    sqlx::query("update sessions set last_used_at = $1 where id = $2")
+        .bind(now() - 30)
+        .bind(&person.session_id)
+        .execute(&app.sql)
+        .await
+        .unwrap();
     assert_eq!(live_sessions(&app, &person.user_id).await, 4, "at the cap");
 
     let mut signed_in = 0;

@@ -52,11 +52,16 @@ async fn mail_reset_link(state: &AppState, email: &str, client: &Client, now: i6
     let Some(user) = users::by_email(&state.db, email).await? else {
         return Ok(());
     };
-    if link::count_since(&state.db, &user.id, Purpose::PasswordReset, now - 3600).await? >= RESET_LINKS_PER_HOUR {
+    let mut tx = state.db.begin().await?;
+    // The account's row is held until this commits (a no-op update), so requests for one
+    // account count its links one after another and the hourly limit is exact.
+    if !users::replace_password_hash_in(&mut tx, &user.id, &user.password_hash, &user.password_hash).await? {
+        return Ok(()); // The password changed meanwhile; a link made now would be born dead.
+    }
+    if link::count_since_in(&mut tx, &user.id, Purpose::PasswordReset, now - 3600).await? >= RESET_LINKS_PER_HOUR {
         tracing::info!(user_id = %user.id, "reset link not sent: the account's hourly limit is reached");
         return Ok(());
     }
-    let mut tx = state.db.begin().await?;
     let bound_to = link::fingerprint(&user.password_hash);
     let token = link::mint_in(&mut tx, &user.id, Purpose::PasswordReset, &bound_to, RESET_LINK_MINUTES * 60, now).await?;
     let url = state.link(&format!("/reset-password?token={}", token.expose()));

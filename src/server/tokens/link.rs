@@ -87,14 +87,15 @@ pub async fn mint_in(
     Ok(token)
 }
 
-/// Links of this purpose made for the account since `since` (for throttling how many are sent).
-pub async fn count_since(db: &Db, user_id: &str, purpose: Purpose, since: i64) -> Result<i64, sqlx::Error> {
-    with_db!(db.read(), |pool| {
+/// Links of this purpose made for the account since `since` (for throttling how many are
+/// sent), inside the caller's transaction.
+pub async fn count_since_in(tx: &mut Tx, user_id: &str, purpose: Purpose, since: i64) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
         sqlx::query_scalar("select count(*) from link_tokens where user_id = $1 and purpose = $2 and created_at >= $3")
             .bind(user_id)
             .bind(purpose.as_str())
             .bind(since)
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
     })
 }
