@@ -64,9 +64,9 @@ pub struct LoginBody {
     password: String,
     /// The `device_token` of this client's last sign-in, if it kept it: a device that signed
     /// in to this account before is not slowed down by others' failed sign-ins. Optional;
-    /// anything that is not one of our device tokens counts as none.
+    /// anything that is not one of our device tokens (`null` included) counts as none.
     #[serde(default)]
-    #[schema(nullable = false, example = "ghd_9xQ-4kEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
+    #[schema(example = "ghd_9xQ-4kEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
     device_token: Option<String>,
 }
 

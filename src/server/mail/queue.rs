@@ -109,13 +109,6 @@ pub fn backoff_secs(attempts: i64) -> i64 {
     2_i64.saturating_pow(attempts.clamp(1, 20) as u32).min(MAX_BACKOFF_SECS)
 }
 
-/// Messages not sent yet (the queue's depth).
-pub async fn depth(db: &Db) -> Result<i64, sqlx::Error> {
-    with_db!(db.read(), |pool| {
-        sqlx::query_scalar("select count(*) from mail_queue where sent_at is null").fetch_one(pool).await
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,7 +142,6 @@ mod tests {
         let again = claim_due(&db, 10, 103).await.unwrap();
         assert_eq!((again.len(), again[0].attempts), (1, 1));
         mark_sent(&db, &id, 104).await.unwrap();
-        assert_eq!(depth(&db).await.unwrap(), 0);
         assert!(claim_due(&db, 10, 10_000).await.unwrap().is_empty(), "sent is sent");
         let (text, html): (String, String) = with_db!(db.read(), |pool| {
             sqlx::query_as("select text_body, html_body from mail_queue where id = $1").bind(&id).fetch_one(pool).await

@@ -11,7 +11,8 @@ use crate::{
         known_devices,
         mail::{self, templates},
         secret::Secret,
-        sessions::{self, revoke::Why, rotate::RotateError},
+        db::Tx,
+        sessions::{self, revoke::Why, rotate::RotateError, start::Started},
         state::AppState,
         throttle::{Claimant, Endpoint, SecretCheck, Via},
         tokens::{access, refresh, Issued},
@@ -77,7 +78,7 @@ pub async fn register_and_sign_in(
     client: &Client,
     now: i64,
 ) -> Result<Issued, AppError> {
-    register(state, email, password, display_name, client.ip.parse().ok(), now).await?;
+    register(state, email, password, display_name, client.ip_addr(), now).await?;
     login(state, email, password, client, now).await
 }
 
@@ -136,10 +137,21 @@ pub async fn start_session(state: &AppState, checked: Checked, client: &Client, 
     }
     let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
     let ended = sessions::start::make_room(&mut tx, &user.id, &started.session_id, &state.sessions, state.max_sessions, now).await?;
-    let event = events::NewEvent { session_id: Some(&started.session_id), client: Some(client), ..events::NewEvent::new(&user.id, EventKind::SignedIn) };
-    events::record(&mut tx, event, now).await?;
+    record_sign_in(&mut tx, &user.id, &started.session_id, client, now).await?;
     sessions::revoke::commit_and_list(tx, &state.revoked, ended, now).await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
+    issue(state, &user, started, client, now).await
+}
+
+/// The `signed_in` event of a session just started, inside its transaction.
+pub(super) async fn record_sign_in(tx: &mut Tx, user_id: &str, session_id: &str, client: &Client, now: i64) -> Result<(), sqlx::Error> {
+    let event = events::NewEvent { session_id: Some(session_id), client: Some(client), ..events::NewEvent::new(user_id, EventKind::SignedIn) };
+    events::record(tx, event, now).await
+}
+
+/// What a client gets for a session started (and committed) for it: the first access token,
+/// the refresh token, and a renewed device token.
+pub(super) async fn issue(state: &AppState, user: &users::UserRow, started: Started, client: &Client, now: i64) -> Result<Issued, AppError> {
     let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
     let device_token = remember_device(state, &user.id, client, now).await;
     Ok(Issued {

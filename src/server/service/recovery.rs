@@ -6,7 +6,7 @@
 //! and die when the password changes by any route. Setting a new password signs out every
 //! device, records the event, mails "your password was changed", and signs this browser in.
 
-use super::account::{circumstances, remember_device, too_many};
+use super::account::{circumstances, issue, record_sign_in, too_many};
 use crate::{
     error::AppError,
     server::{
@@ -17,7 +17,6 @@ use crate::{
         state::AppState,
         throttle::Endpoint,
         tokens::{
-            access,
             link::{self, Purpose},
             Issued,
         },
@@ -114,23 +113,11 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str, c
     let event = events::NewEvent { client: Some(client), ..events::NewEvent::new(&user.id, EventKind::PasswordReset) };
     events::record(&mut tx, event, now).await?;
     let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
-    let event = events::NewEvent { session_id: Some(&started.session_id), client: Some(client), ..events::NewEvent::new(&user.id, EventKind::SignedIn) };
-    events::record(&mut tx, event, now).await?;
+    record_sign_in(&mut tx, &user.id, &started.session_id, client, now).await?;
     let notice = templates::password_changed(&user.email, &user.display_name, &circumstances(client, now), &state.link("/forgot-password"));
     mail::queue::enqueue_in(&mut tx, &notice, now).await?;
     sessions::revoke::commit_and_list(tx, &state.revoked, ended.ids, now).await?;
     state.mailer.wake();
     tracing::info!(user_id = %user.id, signed_out = ended.live, "password reset through a link; every other session signed out");
-    let (access_token, claims) =
-        access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
-    let device_token = remember_device(state, &user.id, client, now).await;
-    Ok(Issued {
-        user: user.public(),
-        session_id: started.session_id,
-        access_token: crate::server::secret::Secret::new(access_token),
-        access_claims: claims,
-        refresh_token: started.refresh,
-        refresh_expires_at: started.refresh_expires_at,
-        device_token,
-    })
+    issue(state, &user, started, client, now).await
 }
