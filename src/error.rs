@@ -30,6 +30,8 @@ pub enum AppError {
     RefreshTokenReused,
     #[error("This link is no longer valid. Ask for a new one.")]
     InvalidLink,
+    #[error("Verify your email address first: follow the link we sent to it, or ask for a new one.")]
+    EmailNotVerified,
     #[error("Not found")]
     NotFound,
     #[error("{0}")]
@@ -66,6 +68,7 @@ impl AppError {
             AppError::SessionRevoked => "session_revoked",
             AppError::RefreshTokenReused => "refresh_token_reused",
             AppError::InvalidLink => "invalid_link",
+            AppError::EmailNotVerified => "email_not_verified",
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::BadRequest(_) => "malformed_request",
@@ -92,7 +95,7 @@ impl AppError {
             | AppError::RefreshTokenReused => 401,
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::EmailNotVerified => 403,
             AppError::BadRequest(_) | AppError::InvalidLink => 400,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType => 415,

@@ -11,6 +11,15 @@ pub struct User {
     pub display_name: String,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// Whether the address was proven by following a link sent to it.
+    pub email_verified: bool,
+}
+
+impl User {
+    /// The address, while it is not verified: what the frame's notice names.
+    pub fn unverified_email(&self) -> Option<String> {
+        (!self.email_verified).then(|| self.email.clone())
+    }
 }
 
 /// What the dashboard shows about the person and this very session.
@@ -84,6 +93,8 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevicesView {
     pub display_name: String,
+    /// The account's address while it is not verified (the frame's notice).
+    pub unverified_email: Option<String>,
     pub devices: Vec<Device>,
     /// Where the next page starts (`?cursor=`); None on the last page.
     pub next_cursor: Option<String>,

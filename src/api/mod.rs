@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod dashboard;
 pub mod devices;
+pub mod email;
 pub mod recovery;
 pub mod security;
 pub mod strength;
@@ -77,6 +78,14 @@ pub(crate) mod ctx {
             tracing::error!(error = ?e, "cookie layer missing");
             AppError::Internal
         })
+    }
+
+    /// True for a form the browser sent by itself (JavaScript off): it wants a page back, so
+    /// the server function names one to redirect to. A hydrated page's call asks for data.
+    pub fn plain_form() -> Result<bool, AppError> {
+        let parts = parts()?;
+        let accept = parts.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        Ok(accept.contains("text/html"))
     }
 
     /// The state and the verified caller: what nearly every server function starts with.

@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod devices;
+pub mod email;
 pub mod home;
 pub mod login;
 pub mod not_found;

@@ -26,15 +26,21 @@ pub enum EventKind {
     RefreshTokenReused,
     /// A new password set through a link from the account's mail.
     PasswordReset,
+    /// The account's address was proven by following a link sent to it.
+    EmailVerified,
+    /// The account moved to a new address (`detail`), confirmed from that address.
+    EmailChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::SignedIn,
         EventKind::PasswordChanged,
         EventKind::SessionRevoked,
         EventKind::RefreshTokenReused,
         EventKind::PasswordReset,
+        EventKind::EmailVerified,
+        EventKind::EmailChanged,
     ];
 
     /// The stored text value.
@@ -45,6 +51,8 @@ impl EventKind {
             EventKind::SessionRevoked => "session_revoked",
             EventKind::RefreshTokenReused => "refresh_token_reused",
             EventKind::PasswordReset => "password_reset",
+            EventKind::EmailVerified => "email_verified",
+            EventKind::EmailChanged => "email_changed",
         }
     }
 
@@ -164,11 +172,13 @@ pub struct NewEvent<'a> {
     pub reason: Option<EndReason>,
     /// Where the request came from.
     pub client: Option<&'a Client>,
+    /// What the kind needs said besides (the new address of an email change).
+    pub detail: Option<&'a str>,
 }
 
 impl<'a> NewEvent<'a> {
     pub fn new(user_id: &'a str, kind: EventKind) -> Self {
-        NewEvent { user_id, kind, session_id: None, actor_session_id: None, reason: None, client: None }
+        NewEvent { user_id, kind, session_id: None, actor_session_id: None, reason: None, client: None, detail: None }
     }
 }
 
@@ -182,9 +192,9 @@ pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sq
     with_tx!(tx, |conn| {
         sqlx::query(
             "insert into security_events
-               (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at, browser, os)
+               (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at, browser, os, detail)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                     (select browser from sessions where id = $4), (select os from sessions where id = $4))",
+                     (select browser from sessions where id = $4), (select os from sessions where id = $4), $10)",
         )
         .bind(&id)
         .bind(event.user_id)
@@ -195,6 +205,7 @@ pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sq
         .bind(ip)
         .bind(&ua)
         .bind(now)
+        .bind(event.detail)
         .execute(conn)
         .await.map(|done| done.rows_affected())
     })?;
@@ -218,6 +229,7 @@ struct Row {
     /// The user agent of the session the event is about (read only for those older rows).
     subject_agent: Option<String>,
     subject_alive: Option<i64>,
+    detail: Option<String>,
 }
 
 /// The account's most recent events, newest first, told from `current_session`'s view.
@@ -236,7 +248,7 @@ pub async fn recent(
         sqlx::query_as(
             "select e.id, e.kind, e.session_id, e.actor_session_id, e.reason, e.ip, e.user_agent, e.created_at,
                     coalesce(e.browser, s.browser) as browser, coalesce(e.os, s.os) as os,
-                    s.user_agent as subject_agent,
+                    s.user_agent as subject_agent, e.detail,
                     cast(case when s.revoked_at is null and s.expires_at > $3 then 1 else 0 end as bigint) as subject_alive
                from security_events e left join sessions s on s.id = e.session_id
               where e.user_id = $1
@@ -283,6 +295,11 @@ fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<Securi
         EventKind::RefreshTokenReused => format!(
             "A refresh token of {which} was used twice — possible theft. That device was signed out to protect you."
         ),
+        EventKind::EmailVerified => "Email address verified".to_owned(),
+        EventKind::EmailChanged => match r.detail.as_deref() {
+            Some(to) => format!("Email address changed to {to}"),
+            None => "Email address changed".to_owned(),
+        },
     };
     Some(SecurityEvent {
         id: r.id,
@@ -314,7 +331,10 @@ mod tests {
     #[test]
     fn the_database_keeps_the_text_values_it_always_had() {
         let kinds: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(kinds, ["signed_in", "password_changed", "session_revoked", "refresh_token_reused", "password_reset"]);
+        assert_eq!(
+            kinds,
+            ["signed_in", "password_changed", "session_revoked", "refresh_token_reused", "password_reset", "email_verified", "email_changed"]
+        );
         let reasons: Vec<_> = EndReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(
             reasons,

@@ -163,6 +163,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         public_origin: origin,
         leptos_options,
         max_sessions: config.max_sessions_per_account.max(1),
+        require_verified_email: config.require_verified_email,
         retention,
     }))
 }

@@ -11,7 +11,7 @@ use crate::{
         auth::AuthUser,
         client::Client,
         clock, known_devices,
-        service::{account, devices, recovery},
+        service::{account, devices, email, recovery},
         state::AppState,
         tokens::Issued,
     },
@@ -34,6 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/forgot-password", post(forgot_password))
         .route("/api/v1/auth/reset-password", post(reset_password))
+        .route("/api/v1/auth/verify-email", post(verify_email))
+        .route("/api/v1/auth/resend-verification", post(resend_verification))
+        .route("/api/v1/auth/confirm-email", post(confirm_email))
+        .route("/api/v1/me/email", post(change_email))
         .route("/api/v1/me", get(me))
         .route("/api/v1/sessions", get(list_sessions))
         .route("/api/v1/sessions/revoke-others", post(revoke_other_sessions))
@@ -92,6 +96,38 @@ pub struct ResetPasswordBody {
     token: String,
     #[schema(min_length = 10, max_length = 256, example = "a brand new passphrase")]
     new_password: String,
+}
+
+/// A link's token, from the mail.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// The `token` of the link in the mail.
+    #[schema(example = "3q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
+    token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailBody {
+    #[schema(format = Email, max_length = 254, example = "ada@new.example.com")]
+    new_email: String,
+    #[schema(example = "correct horse battery staple")]
+    current_password: String,
+}
+
+/// Where an email change's confirmation link went.
+#[derive(Serialize, ToSchema)]
+pub struct EmailChangeBody {
+    #[schema(example = "ada@new.example.com")]
+    sent_to: String,
+}
+
+/// The account's address after a confirmed change.
+#[derive(Serialize, ToSchema)]
+pub struct EmailBody {
+    #[schema(example = "ada@new.example.com")]
+    email: String,
 }
 
 /// The answer to login and refresh.
@@ -219,6 +255,8 @@ pub async fn register(State(state): State<AppState>, client: Client, ApiJson(bod
         (status = 200, description = "Signed in: a new session and its token pair", body = TokenPair),
         (status = 400, body = ErrorBody),
         (status = 401, description = "`invalid_credentials` (unknown account and wrong password alike)", body = ErrorBody),
+        (status = 403, description = "`email_not_verified`: the password is right, but this server \
+            (`GATEHOUSE_REQUIRE_VERIFIED_EMAIL`) signs in verified addresses only", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody),
         (status = 429, description = "`too_many_attempts`", body = ErrorBody,
@@ -272,6 +310,64 @@ pub async fn reset_password(State(state): State<AppState>, client: Client, ApiJs
     let now = clock::now();
     let issued = recovery::reset_password(&state, &body.token, &body.new_password, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = LinkBody,
+    responses(
+        (status = 204, description = "The address the link was sent to is verified"),
+        (status = 400, description = "`invalid_link`: unknown, used, expired, or made for an address the account no longer has", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn verify_email(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LinkBody>) -> Result<StatusCode, AppError> {
+    email::verify_email(&state, &body.token, &client, clock::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/resend-verification", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A new verification link (24 hours) is mailed to the caller's address; nothing is sent when it is verified already"),
+        (status = 401, description = "`invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: at most 3 links an hour", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn resend_verification(State(state): State<AppState>, user: AuthUser, client: Client) -> Result<StatusCode, AppError> {
+    email::resend_verification(&state, &user, &client, clock::now()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "account", security(("bearer" = [])), request_body = ChangeEmailBody,
+    responses(
+        (status = 202, description = "A confirmation link (24 hours) is mailed to the new address; the account keeps its address until it is followed", body = EmailChangeBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "`invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "`email_taken`: another account has that address", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: not an address, the current one, or a wrong current password", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn change_email(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: Client,
+    ApiJson(body): ApiJson<ChangeEmailBody>,
+) -> Result<Response, AppError> {
+    let sent_to = email::request_email_change(&state, &user, &client, &body.new_email, &body.current_password, clock::now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(EmailChangeBody { sent_to })).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/confirm-email", tag = "auth", request_body = LinkBody,
+    responses(
+        (status = 200, description = "The account moved to the new address (verified); the old address is told", body = EmailBody),
+        (status = 400, description = "`invalid_link`: unknown, used, expired, or the address changed since", body = ErrorBody),
+        (status = 409, description = "`email_taken`: another account took the address meanwhile", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn confirm_email(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LinkBody>) -> Result<Json<EmailBody>, AppError> {
+    let email = email::confirm_email_change(&state, &body.token, &client, clock::now()).await?;
+    Ok(Json(EmailBody { email }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),

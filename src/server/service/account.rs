@@ -47,7 +47,7 @@ pub(super) fn too_many(retry_after: u64) -> AppError {
     AppError::TooManyAttempts { retry_after }
 }
 
-/// Creates an account. Does not sign in.
+/// Creates an account and mails a link to verify its address (`email`). Does not sign in.
 pub async fn register(
     state: &AppState,
     email: &str,
@@ -59,14 +59,17 @@ pub async fn register(
     state.throttle.request(Endpoint::Register, ip).map_err(too_many)?;
     let (email, password, display_name) = validate::registration(email, password, display_name)?;
     let hash = state.passwords.hash(email.as_str(), &password).await?;
-    match users::insert(&state.db, email.as_str(), display_name.as_str(), &hash, now).await {
-        Ok(row) => {
-            tracing::info!(user_id = %row.id, "account registered");
-            Ok(row.public())
-        }
-        Err(e) if crate::server::db::is_unique_violation(&e) => Err(AppError::EmailTaken),
-        Err(e) => Err(e.into()),
-    }
+    let mut tx = state.db.begin().await?;
+    let row = match users::insert_in(&mut tx, email.as_str(), display_name.as_str(), &hash, now).await {
+        Ok(row) => row,
+        Err(e) if crate::server::db::is_unique_violation(&e) => return Err(AppError::EmailTaken),
+        Err(e) => return Err(e.into()),
+    };
+    super::email::mail_verification_in(&mut tx, state, &row, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    tracing::info!(user_id = %row.id, "account registered");
+    Ok(row.public())
 }
 
 /// Creates an account and signs it in from `client` (the browser's registration).
@@ -119,6 +122,10 @@ pub async fn check_password(state: &AppState, email: &str, password: &str, clien
         return Err(AppError::InvalidCredentials);
     };
     state.throttle.succeeded(attempt, now).await?;
+    if state.require_verified_email && user.email_verified_at.is_none() {
+        tracing::info!(user_id = %user.id, "sign-in refused: the address is not verified");
+        return Err(AppError::EmailNotVerified);
+    }
     let rehashed = if verified.needs_rehash { Some(state.passwords.hash(&email, &password).await?) } else { None };
     Ok(Checked { user, rehashed })
 }

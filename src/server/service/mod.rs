@@ -10,8 +10,10 @@
 //!   "This wasn't me".
 //! - `dashboard`: what the dashboard shows, and "is my session still good?".
 //! - `recovery`: "Forgot password?" — the mailed link, and the new password it sets.
+//! - `email`: the account's address — verifying it, and moving to a new one.
 
 pub mod account;
 pub mod dashboard;
 pub mod devices;
+pub mod email;
 pub mod recovery;
