@@ -227,11 +227,6 @@ pub async fn logout_browser(state: &AppState, access: Option<&Secret>, refresh: 
     }
 }
 
-/// The caller's display name, for the frame of pages that need nothing else.
-pub async fn display_name(state: &AppState, caller: &AuthUser) -> Result<String, AppError> {
-    Ok(profile(state, &caller.user_id).await?.display_name)
-}
-
 /// An account's public side (cached). A token naming an account that is gone is no longer
 /// a valid token.
 pub async fn profile(state: &AppState, user_id: &str) -> Result<User, AppError> {
