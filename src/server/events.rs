@@ -365,7 +365,16 @@ mod tests {
             os: None,
             subject_agent: None,
             subject_alive: Some(1),
+            detail: None,
         }
+    }
+
+    #[test]
+    fn address_events_read_plainly() {
+        let text = |r: Row| describe(r, "me", 100, 10).map(|e| e.text).unwrap_or_default();
+        assert_eq!(text(row("email_verified", "me", None, None)), "Email address verified");
+        let changed = Row { detail: Some("ada@new.example.com".into()), ..row("email_changed", "me", None, None) };
+        assert_eq!(text(changed), "Email address changed to ada@new.example.com");
     }
 
     #[test]
