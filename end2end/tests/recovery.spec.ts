@@ -1,40 +1,8 @@
 import { expect, test } from "@playwright/test";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { BASE_URL, hydrated, newPerson, register, signIn } from "./helpers";
+import { MAILDIR, linkIn, mailTo } from "./mailbox";
 
-// The test command starts a real SMTP server (aiosmtpd) for the default server and hands
-// its mailbox (a Maildir) over as MAILDIR.
-const MAILDIR = process.env.MAILDIR;
 const NEW_PASSWORD = "a brand new passphrase 2";
-
-/** A raw message's text with quoted-printable undone. */
-function decoded(raw: string): string {
-  return raw
-    .replace(/=\r?\n/g, "")
-    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-function mailsTo(email: string): string[] {
-  const found: string[] = [];
-  for (const sub of ["new", "cur"]) {
-    const dir = path.join(MAILDIR ?? "", sub);
-    if (!fs.existsSync(dir)) continue;
-    for (const file of fs.readdirSync(dir)) {
-      const raw = fs.readFileSync(path.join(dir, file), "utf8");
-      if (raw.includes(`To: ${email}`)) found.push(decoded(raw));
-    }
-  }
-  return found;
-}
-
-async function mailTo(email: string, subject: string): Promise<string> {
-  let mail: string | undefined;
-  await expect
-    .poll(() => (mail = mailsTo(email).find((m) => m.includes(subject))), { timeout: 20_000, message: `"${subject}" to ${email}` })
-    .toBeDefined();
-  return mail as string;
-}
 
 test("forgot password: the mailed link sets a new password and signs the other browser out", async ({ page, browser }) => {
   test.skip(!MAILDIR, "needs the test command's SMTP server");
@@ -60,10 +28,9 @@ test("forgot password: the mailed link sets a new password and signs the other b
   expect(mail).toContain("UTC");
   expect(mail).toContain("30 minutes");
   for (const secret of [person.password, "ghr_", "eyJ", "$argon2"]) expect(mail).not.toContain(secret);
-  const link = mail.match(/https?:\/\/[^\s"<>]+\/reset-password\?token=[A-Za-z0-9_-]{43}/)?.[0];
-  expect(link, "a reset link in the mail").toBeTruthy();
+  const link = linkIn(mail, "/reset-password");
 
-  await f.goto(link as string);
+  await f.goto(link);
   await hydrated(f);
   await expect(f.getByRole("heading", { name: "Set a new password" })).toBeVisible();
   await f.getByLabel("New password").fill(NEW_PASSWORD);
@@ -77,7 +44,7 @@ test("forgot password: the mailed link sets a new password and signs the other b
   await mailTo(person.email, "Your password was changed");
 
   // The link worked once.
-  await f.goto(link as string);
+  await f.goto(link);
   await expect(f.getByText("This link is no longer valid")).toBeVisible();
   await other.close();
   await forgetful.close();
