@@ -44,6 +44,10 @@ for (const scheme of ["light", "dark"] as const) {
         "/forgot-password",
         "/forgot-password?sent=1",
         "/reset-password?token=not-a-valid-link",
+        "/verify-email?token=not-a-valid-link",
+        "/confirm-email?token=not-a-valid-link",
+        "/confirm-email?done=1",
+        "/login?verification=sent",
         "/no/such/page",
       ]) {
         await visit(page, path);
