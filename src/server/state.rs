@@ -46,6 +46,8 @@ pub struct State {
     pub leptos_options: LeptosOptions,
     /// Live sessions one account may have; a sign-in past it ends the least recently used.
     pub max_sessions: u32,
+    /// Seals and opens second-factor secrets at rest.
+    pub sealer: crate::server::factors::sealed::Sealer,
     /// Signing in needs a verified address.
     pub require_verified_email: bool,
     /// What pruning removes, and when.
