@@ -39,6 +39,8 @@ pub enum AppError {
     InvalidCode,
     #[error("Two-step verification is already on")]
     TwoStepAlreadyOn,
+    #[error("This sign-in has expired. Enter your password again.")]
+    ChallengeExpired,
     #[error("Verify your email address first: follow the link we sent to it, or ask for a new one.")]
     EmailNotVerified,
     #[error("Not found")]
@@ -81,6 +83,7 @@ impl AppError {
             AppError::SecondFactorRequired { .. } => "second_factor_required",
             AppError::InvalidCode => "invalid_code",
             AppError::TwoStepAlreadyOn => "two_step_already_on",
+            AppError::ChallengeExpired => "challenge_expired",
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::BadRequest(_) => "malformed_request",
@@ -106,7 +109,8 @@ impl AppError {
             | AppError::SessionRevoked
             | AppError::RefreshTokenReused
             | AppError::SecondFactorRequired { .. }
-            | AppError::InvalidCode => 401,
+            | AppError::InvalidCode
+            | AppError::ChallengeExpired => 401,
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
             AppError::Forbidden(_) | AppError::EmailNotVerified => 403,

@@ -197,3 +197,22 @@ pub mod strength {
         }
     }
 }
+
+/// Two-step verification, as the security page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TwoStepStatus {
+    pub enabled: bool,
+    /// Unused recovery codes (0 while two-step verification is off).
+    pub recovery_codes_left: i64,
+}
+
+/// A new authenticator, pending until a code from it is entered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    /// The secret as text (base32), for typing into the app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The QR code of `otpauth_uri`, an inline `<svg>` element.
+    pub qr_svg: String,
+}

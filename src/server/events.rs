@@ -30,10 +30,15 @@ pub enum EventKind {
     EmailVerified,
     /// The account moved to a new address (`detail`), confirmed from that address.
     EmailChanged,
+    TwoStepEnabled,
+    TwoStepDisabled,
+    RecoveryCodesRenewed,
+    /// A recovery code stood in for the authenticator (`detail`: how many are left).
+    RecoveryCodeUsed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::SignedIn,
         EventKind::PasswordChanged,
         EventKind::SessionRevoked,
@@ -41,6 +46,10 @@ impl EventKind {
         EventKind::PasswordReset,
         EventKind::EmailVerified,
         EventKind::EmailChanged,
+        EventKind::TwoStepEnabled,
+        EventKind::TwoStepDisabled,
+        EventKind::RecoveryCodesRenewed,
+        EventKind::RecoveryCodeUsed,
     ];
 
     /// The stored text value.
@@ -53,6 +62,10 @@ impl EventKind {
             EventKind::PasswordReset => "password_reset",
             EventKind::EmailVerified => "email_verified",
             EventKind::EmailChanged => "email_changed",
+            EventKind::TwoStepEnabled => "two_step_enabled",
+            EventKind::TwoStepDisabled => "two_step_disabled",
+            EventKind::RecoveryCodesRenewed => "recovery_codes_renewed",
+            EventKind::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 
@@ -300,6 +313,13 @@ fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<Securi
             Some(to) => format!("Email address changed to {to}"),
             None => "Email address changed".to_owned(),
         },
+        EventKind::TwoStepEnabled => format!("Two-step verification turned on, on {which}"),
+        EventKind::TwoStepDisabled => format!("Two-step verification turned off, on {which}"),
+        EventKind::RecoveryCodesRenewed => format!("New recovery codes made on {which}; the old ones no longer work"),
+        EventKind::RecoveryCodeUsed => match r.detail.as_deref() {
+            Some(left) => format!("A recovery code was used to sign in on {which}; {left} left"),
+            None => format!("A recovery code was used to sign in on {which}"),
+        },
     };
     Some(SecurityEvent {
         id: r.id,
@@ -333,7 +353,19 @@ mod tests {
         let kinds: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(
             kinds,
-            ["signed_in", "password_changed", "session_revoked", "refresh_token_reused", "password_reset", "email_verified", "email_changed"]
+            [
+                "signed_in",
+                "password_changed",
+                "session_revoked",
+                "refresh_token_reused",
+                "password_reset",
+                "email_verified",
+                "email_changed",
+                "two_step_enabled",
+                "two_step_disabled",
+                "recovery_codes_renewed",
+                "recovery_code_used"
+            ]
         );
         let reasons: Vec<_> = EndReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(

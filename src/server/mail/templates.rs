@@ -93,6 +93,19 @@ pub fn email_changed(to: &str, name: &str, at: &Circumstances, new_email: &str) 
     )
 }
 
+/// A change to how the account signs in (two-step verification on or off, new recovery
+/// codes, a recovery code used): what changed, when and from where.
+pub fn security_change(to: &str, name: &str, at: &Circumstances, subject: &str, what: &str) -> Outgoing {
+    compose(
+        to,
+        subject,
+        name,
+        &[format!("{what} This happened on {}, from {}{}.", at.when, at.device, from_ip(at))],
+        None,
+        "If this wasn't you, someone else can sign in to your account: reset your password now and review your devices.",
+    )
+}
+
 fn from_ip(at: &Circumstances) -> String {
     if at.ip.is_empty() { String::new() } else { format!(" (address {})", at.ip) }
 }

@@ -12,7 +12,7 @@ use crate::{
         mail::{self, templates},
         secret::Secret,
         db::Tx,
-        sessions::{self, revoke::Why, rotate::RotateError, start::Started},
+        sessions::{self, revoke::Why, rotate::RotateError, start::{SignedInWith, Started}},
         state::AppState,
         throttle::{Claimant, Endpoint, SecretCheck, Via},
         tokens::{access, refresh, Issued},
@@ -88,16 +88,19 @@ pub async fn register_and_sign_in(
 /// Checks credentials and starts a session. Unknown email and wrong password answer alike
 /// and cost alike (a dummy hash is verified when there is no account). The client leaves
 /// with a fresh device token: from now on it is a device this account knows (see
-/// `known_devices`), which others' failed sign-ins never slow down.
+/// `known_devices`), which others' failed sign-ins never slow down. An account with two-step
+/// verification on answers `second_factor_required` instead, with a challenge for
+/// `two_step::second_factor`.
 pub async fn login(state: &AppState, email: &str, password: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
     let checked = check_password(state, email, password, client, now).await?;
+    super::two_step::challenge_if_on(state, &checked.user, now).await?;
     start_session(state, checked, client, now).await
 }
 
 /// A password found right, and the stored hash it was found right against.
 #[derive(Debug)]
 pub struct Checked {
-    user: users::UserRow,
+    pub(super) user: users::UserRow,
     /// Today's parameters differ from the stored hash's: its replacement, already computed.
     rehashed: Option<String>,
 }
@@ -136,18 +139,34 @@ pub async fn check_password(state: &AppState, email: &str, password: &str, clien
 /// session yet) makes the check stale: no session, and no old password's hash written back.
 pub async fn start_session(state: &AppState, checked: Checked, client: &Client, now: i64) -> Result<Issued, AppError> {
     let Checked { user, rehashed } = checked;
-    let mut tx = state.db.begin().await?;
-    let keep = rehashed.as_deref().unwrap_or(&user.password_hash);
+    let tx = state.db.begin().await?;
+    let keep = rehashed.as_deref().unwrap_or(&user.password_hash).to_owned();
+    start_session_in(state, tx, &user, &keep, client, SignedInWith::Password, now).await
+}
+
+/// Starts the session inside `tx` (which may hold what else the sign-in spent: a code, a
+/// challenge) and commits: the password must still be `user`'s (`keep` is written as its
+/// hash — the same, or today's parameters' rehash), the cap on sessions is kept, the event
+/// recorded.
+pub(super) async fn start_session_in(
+    state: &AppState,
+    mut tx: Tx,
+    user: &users::UserRow,
+    keep: &str,
+    client: &Client,
+    with: SignedInWith,
+    now: i64,
+) -> Result<Issued, AppError> {
     if !users::replace_password_hash_in(&mut tx, &user.id, &user.password_hash, keep).await? {
         tracing::info!(user_id = %user.id, "sign-in refused: the password changed while it was being checked");
         return Err(AppError::InvalidCredentials);
     }
-    let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
+    let started = sessions::start::start_with(&mut tx, &user.id, client, &state.sessions, with, now).await?;
     let ended = sessions::start::make_room(&mut tx, &user.id, &started.session_id, &state.sessions, state.max_sessions, now).await?;
     record_sign_in(&mut tx, &user.id, &started.session_id, client, now).await?;
     sessions::revoke::commit_and_list(tx, &state.revoked, ended, now).await?;
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
-    issue(state, &user, started, client, now).await
+    issue(state, user, started, client, now).await
 }
 
 /// The `signed_in` event of a session just started, inside its transaction.
