@@ -4,6 +4,7 @@ use crate::pages::{
     dashboard::DashboardPage, devices::DevicesPage, email::{ConfirmEmailPage, VerifyEmailPage}, home::HomePage,
     login::LoginPage, not_found::NotFound,
     recovery::{ForgotPasswordPage, ResetPasswordPage}, register::RegisterPage, security::SecurityPage,
+    two_step::SecondFactorPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/") view=HomePage />
                 <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/login/code") view=SecondFactorPage />
                 <Route path=path!("/register") view=RegisterPage />
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage />
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />

@@ -11,6 +11,7 @@ pub mod email;
 pub mod recovery;
 pub mod security;
 pub mod strength;
+pub mod two_step;
 
 use crate::error::AppError;
 use std::future::Future;

@@ -9,3 +9,4 @@ pub mod not_found;
 pub mod recovery;
 pub mod register;
 pub mod security;
+pub mod two_step;

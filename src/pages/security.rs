@@ -59,6 +59,7 @@ pub fn SecurityPage() -> impl IntoView {
                             </RefreshingForm>
                             <p class="status" role="status">{done}</p>
                             <EmailSection email=me.email.clone() verified=me.email_verified />
+                            <crate::pages::two_step::TwoStepSection />
                         </main>
                     }.into_any(),
                 }

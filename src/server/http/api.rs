@@ -11,7 +11,7 @@ use crate::{
         auth::AuthUser,
         client::Client,
         clock, known_devices,
-        service::{account, devices, email, recovery},
+        service::{account, devices, email, recovery, two_step},
         state::AppState,
         tokens::Issued,
     },
@@ -30,6 +30,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/register", post(register))
         .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/login/second-factor", post(login_second_factor))
+        .route("/api/v1/me/two-step", get(two_step_status))
+        .route("/api/v1/me/totp", post(totp_begin).delete(totp_turn_off))
+        .route("/api/v1/me/totp/confirm", post(totp_confirm))
+        .route("/api/v1/me/recovery-codes", post(renew_recovery_codes))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/forgot-password", post(forgot_password))
@@ -96,6 +101,44 @@ pub struct ResetPasswordBody {
     token: String,
     #[schema(min_length = 10, max_length = 256, example = "a brand new passphrase")]
     new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorBody {
+    /// The `challenge` of the `second_factor_required` answer.
+    #[schema(example = "ghc_q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
+    challenge: String,
+    /// Six digits from the authenticator app, or a recovery code.
+    #[schema(example = "123456")]
+    code: String,
+    /// As in login.
+    #[serde(default)]
+    device_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    /// Six digits from the authenticator app.
+    #[schema(example = "123456")]
+    code: String,
+}
+
+/// A new authenticator's secret, pending until `/api/v1/me/totp/confirm`.
+#[derive(Serialize, ToSchema)]
+pub struct TotpSetupBody {
+    /// Base32, for typing into the app.
+    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
+    secret: String,
+    #[schema(example = "otpauth://totp/Gatehouse:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Gatehouse&algorithm=SHA1&digits=6&period=30")]
+    otpauth_uri: String,
+}
+
+/// Ten single-use recovery codes, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodesBody {
+    recovery_codes: Vec<String>,
 }
 
 /// A link's token, from the mail.
@@ -254,7 +297,9 @@ pub async fn register(State(state): State<AppState>, client: Client, ApiJson(bod
     responses(
         (status = 200, description = "Signed in: a new session and its token pair", body = TokenPair),
         (status = 400, body = ErrorBody),
-        (status = 401, description = "`invalid_credentials` (unknown account and wrong password alike)", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials` (unknown account and wrong password alike), or \
+            `second_factor_required`: the password is right and the account has two-step verification on — no tokens; \
+            the error carries `challenge` (5 minutes) and `methods` for `/api/v1/auth/login/second-factor`", body = ErrorBody),
         (status = 403, description = "`email_not_verified`: the password is right, but this server \
             (`GATEHOUSE_REQUIRE_VERIFIED_EMAIL`) signs in verified addresses only", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -269,6 +314,86 @@ pub async fn login(State(state): State<AppState>, mut client: Client, ApiJson(bo
     let now = clock::now();
     let issued = account::login(&state, &body.email, &body.password, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login/second-factor", tag = "auth", request_body = SecondFactorBody,
+    responses(
+        (status = 200, description = "Signed in: a new session and its token pair", body = TokenPair),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "`invalid_code` (wrong, or already used: a code works once; each costs the challenge \
+            one of its 5 tries), or `challenge_expired` (unknown, expired, used up, or the password changed: sign in again)", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn login_second_factor(
+    State(state): State<AppState>,
+    mut client: Client,
+    ApiJson(body): ApiJson<SecondFactorBody>,
+) -> Result<Json<TokenPair>, AppError> {
+    if let Some(token) = &body.device_token {
+        client.device_token = known_devices::parse(token);
+    }
+    let now = clock::now();
+    let issued = two_step::second_factor(&state, &body.challenge, &body.code, &client, now).await?;
+    Ok(Json(TokenPair::from_issued(issued, now)))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/two-step", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = crate::model::TwoStepStatus), (status = 401, body = ErrorBody)))]
+pub async fn two_step_status(State(state): State<AppState>, user: AuthUser) -> Result<Json<crate::model::TwoStepStatus>, AppError> {
+    Ok(Json(two_step::status(&state, &user.user_id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new secret, pending until confirmed with a code (asking again replaces a pending one)", body = TotpSetupBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "`two_step_already_on`", body = ErrorBody),
+    ))]
+pub async fn totp_begin(State(state): State<AppState>, user: AuthUser) -> Result<Json<TotpSetupBody>, AppError> {
+    let setup = two_step::begin(&state, &user, clock::now()).await?;
+    Ok(Json(TotpSetupBody { secret: setup.secret, otpauth_uri: setup.otpauth_uri }))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "account", security(("bearer" = [])), request_body = CodeBody,
+    responses(
+        (status = 200, description = "Two-step verification is on; the recovery codes are shown this once", body = RecoveryCodesBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "`two_step_already_on`", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: the code is not right, or nothing is pending", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: Client,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Json<RecoveryCodesBody>, AppError> {
+    let recovery_codes = two_step::confirm(&state, &user, &client, &body.code, clock::now()).await?;
+    Ok(Json(RecoveryCodesBody { recovery_codes }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Two-step verification is off; the recovery codes are gone"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn totp_turn_off(State(state): State<AppState>, user: AuthUser, client: Client) -> Result<StatusCode, AppError> {
+    two_step::turn_off(&state, &user, &client, clock::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Ten new recovery codes, shown this once; the old ones no longer work", body = RecoveryCodesBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: two-step verification is off", body = ErrorBody),
+    ))]
+pub async fn renew_recovery_codes(State(state): State<AppState>, user: AuthUser, client: Client) -> Result<Json<RecoveryCodesBody>, AppError> {
+    let recovery_codes = two_step::renew_codes(&state, &user, &client, clock::now()).await?;
+    Ok(Json(RecoveryCodesBody { recovery_codes }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
