@@ -40,6 +40,7 @@ for (const scheme of ["light", "dark"] as const) {
         "/login",
         "/login?ended=1",
         "/login?signed_out=1",
+        "/login/code?next=%2Fdashboard",
         "/register",
         "/forgot-password",
         "/forgot-password?sent=1",

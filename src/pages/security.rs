@@ -2,7 +2,7 @@
 //! signed out) and the email address (confirmed from the new address).
 
 use crate::{
-    api::{email::ChangeEmail, security::{whoami, ChangePassword}, with_refresh},
+    api::{email::ChangeEmail, security::{whoami, ChangePassword}, two_step::two_step_state, with_refresh},
     components::{
         field::Field,
         form::{refreshing_action, RefreshingForm},
@@ -18,6 +18,7 @@ use leptos_router::hooks::use_query_map;
 pub fn SecurityPage() -> impl IntoView {
     let change = refreshing_action::<ChangePassword>();
     let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
+    let two_step = Resource::new(|| (), |_| async move { with_refresh(two_step_state).await });
     let query = use_query_map();
     let reported = move || query.read().get("reported").is_some();
     let error = Signal::derive(move || change.value().get().and_then(Result::err));
@@ -36,9 +37,9 @@ pub fn SecurityPage() -> impl IntoView {
         <Title text="Security — Gatehouse" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match me.await {
-                    Err(e) => view! { <LoadError error=e heading="Security" /> }.into_any(),
-                    Ok(me) => view! {
+                match (me.await, two_step.await) {
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Security" /> }.into_any(),
+                    (Ok(me), Ok(two_step)) => view! {
                         <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
                         <main class="narrow" id="main">
                             <h1>"Security"</h1>
@@ -59,7 +60,7 @@ pub fn SecurityPage() -> impl IntoView {
                             </RefreshingForm>
                             <p class="status" role="status">{done}</p>
                             <EmailSection email=me.email.clone() verified=me.email_verified />
-                            <crate::pages::two_step::TwoStepSection />
+                            <crate::pages::two_step::TwoStepSection initial=two_step />
                         </main>
                     }.into_any(),
                 }

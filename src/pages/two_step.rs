@@ -5,7 +5,7 @@
 use crate::{
     api::{
         auth::SecondFactor,
-        two_step::{begin_totp, two_step_state, ConfirmTotp, RenewRecoveryCodes, TurnOffTotp},
+        two_step::{begin_totp, ConfirmTotp, RenewRecoveryCodes, TurnOffTotp},
     },
     components::{
         field::Field,
@@ -13,7 +13,7 @@ use crate::{
         layout::PublicHeader,
     },
     error::AppError,
-    model::TotpSetup,
+    model::{TotpSetup, TwoStepStatus},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -50,58 +50,71 @@ pub fn SecondFactorPage() -> impl IntoView {
     }
 }
 
-/// The security page's section: off (set up), pending (scan, then a code), or on.
+/// The security page's section: off (set up), pending (scan, then a code), or on. `initial`
+/// comes with the page; the section keeps it current as the person acts.
 #[component]
-pub fn TwoStepSection() -> impl IntoView {
+pub fn TwoStepSection(initial: TwoStepStatus) -> impl IntoView {
     let setup = Action::new(|_: &()| async move { crate::api::with_refresh(begin_totp).await });
     let confirm = refreshing_action::<ConfirmTotp>();
     let renew = refreshing_action::<RenewRecoveryCodes>();
     let turn_off = refreshing_action::<TurnOffTotp>();
-    let status = Resource::new(
-        move || (confirm.version().get(), turn_off.version().get()),
-        |_| async move { crate::api::with_refresh(two_step_state).await },
-    );
-    let codes = Signal::derive(move || match (confirm.value().get(), renew.value().get()) {
-        (_, Some(Ok(codes))) | (Some(Ok(codes)), _) => Some(codes),
-        _ => None,
+    let status = RwSignal::new(initial);
+    Effect::new(move |_| {
+        if let Some(Ok(codes)) = confirm.value().get() {
+            status.set(TwoStepStatus { enabled: true, recovery_codes_left: codes.len() as i64 });
+        }
     });
+    Effect::new(move |_| {
+        if let Some(Ok(codes)) = renew.value().get() {
+            status.update(|s| s.recovery_codes_left = codes.len() as i64);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = turn_off.value().get() {
+            status.set(TwoStepStatus { enabled: false, recovery_codes_left: 0 });
+            setup.value().set(None);
+        }
+    });
+    let codes = move || match (status.get().enabled, confirm.value().get(), renew.value().get()) {
+        (true, _, Some(Ok(codes))) | (true, Some(Ok(codes)), None) => Some(codes),
+        _ => None,
+    };
     view! {
         <h2>"Two-step verification"</h2>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match status.await {
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                    Ok(s) if s.enabled => view! {
-                        <p class="notice" role="status">
-                            {format!("Two-step verification is on. {} recovery code{} left.", s.recovery_codes_left, if s.recovery_codes_left == 1 { "" } else { "s" })}
-                        </p>
-                        <div class="actions">
-                            <RefreshingForm action=renew class="inline">
-                                <button type="submit" class="secondary">"Show new recovery codes"</button>
-                            </RefreshingForm>
-                            <RefreshingForm action=turn_off class="inline">
-                                <button type="submit" class="danger">"Turn off"</button>
-                            </RefreshingForm>
-                        </div>
-                    }
-                        .into_any(),
-                    Ok(_) => view! {
-                        <p>"Sign in with your password and a code from an authenticator app on your phone, so a stolen password alone is not enough."</p>
-                        {move || match setup.value().get() {
-                            Some(Ok(pending)) => view! { <Enrol setup=pending confirm=confirm /> }.into_any(),
-                            other => view! {
-                                <button type="button" on:click=move |_| { setup.dispatch(()); }>"Set up authenticator app"</button>
-                                <p class="form-error" role="alert">{other.and_then(Result::err).map(|e| e.to_string())}</p>
-                                <noscript><p>"Setting up two-step verification needs JavaScript."</p></noscript>
-                            }
-                                .into_any(),
-                        }}
-                    }
-                        .into_any(),
+        {move || {
+            let s = status.get();
+            if s.enabled {
+                view! {
+                    <p class="notice" role="status">
+                        {format!("Two-step verification is on. {} recovery code{} left.", s.recovery_codes_left, if s.recovery_codes_left == 1 { "" } else { "s" })}
+                    </p>
+                    <div class="actions">
+                        <RefreshingForm action=renew class="inline">
+                            <button type="submit" class="secondary">"Show new recovery codes"</button>
+                        </RefreshingForm>
+                        <RefreshingForm action=turn_off class="inline">
+                            <button type="submit" class="danger">"Turn off"</button>
+                        </RefreshingForm>
+                    </div>
                 }
-            })}
-        </Suspense>
-        {move || codes.get().map(|codes| view! {
+                    .into_any()
+            } else {
+                view! {
+                    <p>"Sign in with your password and a code from an authenticator app on your phone, so a stolen password alone is not enough."</p>
+                    {move || match setup.value().get() {
+                        Some(Ok(pending)) => view! { <Enrol setup=pending confirm=confirm /> }.into_any(),
+                        other => view! {
+                            <button type="button" on:click=move |_| { setup.dispatch(()); }>"Set up authenticator app"</button>
+                            <p class="form-error" role="alert">{other.and_then(Result::err).map(|e| e.to_string())}</p>
+                            <noscript><p>"Setting up two-step verification needs JavaScript."</p></noscript>
+                        }
+                            .into_any(),
+                    }}
+                }
+                    .into_any()
+            }
+        }}
+        {move || codes().map(|codes| view! {
             <section class="panel" aria-labelledby="recovery-codes">
                 <h3 id="recovery-codes">"Recovery codes"</h3>
                 <p>"If you lose your phone, each of these signs you in once. Save them somewhere safe now: they are not shown again."</p>
