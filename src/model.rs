@@ -87,6 +87,8 @@ pub struct Device {
     pub signed_in_ago: String,
     pub last_active_at: String,
     pub last_active_ago: String,
+    /// How it signed in: "password", "password and authentication code", …
+    pub signed_in_with: String,
 }
 
 /// The devices page: one page of the devices, "This device" first.

@@ -156,6 +156,8 @@ fn DeviceRow(
                 <dd>{if device.ip.is_empty() { "unknown".to_string() } else { device.ip.clone() }}</dd>
                 <dt>"Signed in"</dt>
                 <dd><When at=device.signed_in_at.clone() ago=device.signed_in_ago.clone() /></dd>
+                <dt>"Signed in with"</dt>
+                <dd class="signed-in-with">{device.signed_in_with.clone()}</dd>
                 <dt>"Last active"</dt>
                 <dd><When at=device.last_active_at.clone() ago=device.last_active_ago.clone() /></dd>
             </dl>

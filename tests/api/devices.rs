@@ -48,11 +48,12 @@ async fn the_sessions_api_lists_both_devices_with_exactly_one_current_and_the_br
     assert_eq!(current.len(), 1, "exactly one current session: {sessions:#?}");
     assert_eq!(current[0]["id"], laptop.session_id.as_str(), "the one the token belongs to");
     let expected_keys: BTreeSet<&str> =
-        ["id", "current", "device", "browser", "os", "ip", "created_at", "last_used_at"].into_iter().collect();
+        ["id", "current", "device", "browser", "os", "ip", "created_at", "last_used_at", "signed_in_with"].into_iter().collect();
     for s in &sessions {
         let keys: BTreeSet<&str> = s.as_object().expect("an object").keys().map(String::as_str).collect();
         assert_eq!(keys, expected_keys, "{s}");
         assert_eq!(s["ip"], "127.0.0.1", "{s}");
+        assert_eq!(s["signed_in_with"], "password", "{s}");
         assert!(is_rfc3339(&s["created_at"]) && is_rfc3339(&s["last_used_at"]), "RFC 3339 times: {s}");
     }
 

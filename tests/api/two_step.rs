@@ -120,6 +120,10 @@ async fn a_right_password_starts_no_session_until_a_code_and_each_code_works_onc
     json_body(app.me(&str_at(&signed_in, "/access_token")).await, StatusCode::OK).await;
     let amr: String = sqlx::query_scalar("select amr from sessions where id = $1").bind(&session_id).fetch_one(&app.sql).await.unwrap();
     assert_eq!(amr, "pwd otp");
+    let listed = json_body(app.list_sessions(&str_at(&signed_in, "/access_token")).await, StatusCode::OK).await;
+    assert_eq!(listed["sessions"][0]["signed_in_with"], "password and authentication code", "{listed}");
+    let page = app.navigate("/settings/sessions", &[("gh_access", &str_at(&signed_in, "/access_token"))]).await.text().await.unwrap();
+    assert!(page.contains("Signed in with") && page.contains("password and authentication code"), "the devices page says how");
     // The challenge is spent with it.
     assert_error(second_factor(&app, &challenge, &authenticator.code_for_step(step + 1)).await, StatusCode::UNAUTHORIZED, "challenge_expired").await;
 

@@ -231,6 +231,8 @@ pub struct SessionItem {
     ip: String,
     created_at: String,
     last_used_at: String,
+    /// How it signed in: `password`, `password and authentication code` or `password and recovery code`.
+    signed_in_with: String,
 }
 
 impl From<Device> for SessionItem {
@@ -244,6 +246,7 @@ impl From<Device> for SessionItem {
             ip: d.ip,
             created_at: d.signed_in_at,
             last_used_at: d.last_active_at,
+            signed_in_with: d.signed_in_with,
         }
     }
 }

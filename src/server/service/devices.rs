@@ -87,6 +87,7 @@ fn device(row: &ListedSession, current_session: &str, now: i64) -> Device {
         signed_in_ago: ago(row.created_at, now),
         last_active_at: rfc3339(row.last_used_at),
         last_active_ago: ago(row.last_used_at, now),
+        signed_in_with: crate::server::sessions::start::SignedInWith::parse(&row.amr).describe().to_owned(),
     }
 }
 

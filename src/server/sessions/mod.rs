@@ -71,6 +71,8 @@ pub struct ListedSession {
     pub device_kind: Option<String>,
     /// Only for those older rows, to parse when shown; null otherwise.
     pub user_agent: Option<String>,
+    /// How it signed in (`start::SignedInWith`).
+    pub amr: String,
 }
 
 impl ListedSession {
@@ -81,7 +83,7 @@ impl ListedSession {
     }
 }
 
-const LISTED_COLUMNS: &str = "id, created_at, last_used_at, ip, name, browser, os, device_kind, \
+const LISTED_COLUMNS: &str = "id, created_at, last_used_at, ip, name, browser, os, device_kind, amr, \
      case when browser is null or os is null then user_agent end as user_agent";
 
 const SESSION_COLUMNS: &str = "id, user_id, refresh_issued_at, rotations, created_at, last_used_at, \
