@@ -46,6 +46,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    crate::components::step_up::StepUp::provide();
     // Tests (and people) can tell when the page has come alive.
     Effect::new(move |_| {
         if let Some(body) = document().body() {

@@ -41,6 +41,10 @@ pub enum AppError {
     TwoStepAlreadyOn,
     #[error("This sign-in has expired. Enter your password again.")]
     ChallengeExpired,
+    /// A sensitive action, and the last proof of who this is lies too far back. `two_step`:
+    /// confirming takes a code too.
+    #[error("Confirm it's you to continue")]
+    ReauthenticationRequired { two_step: bool },
     #[error("Verify your email address first: follow the link we sent to it, or ask for a new one.")]
     EmailNotVerified,
     #[error("Not found")]
@@ -84,6 +88,7 @@ impl AppError {
             AppError::InvalidCode => "invalid_code",
             AppError::TwoStepAlreadyOn => "two_step_already_on",
             AppError::ChallengeExpired => "challenge_expired",
+            AppError::ReauthenticationRequired { .. } => "reauthentication_required",
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::BadRequest(_) => "malformed_request",
@@ -113,7 +118,7 @@ impl AppError {
             | AppError::ChallengeExpired => 401,
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
-            AppError::Forbidden(_) | AppError::EmailNotVerified => 403,
+            AppError::Forbidden(_) | AppError::EmailNotVerified | AppError::ReauthenticationRequired { .. } => 403,
             AppError::BadRequest(_) | AppError::InvalidLink => 400,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType => 415,

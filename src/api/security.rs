@@ -20,3 +20,21 @@ pub async fn whoami() -> Result<crate::model::User, AppError> {
     let (state, me) = super::ctx::caller()?;
     account::profile(&state, &me.user_id).await
 }
+
+/// "Confirm it's you": the password (and a code with two-step verification on) renews this
+/// session's proof of identity; the browser gets an access token that carries it. A form
+/// sent without JavaScript goes on to `next` (a same-site path).
+#[server(prefix = "/fn", endpoint = "reauthenticate")]
+pub async fn reauthenticate(confirm_password: String, confirm_code: Option<String>, next: Option<String>) -> Result<(), AppError> {
+    use crate::server::{clock, http::{browser::safe_next, client_of}, service::step_up};
+    let (state, me) = super::ctx::caller()?;
+    let client = client_of(&state, &super::ctx::parts()?);
+    let cookies = super::ctx::cookies().await?;
+    let now = clock::now();
+    let confirmed = step_up::reauthenticate(&state, &me, &client, &confirm_password, confirm_code.as_deref(), now).await?;
+    state.cookies.set_access(&cookies, &confirmed.access_token, confirmed.session_ends_at, now);
+    if super::ctx::plain_form()? {
+        leptos_axum::redirect(&safe_next(next.as_deref()));
+    }
+    Ok(())
+}

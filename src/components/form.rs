@@ -3,9 +3,10 @@
 //! Like Leptos's `ActionForm`: a plain `<form method=post>` to the server function's URL that
 //! works without JavaScript, and, once hydrated, a call from the page. Unlike it, the call
 //! goes through [`with_refresh`], so an access token that expired while the page sat open is
-//! refreshed and the submission retried once — the person never notices.
+//! refreshed and the submission retried once — the person never notices; and a sensitive
+//! call that needs a recent sign-in asks "Confirm it's you" and then goes on (`step_up`).
 
-use crate::{api::with_refresh, error::AppError};
+use crate::{components::step_up::{with_step_up, StepUp}, error::AppError};
 use leptos::{
     form::FromFormData,
     prelude::*,
@@ -23,9 +24,10 @@ where
 {
     let initial = use_context::<ServerActionError>()
         .and_then(|e| (e.path() == S::PATH).then(|| Err(ServerFnUrlError::<AppError>::decode_err(e.err()))));
-    Action::new_with_value(initial, |input: &S| {
+    let step_up = use_context::<StepUp>();
+    Action::new_with_value(initial, move |input: &S| {
         let input = input.clone();
-        async move { with_refresh(|| input.clone().run_on_client()).await }
+        async move { with_step_up(step_up, || input.clone().run_on_client()).await }
     })
 }
 

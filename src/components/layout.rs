@@ -31,6 +31,7 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
             </div>
         </header>
         {unverified_email.map(|email| view! { <VerifyNotice email=email /> })}
+        <crate::components::step_up::ConfirmItsYou />
     }
     .into_any()
 }

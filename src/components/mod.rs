@@ -4,4 +4,5 @@ pub mod field;
 pub mod form;
 pub mod icons;
 pub mod layout;
+pub mod step_up;
 pub mod time;

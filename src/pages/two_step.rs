@@ -54,7 +54,8 @@ pub fn SecondFactorPage() -> impl IntoView {
 /// comes with the page; the section keeps it current as the person acts.
 #[component]
 pub fn TwoStepSection(initial: TwoStepStatus) -> impl IntoView {
-    let setup = Action::new(|_: &()| async move { crate::api::with_refresh(begin_totp).await });
+    let step_up = use_context::<crate::components::step_up::StepUp>();
+    let setup = Action::new(move |_: &()| async move { crate::components::step_up::with_step_up(step_up, begin_totp).await });
     let confirm = refreshing_action::<ConfirmTotp>();
     let renew = refreshing_action::<RenewRecoveryCodes>();
     let turn_off = refreshing_action::<TurnOffTotp>();

@@ -168,6 +168,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions_per_account: u32,
 
+    /// Sensitive actions (changing the password or the address, two-step verification on or
+    /// off, new recovery codes) need the person to have proved who they are within this long;
+    /// otherwise they confirm it first ("Confirm it's you").
+    #[arg(long, env = "GATEHOUSE_STEP_UP_MAX_AGE", default_value = "10m", value_parser = parse_duration)]
+    pub step_up_max_age: Duration,
+
     /// Signing in needs a verified email address ("Verify your email address first"): the
     /// link mailed at registration, or a new one from "Resend the link".
     #[arg(long, env = "GATEHOUSE_REQUIRE_VERIFIED_EMAIL", default_value_t = false, action = clap::ArgAction::Set)]

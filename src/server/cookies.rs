@@ -98,6 +98,18 @@ impl CookieSettings {
         }
     }
 
+    /// Replaces the access token alone (after "Confirm it's you"); the cookie lives until
+    /// `until` (unix seconds), the session's end.
+    pub fn set_access(&self, cookies: &Cookies, token: &Secret, until: i64, now: i64) {
+        let access = Cookie::build((self.access_name, token.expose().to_owned()))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .max_age(Duration::seconds((until - now).max(0)));
+        cookies.add(access.build());
+    }
+
     /// Keeps a sign-in challenge in the browser until its code is entered.
     pub fn set_challenge(&self, cookies: &Cookies, challenge: &Secret) {
         let cookie = Cookie::build((self.challenge_name, challenge.expose().to_owned()))

@@ -206,9 +206,13 @@ async fn connect_sqlite(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
             }
         }
     }
+    // A request that waits this long for a connection fails (500, logged as a pool time-out)
+    // before the 30 s request limit: a stall names its cause instead of ending as a bare 408.
+    let acquire_timeout = Duration::from_secs(15);
     let writes = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .acquire_timeout(acquire_timeout)
         .connect_with(options.clone())
         .await?;
     if in_memory {
@@ -221,6 +225,7 @@ async fn connect_sqlite(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
     let reads = SqlitePoolOptions::new()
         .max_connections(size.max_connections.clamp(1, 2 * cpus))
         .min_connections(1)
+        .acquire_timeout(acquire_timeout)
         .connect_with(options.read_only(true))
         .await?;
     Ok(Db::Sqlite { reads, writes })

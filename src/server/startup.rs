@@ -173,6 +173,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         leptos_options,
         max_sessions: config.max_sessions_per_account.max(1),
         require_verified_email: config.require_verified_email,
+        step_up_max_age: secs(config.step_up_max_age),
         sealer,
         retention,
     }))

@@ -48,6 +48,8 @@ pub struct State {
     pub max_sessions: u32,
     /// Seals and opens second-factor secrets at rest.
     pub sealer: crate::server::factors::sealed::Sealer,
+    /// How recent an authentication sensitive actions need (seconds).
+    pub step_up_max_age: i64,
     /// Signing in needs a verified address.
     pub require_verified_email: bool,
     /// What pruning removes, and when.

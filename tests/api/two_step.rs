@@ -278,3 +278,68 @@ async fn without_javascript_the_code_step_follows_the_password_in_an_httponly_co
     the_cookie(&cookies, "gh_access");
     assert_eq!(the_cookie(&cookies, "gh_challenge").attribute("max-age"), Some("0"), "the challenge cookie is cleared");
 }
+
+async fn reauthenticate(app: &TestApp, access_token: &str, body: Value) -> reqwest::Response {
+    app.client.post(app.url("/api/v1/me/reauthenticate")).bearer_auth(access_token).json(&body).send().await.unwrap()
+}
+
+async fn renew_codes(app: &TestApp, access_token: &str) -> reqwest::Response {
+    app.client.post(app.url("/api/v1/me/recovery-codes")).bearer_auth(access_token).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn sensitive_actions_need_a_recent_sign_in_and_a_refresh_does_not_renew_it() {
+    let app = TestApp::spawn_with(|c| c.step_up_max_age = Duration::from_secs(2)).await;
+    let person = app.signed_in("Stepping Stella").await;
+    let claims = crate::helpers::jwt_part(&person.access_token, 1);
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    let signed_in_at = claims["auth_time"].as_i64().unwrap();
+    assert!((signed_in_at - now()).abs() < 5, "{claims}");
+    let (authenticator, _) = turn_on(&app, &person).await; // within the first seconds: no question asked
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A refresh is not a sign-in: the new token keeps the old auth_time.
+    let refreshed = json_body(app.refresh(&person.refresh_token).await, StatusCode::OK).await;
+    let access = str_at(&refreshed, "/access_token");
+    assert_eq!(crate::helpers::jwt_part(&access, 1)["auth_time"].as_i64(), Some(signed_in_at));
+
+    let asked = assert_error(renew_codes(&app, &access).await, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    assert_eq!(asked["error"]["methods"], json!(["password", "totp"]), "{asked}");
+    let off = app.client.delete(app.url("/api/v1/me/totp")).bearer_auth(&access).send().await.unwrap();
+    assert_error(off, StatusCode::FORBIDDEN, "reauthentication_required").await;
+
+    // Confirming takes the password and, with two-step verification on, a code.
+    let wrong = assert_error(reauthenticate(&app, &access, json!({ "password": "not the password at all" })).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
+    assert!(wrong["error"]["fields"]["password"].is_string(), "{wrong}");
+    let no_code = assert_error(reauthenticate(&app, &access, json!({ "password": PASSWORD })).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
+    assert!(no_code["error"]["fields"]["code"].is_string(), "{no_code}");
+    let code = authenticator.code_for_step(Authenticator::step_of(now()) + 1);
+    let confirmed = json_body(reauthenticate(&app, &access, json!({ "password": PASSWORD, "code": code })).await, StatusCode::OK).await;
+    let fresh = str_at(&confirmed, "/access_token");
+    let fresh_claims = crate::helpers::jwt_part(&fresh, 1);
+    assert!(fresh_claims["auth_time"].as_i64().unwrap() > signed_in_at, "{fresh_claims}");
+    assert_eq!(fresh_claims["amr"], json!(["pwd", "otp"]));
+    assert_eq!(fresh_claims["sid"], person.session_id.as_str(), "the same session");
+    // The same code cannot confirm twice.
+    assert_error(reauthenticate(&app, &access, json!({ "password": PASSWORD, "code": code })).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
+
+    json_body(renew_codes(&app, &fresh).await, StatusCode::OK).await;
+    // The refresh token still works, and its next access token keeps the new proof.
+    let next = json_body(app.refresh(&str_at(&refreshed, "/refresh_token")).await, StatusCode::OK).await;
+    assert_eq!(crate::helpers::jwt_part(&str_at(&next, "/access_token"), 1)["auth_time"], fresh_claims["auth_time"]);
+}
+
+#[tokio::test]
+async fn without_two_step_verification_the_password_alone_confirms() {
+    let app = TestApp::spawn_with(|c| c.step_up_max_age = Duration::from_secs(1)).await;
+    let person = app.signed_in("Plain Step Perry").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let begin = app.client.post(app.url("/api/v1/me/totp")).bearer_auth(&person.access_token).send().await.unwrap();
+    let asked = assert_error(begin, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    assert_eq!(asked["error"]["methods"], json!(["password"]));
+    let changed = app.call_fn("/fn/password", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase 2")], &person.access_token).await;
+    assert_eq!(changed.status(), StatusCode::FORBIDDEN, "changing the password asks too");
+    let confirmed = json_body(reauthenticate(&app, &person.access_token, json!({ "password": PASSWORD })).await, StatusCode::OK).await;
+    let fresh = str_at(&confirmed, "/access_token");
+    json_body(app.client.post(app.url("/api/v1/me/totp")).bearer_auth(&fresh).send().await.unwrap(), StatusCode::OK).await;
+}

@@ -11,7 +11,7 @@ use crate::{
         auth::AuthUser,
         client::Client,
         clock, known_devices,
-        service::{account, devices, email, recovery, two_step},
+        service::{account, devices, email, recovery, step_up, two_step},
         state::AppState,
         tokens::Issued,
     },
@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me/totp", post(totp_begin).delete(totp_turn_off))
         .route("/api/v1/me/totp/confirm", post(totp_confirm))
         .route("/api/v1/me/recovery-codes", post(renew_recovery_codes))
+        .route("/api/v1/me/reauthenticate", post(reauthenticate))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/forgot-password", post(forgot_password))
@@ -139,6 +140,30 @@ pub struct TotpSetupBody {
 #[derive(Serialize, ToSchema)]
 pub struct RecoveryCodesBody {
     recovery_codes: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReauthenticateBody {
+    #[schema(example = "correct horse battery staple")]
+    password: String,
+    /// With two-step verification on: six digits from the authenticator app.
+    #[serde(default)]
+    #[schema(example = "123456")]
+    code: Option<String>,
+}
+
+/// A fresh access token after "Confirm it's you". The refresh token stays as it was.
+#[derive(Serialize, ToSchema)]
+pub struct ReauthenticatedBody {
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    expires_in: i64,
+    session_id: String,
+    user: User,
+    /// The new proof of identity (unix seconds), also in the token.
+    auth_time: i64,
 }
 
 /// A link's token, from the mail.
@@ -397,6 +422,34 @@ pub async fn totp_turn_off(State(state): State<AppState>, user: AuthUser, client
 pub async fn renew_recovery_codes(State(state): State<AppState>, user: AuthUser, client: Client) -> Result<Json<RecoveryCodesBody>, AppError> {
     let recovery_codes = two_step::renew_codes(&state, &user, &client, clock::now()).await?;
     Ok(Json(RecoveryCodesBody { recovery_codes }))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/reauthenticate", tag = "account", security(("bearer" = [])), request_body = ReauthenticateBody,
+    responses(
+        (status = 200, description = "Identity confirmed: an access token whose `auth_time` is now, for the actions that \
+            answered 403 `reauthentication_required` (the refresh token is unchanged)", body = ReauthenticatedBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: a wrong password, or a missing or wrong code", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn reauthenticate(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: Client,
+    ApiJson(body): ApiJson<ReauthenticateBody>,
+) -> Result<Json<ReauthenticatedBody>, AppError> {
+    let now = clock::now();
+    let confirmed = step_up::reauthenticate(&state, &user, &client, &body.password, body.code.as_deref(), now).await?;
+    Ok(Json(ReauthenticatedBody {
+        access_token: confirmed.access_token.expose().to_owned(),
+        token_type: "Bearer".into(),
+        expires_in: confirmed.claims.exp - now,
+        session_id: confirmed.claims.sid.clone(),
+        user: confirmed.user,
+        auth_time: confirmed.claims.auth_time,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,

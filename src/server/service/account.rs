@@ -178,7 +178,14 @@ pub(super) async fn record_sign_in(tx: &mut Tx, user_id: &str, session_id: &str,
 /// What a client gets for a session started (and committed) for it: the first access token,
 /// the refresh token, and a renewed device token.
 pub(super) async fn issue(state: &AppState, user: &users::UserRow, started: Started, client: &Client, now: i64) -> Result<Issued, AppError> {
-    let (token, claims) = access::mint(&state.keys.current(), &state.access, &user.id, &started.session_id, started.expires_at, now)?;
+    let subject = access::Subject {
+        user_id: &user.id,
+        session_id: &started.session_id,
+        session_ends_at: started.expires_at,
+        auth_time: started.auth_time,
+        amr: started.signed_in_with.as_str(),
+    };
+    let (token, claims) = access::mint_for(&state.keys.current(), &state.access, &subject, now)?;
     let device_token = remember_device(state, &user.id, client, now).await;
     Ok(Issued {
         user: user.public(),
@@ -207,7 +214,14 @@ pub async fn refresh(state: &AppState, presented: &str, client: &Client, now: i6
         })?;
     let user = state.profiles.get(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
     let keys = state.keys.current();
-    let (token, claims) = access::mint(&keys, &state.access, &user.id, &rotated.session_id, rotated.session_expires_at, now)?;
+    let subject = access::Subject {
+        user_id: &user.id,
+        session_id: &rotated.session_id,
+        session_ends_at: rotated.session_expires_at,
+        auth_time: rotated.auth_time,
+        amr: &rotated.amr,
+    };
+    let (token, claims) = access::mint_for(&keys, &state.access, &subject, now)?;
     Ok(Issued {
         user,
         session_id: rotated.session_id,
@@ -264,6 +278,7 @@ pub async fn change_password(
     new: &str,
     now: i64,
 ) -> Result<u64, AppError> {
+    super::step_up::require_recent(state, caller, now).await?;
     let (user_id, session_id) = (caller.user_id.as_str(), caller.session_id.as_str());
     let new = validate::new_password(new).map_err(|m| AppError::invalid_field("new_password", m))?;
     let user = users::by_id(&state.db, user_id).await?.ok_or(AppError::InvalidToken)?;

@@ -149,6 +149,7 @@ pub async fn request_email_change(
     current_password: &str,
     now: i64,
 ) -> Result<String, AppError> {
+    super::step_up::require_recent(state, caller, now).await?;
     let new_email = validate::Email::parse(new_email).map_err(|m| AppError::invalid_field("new_email", m))?;
     let user = users::by_id(&state.db, &caller.user_id).await?.ok_or(AppError::InvalidToken)?;
     let claimant = Claimant { account: &user.id, ip: client.ip_addr(), via: Via::Session(&caller.session_id) };

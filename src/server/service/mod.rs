@@ -12,10 +12,12 @@
 //! - `recovery`: "Forgot password?" — the mailed link, and the new password it sets.
 //! - `email`: the account's address — verifying it, and moving to a new one.
 //! - `two_step`: the authenticator app and recovery codes — set up, sign in with, turn off.
+//! - `step_up`: "Confirm it's you" before sensitive actions.
 
 pub mod account;
 pub mod dashboard;
 pub mod devices;
 pub mod email;
 pub mod recovery;
+pub mod step_up;
 pub mod two_step;

@@ -48,6 +48,7 @@ pub async fn status(state: &AppState, user_id: &str) -> Result<TwoStepStatus, Ap
 /// Starts setting up an authenticator: a new secret, pending until [`confirm`]. Asking again
 /// replaces a pending secret (the QR code scanned earlier stops counting).
 pub async fn begin(state: &AppState, caller: &AuthUser, now: i64) -> Result<TotpSetup, AppError> {
+    super::step_up::require_recent(state, caller, now).await?;
     let user = users::by_id(&state.db, &caller.user_id).await?.ok_or(AppError::InvalidToken)?;
     let (authenticator, secret) = Authenticator::generate();
     let sealed = state.sealer.seal(&user.id, &secret);
@@ -93,6 +94,7 @@ pub async fn confirm(state: &AppState, caller: &AuthUser, client: &Client, code:
 
 /// Turns two-step verification off: the authenticator and the recovery codes are gone.
 pub async fn turn_off(state: &AppState, caller: &AuthUser, client: &Client, now: i64) -> Result<(), AppError> {
+    super::step_up::require_recent(state, caller, now).await?;
     let user = users::by_id(&state.db, &caller.user_id).await?.ok_or(AppError::InvalidToken)?;
     let mut tx = state.db.begin().await?;
     let was_on = totp::remove_in(&mut tx, &user.id).await?;
@@ -110,6 +112,7 @@ pub async fn turn_off(state: &AppState, caller: &AuthUser, client: &Client, now:
 
 /// Ten new recovery codes; the old ones stop working.
 pub async fn renew_codes(state: &AppState, caller: &AuthUser, client: &Client, now: i64) -> Result<Vec<String>, AppError> {
+    super::step_up::require_recent(state, caller, now).await?;
     let user = users::by_id(&state.db, &caller.user_id).await?.ok_or(AppError::InvalidToken)?;
     if !totp::is_on(&state.db, &user.id).await? {
         return Err(AppError::invalid_field("code", "Turn on two-step verification first"));

@@ -16,8 +16,8 @@ pub mod rotate;
 pub mod start;
 
 use crate::{
-    server::{db::Db, user_agent::DeviceInfo},
-    with_db,
+    server::{db::{Db, Tx}, user_agent::DeviceInfo},
+    with_db, with_tx,
 };
 
 /// Lifetimes of refresh tokens and sessions, in seconds.
@@ -300,6 +300,23 @@ impl Activity {
         self.written.insert(session_id.to_owned(), now);
         Ok(())
     }
+}
+
+/// Records that the person proved who they are in this live session just now (step-up), and
+/// how. Returns the session's absolute end, or `None` when it is no longer live.
+pub async fn confirmed_in(tx: &mut Tx, session_id: &str, amr: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "update sessions set auth_time = $1, amr = $2
+              where id = $3 and revoked_at is null and expires_at > $1
+              returning expires_at",
+        )
+        .bind(now)
+        .bind(amr)
+        .bind(session_id)
+        .fetch_optional(conn)
+        .await
+    })
 }
 
 /// Marks a session as active now (the devices page's "last active").

@@ -47,6 +47,10 @@ pub struct Rotated {
     pub session_expires_at: i64,
     /// True when this answered a racing request inside the grace window.
     pub in_grace: bool,
+    /// When the person last proved who they are in this session, and how (refreshing is
+    /// not proving: these carry over to the new access token unchanged).
+    pub auth_time: i64,
+    pub amr: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,13 +112,13 @@ pub async fn rotate(
     // who received it. The trigger `sessions_spend_refresh_token` (migrations/*/0006) records
     // the old hash in `spent_refresh_tokens` as part of the same statement, so the swap and
     // the record of the spent token happen together or not at all, in one round trip.
-    let won: Option<(String, String, i64)> = with_db!(db.write(), |pool| {
+    let won: Option<(String, String, i64, i64, String)> = with_db!(db.write(), |pool| {
         sqlx::query_as(
             "update sessions
                 set refresh_hash = $1, refresh_issued_at = $2, rotations = rotations + 1, last_used_at = $2,
                     refresh_holder = $5
               where refresh_hash = $3 and revoked_at is null and expires_at > $2 and refresh_issued_at > $4
-              returning id, user_id, expires_at",
+              returning id, user_id, expires_at, coalesce(auth_time, created_at), amr",
         )
         .bind(&next_hash[..])
         .bind(now)
@@ -124,7 +128,7 @@ pub async fn rotate(
         .fetch_optional(pool)
         .await
     })?;
-    if let Some((session_id, user_id, expires_at)) = won {
+    if let Some((session_id, user_id, expires_at, auth_time, amr)) = won {
         return Ok(Rotated {
             session_id,
             user_id,
@@ -132,6 +136,8 @@ pub async fn rotate(
             refresh_expires_at: (now + settings.idle_secs).min(expires_at),
             session_expires_at: expires_at,
             in_grace: false,
+            auth_time,
+            amr,
         });
     }
 
@@ -196,8 +202,8 @@ async fn follow_race(
     settings: &SessionSettings,
     now: i64,
 ) -> Result<Option<Rotated>, sqlx::Error> {
-    let (live_hash, live_holder): (Vec<u8>, Option<Vec<u8>>) = with_db!(db.read(), |pool| {
-        sqlx::query_as("select refresh_hash, refresh_holder from sessions where id = $1")
+    let (live_hash, live_holder, auth_time, amr): (Vec<u8>, Option<Vec<u8>>, i64, String) = with_db!(db.read(), |pool| {
+        sqlx::query_as("select refresh_hash, refresh_holder, coalesce(auth_time, created_at), amr from sessions where id = $1")
             .bind(&session.id)
             .fetch_one(pool)
             .await
@@ -219,6 +225,8 @@ async fn follow_race(
                     refresh_expires_at: session.refresh_expires_at(settings),
                     session_expires_at: session.expires_at,
                     in_grace: true,
+                    auth_time,
+                    amr: amr.clone(),
                 }));
             }
             let spent: Option<i64> = with_db!(db.read(), |pool| {

@@ -24,6 +24,9 @@ pub struct Started {
     pub refresh_expires_at: i64,
     /// The session's absolute end; no access token of it may outlive this.
     pub expires_at: i64,
+    /// How and when the person proved who they are: the access tokens' `amr`, `auth_time`.
+    pub signed_in_with: SignedInWith,
+    pub auth_time: i64,
 }
 
 /// How a session signed in: stored with it (`sessions.amr`), shown on the devices page.
@@ -115,6 +118,8 @@ pub async fn start_with(
         refresh: token,
         refresh_expires_at: (now + settings.idle_secs).min(expires_at),
         expires_at,
+        signed_in_with: with,
+        auth_time: now,
     })
 }
 

@@ -1,7 +1,9 @@
 //! Access tokens (ssr only): minted here, verified here.
 //!
 //! An access token is a JWT signed with Ed25519 (`alg: EdDSA`, `typ: at+jwt`, `kid`), carrying
-//! `iss aud sub sid iat nbf exp jti`. It lives for minutes and is checked on every request;
+//! `iss aud sub sid iat nbf exp jti`, and `auth_time`/`amr` (OpenID Connect's names): when
+//! and how the person last proved who they are in the session — a refresh carries them over,
+//! only signing in or confirming it's you (step-up) renews them. It lives for minutes and is checked on every request;
 //! its `sid` ties it to a session so revoking the session stops it at once (see
 //! `sessions::revocation_list`).
 
@@ -34,6 +36,13 @@ pub struct AccessClaims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// When the person last proved who they are in this session (unix seconds). Tokens
+    /// minted before this claim existed read as 0: never recent.
+    #[serde(default)]
+    pub auth_time: i64,
+    /// How: RFC 8176 method names (`pwd`, `otp`, `recovery_code`).
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// Who issues tokens, for whom, and for how long.
@@ -59,9 +68,20 @@ impl From<jsonwebtoken::errors::Error> for crate::error::AppError {
     }
 }
 
-/// Mints an access token for one session. It expires after the configured lifetime or at
-/// `session_ends_at` (the session's absolute end), whichever comes first: no access token
-/// outlives its session.
+/// Who a token is for, and when and how they last proved it.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub user_id: &'a str,
+    pub session_id: &'a str,
+    /// The session's absolute end.
+    pub session_ends_at: i64,
+    pub auth_time: i64,
+    /// Space-separated method names, as stored with the session.
+    pub amr: &'a str,
+}
+
+/// [`mint_for`] a session whose person signed in with a password at `now` (tests and
+/// benchmarks).
 pub fn mint(
     keys: &KeyRing,
     settings: &AccessSettings,
@@ -70,6 +90,18 @@ pub fn mint(
     session_ends_at: i64,
     now: i64,
 ) -> Result<(String, AccessClaims), jsonwebtoken::errors::Error> {
+    mint_for(keys, settings, &Subject { user_id, session_id, session_ends_at, auth_time: now, amr: "pwd" }, now)
+}
+
+/// Mints an access token for one session. It expires after the configured lifetime or at
+/// the session's absolute end, whichever comes first: no access token outlives its session.
+pub fn mint_for(
+    keys: &KeyRing,
+    settings: &AccessSettings,
+    subject: &Subject<'_>,
+    now: i64,
+) -> Result<(String, AccessClaims), jsonwebtoken::errors::Error> {
+    let Subject { user_id, session_id, session_ends_at, auth_time, amr } = *subject;
     let claims = AccessClaims {
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
@@ -79,6 +111,8 @@ pub fn mint(
         nbf: now,
         exp: now.saturating_add(settings.ttl_secs).min(session_ends_at),
         jti: uuid::Uuid::new_v4().simple().to_string(),
+        auth_time,
+        amr: amr.split_whitespace().map(str::to_owned).collect(),
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = Some(TOKEN_TYPE.to_owned());
