@@ -67,7 +67,7 @@ PIDS+=($!)
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.1; done
 RATES=(GATEHOUSE_LOGIN_RATE_PER_MINUTE=1000 GATEHOUSE_REGISTER_RATE_PER_MINUTE=1000 GATEHOUSE_REFRESH_RATE_PER_MINUTE=1000)
 start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s GATEHOUSE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" "${RATES[@]}"
-start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s "${RATES[@]}"
+start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s GATEHOUSE_STEP_UP_MAX_AGE=4s "${RATES[@]}"
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
 # Screenshots go under the test output; docs/screenshots changes only by scripts/screenshots.sh.

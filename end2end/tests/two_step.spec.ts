@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as crypto from "node:crypto";
-import { BASE_URL, hydrated, newPerson, register, signIn } from "./helpers";
+import { BASE_URL, SHORT_TTL_URL, hydrated, newPerson, register, signIn } from "./helpers";
 
 /** RFC 4648 base32, as the security page shows the key. */
 function base32(text: string): Buffer {
@@ -87,4 +87,38 @@ test("two-step verification: set up with the QR page's key, sign in with a code,
   await expect(page.getByRole("button", { name: "Set up authenticator app" })).toBeVisible();
   await page.goto(`${BASE_URL}/dashboard`);
   await expect(page.getByText(/A recovery code was used to sign in/)).toBeVisible();
+});
+
+test("confirm it's you: a stale sign-in is asked again before a sensitive change, which then carries on", async ({ page }) => {
+  // The second server asks again after 4 s (GATEHOUSE_STEP_UP_MAX_AGE) and its access tokens live 3 s.
+  const person = newPerson("stepup");
+  await register(page, SHORT_TTL_URL, person);
+  await page.goto(`${SHORT_TTL_URL}/settings/password`);
+  await hydrated(page);
+  await page.waitForTimeout(5_000);
+  await page.getByRole("button", { name: "Set up authenticator app" }).click();
+  const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel("Your password").fill("not my password at all");
+  await dialog.getByRole("button", { name: "Confirm it's you" }).click();
+  await expect(dialog.getByText("Your password is not right")).toBeVisible();
+  await dialog.getByLabel("Your password").fill(person.password);
+  await dialog.getByRole("button", { name: "Confirm it's you" }).click();
+  // It carries on: the set-up appears without asking for it again.
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole("img", { name: "QR code for your authenticator app" }).locator("svg")).toBeVisible();
+  const secret = (await page.locator(".totp-secret").textContent())!.trim();
+  await awayFromAStepBoundary(page);
+  await page.getByLabel("Authentication code").fill(totp(secret, stepNow() - 1));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { name: "Recovery codes" })).toBeVisible();
+
+  // Later, turning it off asks again — now for a code too.
+  await page.waitForTimeout(5_000);
+  await page.getByRole("button", { name: "Turn off" }).click();
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel("Your password").fill(person.password);
+  await dialog.getByLabel("Code from your app").fill(totp(secret, stepNow()));
+  await dialog.getByRole("button", { name: "Confirm it's you" }).click();
+  await expect(page.getByRole("button", { name: "Set up authenticator app" })).toBeVisible();
 });
