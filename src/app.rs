@@ -1,7 +1,7 @@
 //! The shell, the `<App/>` and its routes (both targets).
 
 use crate::pages::{
-    dashboard::DashboardPage, devices::DevicesPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    dashboard::DashboardPage, devices::DevicesPage, home::HomePage, login::LoginPage, not_found::NotFound, not_me::NotMePage,
     recovery::{ForgotPasswordPage, ResetPasswordPage}, register::RegisterPage, security::SecurityPage,
 };
 use leptos::prelude::*;
@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/register") view=RegisterPage />
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage />
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/not-me") view=NotMePage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/sessions") view=DevicesPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/password") view=SecurityPage ssr=SsrMode::Async />

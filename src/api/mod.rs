@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod dashboard;
 pub mod devices;
+pub mod not_me;
 pub mod recovery;
 pub mod security;
 pub mod strength;

@@ -5,6 +5,7 @@ pub mod devices;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod not_me;
 pub mod recovery;
 pub mod register;
 pub mod security;

@@ -11,7 +11,7 @@ use crate::{
         auth::AuthUser,
         client::Client,
         clock, known_devices,
-        service::{account, devices, recovery},
+        service::{account, devices, new_device, recovery},
         state::AppState,
         tokens::Issued,
     },
@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/forgot-password", post(forgot_password))
         .route("/api/v1/auth/reset-password", post(reset_password))
+        .route("/api/v1/auth/not-me", post(not_me))
         .route("/api/v1/me", get(me))
         .route("/api/v1/sessions", get(list_sessions))
         .route("/api/v1/sessions/revoke-others", post(revoke_other_sessions))
@@ -92,6 +93,14 @@ pub struct ResetPasswordBody {
     token: String,
     #[schema(min_length = 10, max_length = 256, example = "a brand new passphrase")]
     new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotMeBody {
+    /// The `token` of the "This wasn't me" link in a new-sign-in mail.
+    #[schema(example = "7wq-3q2EXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
+    token: String,
 }
 
 /// The answer to login and refresh.
@@ -272,6 +281,20 @@ pub async fn reset_password(State(state): State<AppState>, client: Client, ApiJs
     let now = clock::now();
     let issued = recovery::reset_password(&state, &body.token, &body.new_password, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/not-me", tag = "auth", request_body = NotMeBody,
+    responses(
+        (status = 204, description = "\"This wasn't me\": the session the mail was about is signed out (its tokens stop working at once), \
+            its device is no longer known to the account, and a link to set a new password (30 minutes) is mailed to the account's address"),
+        (status = 400, description = "`invalid_link`: unknown, used or expired (one code for all); or malformed JSON", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: the body is not `{token}`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn not_me(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<NotMeBody>) -> Result<StatusCode, AppError> {
+    new_device::not_me(&state, &body.token, &client, clock::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),

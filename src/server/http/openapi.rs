@@ -83,7 +83,7 @@ fn error_answer(description: &str) -> RefOr<Response> {
 #[openapi(
     info(title = "Gatehouse API", description = "Sign-in with short-lived access tokens and rotating refresh tokens."),
     paths(
-        api::register, api::login, api::refresh, api::logout, api::forgot_password, api::reset_password, api::me,
+        api::register, api::login, api::refresh, api::logout, api::forgot_password, api::reset_password, api::not_me, api::me,
         api::list_sessions, api::revoke_one_session, api::revoke_other_sessions,
         api::jwks, api::healthz, api::livez,
     ),

@@ -10,8 +10,10 @@
 //!   "This wasn't me".
 //! - `dashboard`: what the dashboard shows, and "is my session still good?".
 //! - `recovery`: "Forgot password?" — the mailed link, and the new password it sets.
+//! - `new_device`: the mail about a sign-in from a new device, and its "This wasn't me" link.
 
 pub mod account;
 pub mod dashboard;
 pub mod devices;
+pub mod new_device;
 pub mod recovery;

@@ -173,6 +173,7 @@ async fn record_revoked(
             actor_session_id: why.actor_session_id,
             reason: Some(why.reason),
             client: None,
+            new_device: false,
         };
         events::record(tx, event, now).await?;
     }

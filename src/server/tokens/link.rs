@@ -26,12 +26,15 @@ const TOKEN_CHARS: usize = 43;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     PasswordReset,
+    /// "This wasn't me" in a new-device sign-in alert; bound to the session it ends.
+    NotMe,
 }
 
 impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::PasswordReset => "password_reset",
+            Purpose::NotMe => "not_me",
         }
     }
 }
