@@ -1,40 +1,10 @@
 import { expect, test } from "@playwright/test";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { BASE_URL, hydrated, newPerson, register, signIn } from "./helpers";
+import { BASE_URL, hydrated, mailTo, newPerson, register, signIn } from "./helpers";
 
 // The test command starts a real SMTP server (aiosmtpd) for the default server and hands
 // its mailbox (a Maildir) over as MAILDIR.
 const MAILDIR = process.env.MAILDIR;
 const NEW_PASSWORD = "a brand new passphrase 2";
-
-/** A raw message's text with quoted-printable undone. */
-function decoded(raw: string): string {
-  return raw
-    .replace(/=\r?\n/g, "")
-    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-function mailsTo(email: string): string[] {
-  const found: string[] = [];
-  for (const sub of ["new", "cur"]) {
-    const dir = path.join(MAILDIR ?? "", sub);
-    if (!fs.existsSync(dir)) continue;
-    for (const file of fs.readdirSync(dir)) {
-      const raw = fs.readFileSync(path.join(dir, file), "utf8");
-      if (raw.includes(`To: ${email}`)) found.push(decoded(raw));
-    }
-  }
-  return found;
-}
-
-async function mailTo(email: string, subject: string): Promise<string> {
-  let mail: string | undefined;
-  await expect
-    .poll(() => (mail = mailsTo(email).find((m) => m.includes(subject))), { timeout: 20_000, message: `"${subject}" to ${email}` })
-    .toBeDefined();
-  return mail as string;
-}
 
 test("forgot password: the mailed link sets a new password and signs the other browser out", async ({ page, browser }) => {
   test.skip(!MAILDIR, "needs the test command's SMTP server");
