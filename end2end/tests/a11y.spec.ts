@@ -44,6 +44,8 @@ for (const scheme of ["light", "dark"] as const) {
         "/forgot-password",
         "/forgot-password?sent=1",
         "/reset-password?token=not-a-valid-link",
+        "/not-me?token=not-a-valid-link",
+        "/not-me?done=1",
         "/no/such/page",
       ]) {
         await visit(page, path);
