@@ -1,8 +1,10 @@
 //! The shell, the `<App/>` and its routes (both targets).
 
 use crate::pages::{
-    dashboard::DashboardPage, devices::DevicesPage, home::HomePage, login::LoginPage, not_found::NotFound, not_me::NotMePage,
+    dashboard::DashboardPage, devices::DevicesPage, email::{ConfirmEmailPage, VerifyEmailPage}, home::HomePage,
+    login::LoginPage, not_found::NotFound, not_me::NotMePage,
     recovery::{ForgotPasswordPage, ResetPasswordPage}, register::RegisterPage, security::SecurityPage,
+    two_step::SecondFactorPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -57,9 +59,12 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/") view=HomePage />
                 <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/login/code") view=SecondFactorPage />
                 <Route path=path!("/register") view=RegisterPage />
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage />
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
+                <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/not-me") view=NotMePage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/sessions") view=DevicesPage ssr=SsrMode::Async />

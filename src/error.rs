@@ -30,6 +30,19 @@ pub enum AppError {
     RefreshTokenReused,
     #[error("This link is no longer valid. Ask for a new one.")]
     InvalidLink,
+    /// The password was right; the account asks for a second factor. `challenge` names the
+    /// waiting sign-in (API clients send it back; browsers keep it in a cookie and get it
+    /// blank here).
+    #[error("Enter the code from your authenticator app, or a recovery code")]
+    SecondFactorRequired { challenge: String },
+    #[error("That code is not right. Check your authenticator app, or use a recovery code.")]
+    InvalidCode,
+    #[error("Two-step verification is already on")]
+    TwoStepAlreadyOn,
+    #[error("This sign-in has expired. Enter your password again.")]
+    ChallengeExpired,
+    #[error("Verify your email address first: follow the link we sent to it, or ask for a new one.")]
+    EmailNotVerified,
     #[error("Not found")]
     NotFound,
     #[error("{0}")]
@@ -66,6 +79,11 @@ impl AppError {
             AppError::SessionRevoked => "session_revoked",
             AppError::RefreshTokenReused => "refresh_token_reused",
             AppError::InvalidLink => "invalid_link",
+            AppError::EmailNotVerified => "email_not_verified",
+            AppError::SecondFactorRequired { .. } => "second_factor_required",
+            AppError::InvalidCode => "invalid_code",
+            AppError::TwoStepAlreadyOn => "two_step_already_on",
+            AppError::ChallengeExpired => "challenge_expired",
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::BadRequest(_) => "malformed_request",
@@ -82,17 +100,20 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::InvalidInput { .. } => 422,
-            AppError::EmailTaken => 409,
+            AppError::EmailTaken | AppError::TwoStepAlreadyOn => 409,
             AppError::InvalidCredentials
             | AppError::InvalidToken
             | AppError::TokenExpired
             | AppError::InvalidRefreshToken
             | AppError::RefreshTokenExpired
             | AppError::SessionRevoked
-            | AppError::RefreshTokenReused => 401,
+            | AppError::RefreshTokenReused
+            | AppError::SecondFactorRequired { .. }
+            | AppError::InvalidCode
+            | AppError::ChallengeExpired => 401,
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::EmailNotVerified => 403,
             AppError::BadRequest(_) | AppError::InvalidLink => 400,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType => 415,

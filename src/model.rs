@@ -11,6 +11,15 @@ pub struct User {
     pub display_name: String,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// Whether the address was proven by following a link sent to it.
+    pub email_verified: bool,
+}
+
+impl User {
+    /// The address, while it is not verified: what the frame's notice names.
+    pub fn unverified_email(&self) -> Option<String> {
+        (!self.email_verified).then(|| self.email.clone())
+    }
 }
 
 /// The sign-in a "This wasn't me" link is about, as its page shows it before anything is
@@ -101,6 +110,8 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevicesView {
     pub display_name: String,
+    /// The account's address while it is not verified (the frame's notice).
+    pub unverified_email: Option<String>,
     pub devices: Vec<Device>,
     /// Where the next page starts (`?cursor=`); None on the last page.
     pub next_cursor: Option<String>,
@@ -202,4 +213,23 @@ pub mod strength {
             assert_eq!(estimate(&"x".repeat(10_000)).score, estimate(&"x".repeat(SCORED_CHARS)).score);
         }
     }
+}
+
+/// Two-step verification, as the security page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TwoStepStatus {
+    pub enabled: bool,
+    /// Unused recovery codes (0 while two-step verification is off).
+    pub recovery_codes_left: i64,
+}
+
+/// A new authenticator, pending until a code from it is entered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    /// The secret as text (base32), for typing into the app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The QR code of `otpauth_uri`, an inline `<svg>` element.
+    pub qr_svg: String,
 }

@@ -46,6 +46,10 @@ for (const scheme of ["light", "dark"] as const) {
         "/reset-password?token=not-a-valid-link",
         "/not-me?token=not-a-valid-link",
         "/not-me?done=1",
+        "/verify-email?token=not-a-valid-link",
+        "/confirm-email?token=not-a-valid-link",
+        "/confirm-email?done=1",
+        "/login?verification=sent",
         "/no/such/page",
       ]) {
         await visit(page, path);

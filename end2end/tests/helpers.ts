@@ -1,6 +1,4 @@
 import { expect, type BrowserContext, type Page } from "@playwright/test";
-import * as fs from "node:fs";
-import * as path from "node:path";
 
 export const BASE_URL = process.env.BASE_URL ?? "http://127.0.0.1:3100";
 export const SHORT_TTL_URL = process.env.SHORT_TTL_URL ?? "http://127.0.0.1:3101";
@@ -40,34 +38,4 @@ export async function signIn(page: Page, base: string, email: string, password: 
 
 export async function cookie(context: BrowserContext, name: string) {
   return (await context.cookies()).find((c) => c.name === name);
-}
-
-// Mail, read from the Maildir of the test command's SMTP server (MAILDIR).
-
-/** A raw message's text with quoted-printable undone. */
-export function decoded(raw: string): string {
-  return raw
-    .replace(/=\r?\n/g, "")
-    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-export function mailsTo(email: string): string[] {
-  const found: string[] = [];
-  for (const sub of ["new", "cur"]) {
-    const dir = path.join(process.env.MAILDIR ?? "", sub);
-    if (!fs.existsSync(dir)) continue;
-    for (const file of fs.readdirSync(dir)) {
-      const raw = fs.readFileSync(path.join(dir, file), "utf8");
-      if (raw.includes(`To: ${email}`)) found.push(decoded(raw));
-    }
-  }
-  return found;
-}
-
-export async function mailTo(email: string, subject: string): Promise<string> {
-  let mail: string | undefined;
-  await expect
-    .poll(() => (mail = mailsTo(email).find((m) => m.includes(subject))), { timeout: 20_000, message: `"${subject}" to ${email}` })
-    .toBeDefined();
-  return mail as string;
 }

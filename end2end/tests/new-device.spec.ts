@@ -1,10 +1,10 @@
 import { expect, test } from "@playwright/test";
-import { BASE_URL, hydrated, mailTo, newPerson, register, signIn } from "./helpers";
+import { BASE_URL, hydrated, newPerson, register, signIn } from "./helpers";
+import { MAILDIR, linkIn, mailTo } from "./mailbox";
 
 // A sign-in from a browser the account has not used mails the owner; the mail's
 // "This wasn't me" link signs that browser out and leads to a new password. Mail is read
 // from the test command's SMTP server (MAILDIR).
-const MAILDIR = process.env.MAILDIR;
 const NEW_PASSWORD = "a brand new passphrase 2";
 
 test("new-device alert: 'This wasn't me' from the mail signs the other browser out and leads to a new password", async ({ page, browser }) => {
@@ -23,15 +23,14 @@ test("new-device alert: 'This wasn't me' from the mail signs the other browser o
   expect(mail).toContain("127.0.0.1");
   expect(mail).toContain("had not been used on before");
   for (const secret of [person.password, "ghr_", "ghd_", "eyJ", "$argon2"]) expect(mail).not.toContain(secret);
-  const link = mail.match(/https?:\/\/[^\s"<>]+\/not-me\?token=[A-Za-z0-9_-]{43}/)?.[0];
-  expect(link, "a 'This wasn't me' link in the mail").toBeTruthy();
+  const link = linkIn(mail, "/not-me");
 
   // The owner's activity says it was mailed about.
   await page.goto(`${BASE_URL}/dashboard`);
   await expect(page.getByText("a device new to your account; we emailed you about it")).toBeVisible();
 
   // Opening the link changes nothing: the other browser is still signed in.
-  await page.goto(link as string);
+  await page.goto(link);
   await hydrated(page);
   await expect(page.getByRole("heading", { name: "Was this you?" })).toBeVisible();
   await expect(page.getByText("That device is still signed in.")).toBeVisible();
@@ -48,9 +47,7 @@ test("new-device alert: 'This wasn't me' from the mail signs the other browser o
 
   // The mailed reset link opens the page that sets a new password.
   const reset = await mailTo(person.email, "Reset your password");
-  const resetLink = reset.match(/https?:\/\/[^\s"<>]+\/reset-password\?token=[A-Za-z0-9_-]{43}/)?.[0];
-  expect(resetLink, "a reset link in the mail").toBeTruthy();
-  await page.goto(resetLink as string);
+  await page.goto(linkIn(reset, "/reset-password"));
   await hydrated(page);
   await expect(page.getByRole("heading", { name: "Set a new password" })).toBeVisible();
   await page.getByLabel("New password").fill(NEW_PASSWORD);
@@ -58,7 +55,7 @@ test("new-device alert: 'This wasn't me' from the mail signs the other browser o
   await expect(page).toHaveURL(/\/dashboard/);
 
   // The alert's link worked once.
-  await page.goto(link as string);
+  await page.goto(link);
   await expect(page.getByText("This link is no longer valid")).toBeVisible();
   await intruder.close();
 });

@@ -6,18 +6,57 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// Signs in and sends the browser on to `next` (a same-site path) or the dashboard.
+/// Signs in and sends the browser on to `next` (a same-site path) or the dashboard. With
+/// two-step verification on, a right password leads to the code step instead, its challenge
+/// kept in an HttpOnly cookie.
 #[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::{clock, http::{browser::safe_next, client_of}, service::account};
+    use crate::server::{clock, http::{browser::safe_next, client_of}, secret::Secret, service::account};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
     let now = clock::now();
-    let issued = account::login(&state, &email, &password, &client_of(&state, &parts), now).await?;
-    state.cookies.set_tokens(&cookies, &issued, now);
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    let next = safe_next(next.as_deref());
+    match account::login(&state, &email, &password, &client_of(&state, &parts), now).await {
+        Ok(issued) => {
+            state.cookies.set_tokens(&cookies, &issued, now);
+            leptos_axum::redirect(&next);
+        }
+        Err(AppError::SecondFactorRequired { challenge }) => {
+            state.cookies.set_challenge(&cookies, &Secret::new(challenge));
+            let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+            leptos_axum::redirect(&format!("/login/code?next={next}"));
+        }
+        Err(e) => return Err(e),
+    }
     Ok(())
+}
+
+/// The second step of a sign-in with two-step verification: a code from the authenticator
+/// app, or a recovery code, for the challenge the browser holds (cookie).
+#[server(prefix = "/fn", endpoint = "second-factor")]
+pub async fn second_factor(code: Option<String>, recovery_code: Option<String>, next: Option<String>) -> Result<(), AppError> {
+    use crate::server::{clock, http::{browser::safe_next, client_of}, service::two_step};
+    let state = super::ctx::state()?;
+    let parts = super::ctx::parts()?;
+    let cookies = super::ctx::cookies().await?;
+    let challenge = state.cookies.challenge(&cookies).ok_or(AppError::ChallengeExpired)?;
+    let code = [recovery_code, code].into_iter().flatten().find(|c| !c.trim().is_empty()).unwrap_or_default();
+    let now = clock::now();
+    match two_step::second_factor(&state, challenge.expose(), &code, &client_of(&state, &parts), now).await {
+        Ok(issued) => {
+            state.cookies.clear_challenge(&cookies);
+            state.cookies.set_tokens(&cookies, &issued, now);
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        Err(e) => {
+            if e == AppError::ChallengeExpired {
+                state.cookies.clear_challenge(&cookies);
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Creates an account, signs it in and goes to the dashboard.

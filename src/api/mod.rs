@@ -7,10 +7,12 @@
 pub mod auth;
 pub mod dashboard;
 pub mod devices;
+pub mod email;
 pub mod not_me;
 pub mod recovery;
 pub mod security;
 pub mod strength;
+pub mod two_step;
 
 use crate::error::AppError;
 use std::future::Future;
@@ -78,6 +80,14 @@ pub(crate) mod ctx {
             tracing::error!(error = ?e, "cookie layer missing");
             AppError::Internal
         })
+    }
+
+    /// True for a form the browser sent by itself (JavaScript off): it wants a page back, so
+    /// the server function names one to redirect to. A hydrated page's call asks for data.
+    pub fn plain_form() -> Result<bool, AppError> {
+        let parts = parts()?;
+        let accept = parts.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        Ok(accept.contains("text/html"))
     }
 
     /// The state and the verified caller: what nearly every server function starts with.

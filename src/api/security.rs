@@ -13,10 +13,10 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     account::change_password(&state, &me, &client, &current_password, &new_password, clock::now()).await
 }
 
-/// The caller's display name, for the frame of pages that need nothing else.
+/// The caller's account, for the frame of pages that need nothing else.
 #[server(prefix = "/fn", endpoint = "whoami")]
-pub async fn whoami() -> Result<String, AppError> {
+pub async fn whoami() -> Result<crate::model::User, AppError> {
     use crate::server::service::account;
     let (state, me) = super::ctx::caller()?;
-    account::display_name(&state, &me).await
+    account::profile(&state, &me.user_id).await
 }

@@ -1,11 +1,13 @@
 //! The frame around pages: who is signed in, navigation, sign out.
 
-use crate::api::auth::Logout;
+use crate::api::{auth::Logout, email::ResendVerification};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+/// The frame of signed-in pages. `unverified_email`: the account's address while it is not
+/// verified, which puts a notice with "Resend the link" under the header.
 #[component]
-pub fn SignedInHeader(#[prop(into)] display_name: String) -> impl IntoView {
+pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)] unverified_email: Option<String>) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     // `<A>` marks the link to the current page with aria-current="page" itself.
     let initial = display_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
@@ -28,8 +30,34 @@ pub fn SignedInHeader(#[prop(into)] display_name: String) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
+        {unverified_email.map(|email| view! { <VerifyNotice email=email /> })}
     }
     .into_any()
+}
+
+/// "Verify your email address", until it is.
+#[component]
+fn VerifyNotice(email: String) -> impl IntoView {
+    let resend = ServerAction::<ResendVerification>::new();
+    let pending = resend.pending();
+    let outcome = move || match resend.value().get() {
+        Some(Ok(())) => Some("We've sent a new link. Check your inbox.".to_owned()),
+        Some(Err(e)) => Some(e.to_string()),
+        None => None,
+    };
+    view! {
+        <div class="verify-notice" role="region" aria-label="Email verification">
+            <p>
+                "Please verify your email address: follow the link we sent to " <strong>{email}</strong> "."
+            </p>
+            <ActionForm action=resend attr:class="inline">
+                <button type="submit" class="secondary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Sending…" } else { "Resend the link" }}
+                </button>
+            </ActionForm>
+            <p class="status" role="status">{outcome}</p>
+        </div>
+    }
 }
 
 #[component]

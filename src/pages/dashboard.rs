@@ -83,7 +83,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
     let signed_in = data.signed_in.clone();
     let earlier = move || (rotations.get() - rotated.with(|r| r.len() as i64)).max(0);
     view! {
-        <SignedInHeader display_name=name.clone() />
+        <SignedInHeader display_name=name.clone() unverified_email=data.user.unverified_email() />
         <main id="main">
             <h1>"Dashboard"</h1>
             <p class="lead">"Welcome, " <span class="display-name">{name}</span> "."</p>

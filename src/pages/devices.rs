@@ -61,7 +61,7 @@ pub fn DevicesPage() -> impl IntoView {
                         let (shown, total) = (view_data.devices.len(), view_data.total);
                         let pages = view_data.next_cursor.clone().map(|c| format!("/settings/sessions?cursor={c}"));
                         view! {
-                            <SignedInHeader display_name=view_data.display_name.clone() />
+                            <SignedInHeader display_name=view_data.display_name.clone() unverified_email=view_data.unverified_email.clone() />
                             <main id="main">
                                 <h1>"Devices"</h1>
                                 <p class="lead">"Everywhere you are signed in. Signing a device out takes effect at once."</p>

@@ -1,6 +1,10 @@
 //! `/login`: sign in, then back to where the person was going.
 
-use crate::{api::auth::Login, components::{field::Field, layout::PublicHeader}};
+use crate::{
+    api::{auth::Login, email::ResendVerificationTo},
+    components::{field::Field, layout::PublicHeader},
+    error::AppError,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -16,6 +20,8 @@ pub fn LoginPage() -> impl IntoView {
             Some(("notice", "You have been signed out."))
         } else if q.get("ended").is_some() {
             Some(("notice warning", "Your session on this device has ended — sign in again."))
+        } else if q.get("verification").is_some() {
+            Some(("notice", "If that address has an account waiting for verification, we've sent it a new link."))
         } else {
             None
         }
@@ -44,8 +50,31 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            {move || matches!(error.get(), Some(AppError::EmailNotVerified)).then(|| view! { <ResendByAddress /> })}
             <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
         </main>
+    }
+}
+
+/// "Verify your email address first": a new link, by address (the same answer for any).
+#[component]
+fn ResendByAddress() -> impl IntoView {
+    let resend = ServerAction::<ResendVerificationTo>::new();
+    let pending = resend.pending();
+    let outcome = move || match resend.value().get() {
+        Some(Ok(())) => Some("If that address has an account waiting for verification, we've sent it a new link.".to_owned()),
+        Some(Err(e)) => Some(e.to_string()),
+        None => None,
+    };
+    view! {
+        <ActionForm action=resend attr:class="stack panel" attr:novalidate=true>
+            <p>"No link, or did it expire? We can send a new one."</p>
+            <Field label="Email address" name="email" kind="email" autocomplete="email" error=Signal::derive(|| None::<String>) />
+            <button type="submit" class="secondary" disabled=move || pending.get()>
+                {move || if pending.get() { "Sending…" } else { "Resend the link" }}
+            </button>
+            <p class="status" role="status">{outcome}</p>
+        </ActionForm>
     }
 }

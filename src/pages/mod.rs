@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod devices;
+pub mod email;
 pub mod home;
 pub mod login;
 pub mod not_found;
@@ -9,3 +10,4 @@ pub mod not_me;
 pub mod recovery;
 pub mod register;
 pub mod security;
+pub mod two_step;

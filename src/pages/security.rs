@@ -1,7 +1,8 @@
-//! `/settings/password`: change the password; every other device is signed out.
+//! `/settings/password`: the account's security — change the password (every other device is
+//! signed out) and the email address (confirmed from the new address).
 
 use crate::{
-    api::{security::{whoami, ChangePassword}, with_refresh},
+    api::{email::ChangeEmail, security::{whoami, ChangePassword}, with_refresh},
     components::{
         field::Field,
         form::{refreshing_action, RefreshingForm},
@@ -37,8 +38,8 @@ pub fn SecurityPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match me.await {
                     Err(e) => view! { <LoadError error=e heading="Security" /> }.into_any(),
-                    Ok(name) => view! {
-                        <SignedInHeader display_name=name />
+                    Ok(me) => view! {
+                        <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
                         <main class="narrow" id="main">
                             <h1>"Security"</h1>
                             {move || reported().then(|| view! {
@@ -57,10 +58,52 @@ pub fn SecurityPage() -> impl IntoView {
                                 </button>
                             </RefreshingForm>
                             <p class="status" role="status">{done}</p>
+                            <EmailSection email=me.email.clone() verified=me.email_verified />
+                            <crate::pages::two_step::TwoStepSection />
                         </main>
                     }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The address: whether it is verified, and changing it (the current password is required;
+/// the change waits for the link sent to the new address).
+#[component]
+fn EmailSection(email: String, verified: bool) -> impl IntoView {
+    let change = refreshing_action::<ChangeEmail>();
+    let query = use_query_map();
+    let error = Signal::derive(move || change.value().get().and_then(Result::err));
+    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
+    let form_error = move || match error.get() {
+        Some(AppError::InvalidInput { .. }) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    let done = move || match change.value().get() {
+        Some(Ok(to)) => Some(format!("We've sent a link to {to}. Your address changes when you follow it.")),
+        _ if query.read().get("email_change").is_some() => {
+            Some("We've sent a link to the new address. Your address changes when you follow it.".to_owned())
+        }
+        _ if query.read().get("verification").is_some() => Some("We've sent a new link. Check your inbox.".to_owned()),
+        _ => None,
+    };
+    let pending = change.pending();
+    view! {
+        <h2>"Email address"</h2>
+        <p>
+            "Your address is " <strong class="current-email">{email}</strong> " — "
+            {if verified { "verified." } else { "not verified yet." }}
+        </p>
+        <p>"Changing it sends a link to the new address; the change happens when you follow it, and we tell the old address."</p>
+        <RefreshingForm action=change class="stack panel">
+            <Field label="New email address" name="new_email" kind="email" autocomplete="email" error=field("new_email") />
+            <Field label="Password" name="password" kind="password" autocomplete="current-password" error=field("current_password") hint="Your current password, to confirm it's you." />
+            <p class="form-error" role="alert">{form_error}</p>
+            <button type="submit" disabled=move || pending.get()>
+                {move || if pending.get() { "Sending…" } else { "Send confirmation link" }}
+            </button>
+        </RefreshingForm>
+        <p class="status" role="status">{done}</p>
     }
 }

@@ -168,6 +168,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions_per_account: u32,
 
+    /// Signing in needs a verified email address ("Verify your email address first"): the
+    /// link mailed at registration, or a new one from "Resend the link".
+    #[arg(long, env = "GATEHOUSE_REQUIRE_VERIFIED_EMAIL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub require_verified_email: bool,
+
     /// How long security events are kept before pruning removes them (at least 90 days).
     #[arg(long, env = "GATEHOUSE_EVENT_RETENTION", default_value = "90d", value_parser = parse_event_retention)]
     pub event_retention: Duration,

@@ -8,6 +8,10 @@
 //!   sign-ins do not slow it down. It opens nothing by itself, and signing out keeps it: the
 //!   browser stays a device its owner has used.
 //!
+//! - sign-in challenge (`tokens::challenge`): `HttpOnly; SameSite=Strict;
+//!   Path=/fn/second-factor`, for 5 minutes — a right password waiting for its code; sent
+//!   only to the call that takes the code.
+//!
 //! Over https all get `Secure`, and prefixes the browser enforces: `__Host-` for the access
 //! and device cookies (Secure, Path=/, no Domain: no other host can plant one) and
 //! `__Secure-` for the refresh cookie (`__Host-` demands Path=/, which would send the refresh
@@ -19,6 +23,8 @@ use tower_cookies::{cookie::{time::Duration, SameSite}, Cookie, Cookies};
 
 /// The path the refresh cookie is scoped to; the browser refresh and sign-out live under it.
 pub const REFRESH_PATH: &str = "/auth";
+/// The one call the sign-in challenge cookie is sent to.
+pub const CHALLENGE_PATH: &str = "/fn/second-factor";
 
 #[derive(Debug, Clone)]
 pub struct CookieSettings {
@@ -26,6 +32,7 @@ pub struct CookieSettings {
     pub access_name: &'static str,
     pub refresh_name: &'static str,
     pub device_name: &'static str,
+    pub challenge_name: &'static str,
 }
 
 impl CookieSettings {
@@ -36,9 +43,16 @@ impl CookieSettings {
                 access_name: "__Host-gh_access",
                 refresh_name: "__Secure-gh_refresh",
                 device_name: "__Host-gh_device",
+                challenge_name: "__Secure-gh_challenge",
             }
         } else {
-            CookieSettings { secure, access_name: "gh_access", refresh_name: "gh_refresh", device_name: "gh_device" }
+            CookieSettings {
+                secure,
+                access_name: "gh_access",
+                refresh_name: "gh_refresh",
+                device_name: "gh_device",
+                challenge_name: "gh_challenge",
+            }
         }
     }
 
@@ -82,6 +96,26 @@ impl CookieSettings {
                 .max_age(Duration::ZERO);
             cookies.add(gone.build());
         }
+    }
+
+    /// Keeps a sign-in challenge in the browser until its code is entered.
+    pub fn set_challenge(&self, cookies: &Cookies, challenge: &Secret) {
+        let cookie = Cookie::build((self.challenge_name, challenge.expose().to_owned()))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Strict)
+            .path(CHALLENGE_PATH)
+            .max_age(Duration::seconds(crate::server::tokens::challenge::LIFETIME_SECS));
+        cookies.add(cookie.build());
+    }
+
+    pub fn challenge(&self, cookies: &Cookies) -> Option<Secret> {
+        cookies.get(self.challenge_name).map(|c| Secret::new(c.value()))
+    }
+
+    pub fn clear_challenge(&self, cookies: &Cookies) {
+        let gone = Cookie::build((self.challenge_name, "")).http_only(true).secure(self.secure).path(CHALLENGE_PATH).max_age(Duration::ZERO);
+        cookies.add(gone.build());
     }
 
     pub fn refresh_token(&self, cookies: &Cookies) -> Option<Secret> {

@@ -26,15 +26,30 @@ pub enum EventKind {
     RefreshTokenReused,
     /// A new password set through a link from the account's mail.
     PasswordReset,
+    /// The account's address was proven by following a link sent to it.
+    EmailVerified,
+    /// The account moved to a new address (`detail`), confirmed from that address.
+    EmailChanged,
+    TwoStepEnabled,
+    TwoStepDisabled,
+    RecoveryCodesRenewed,
+    /// A recovery code stood in for the authenticator (`detail`: how many are left).
+    RecoveryCodeUsed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::SignedIn,
         EventKind::PasswordChanged,
         EventKind::SessionRevoked,
         EventKind::RefreshTokenReused,
         EventKind::PasswordReset,
+        EventKind::EmailVerified,
+        EventKind::EmailChanged,
+        EventKind::TwoStepEnabled,
+        EventKind::TwoStepDisabled,
+        EventKind::RecoveryCodesRenewed,
+        EventKind::RecoveryCodeUsed,
     ];
 
     /// The stored text value.
@@ -45,6 +60,12 @@ impl EventKind {
             EventKind::SessionRevoked => "session_revoked",
             EventKind::RefreshTokenReused => "refresh_token_reused",
             EventKind::PasswordReset => "password_reset",
+            EventKind::EmailVerified => "email_verified",
+            EventKind::EmailChanged => "email_changed",
+            EventKind::TwoStepEnabled => "two_step_enabled",
+            EventKind::TwoStepDisabled => "two_step_disabled",
+            EventKind::RecoveryCodesRenewed => "recovery_codes_renewed",
+            EventKind::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 
@@ -167,11 +188,13 @@ pub struct NewEvent<'a> {
     /// A sign-in from a device the account did not know, about which the owner was mailed
     /// (`service::new_device`).
     pub new_device: bool,
+    /// What the kind needs said besides (the new address of an email change).
+    pub detail: Option<&'a str>,
 }
 
 impl<'a> NewEvent<'a> {
     pub fn new(user_id: &'a str, kind: EventKind) -> Self {
-        NewEvent { user_id, kind, session_id: None, actor_session_id: None, reason: None, client: None, new_device: false }
+        NewEvent { user_id, kind, session_id: None, actor_session_id: None, reason: None, client: None, detail: None, new_device: false }
     }
 }
 
@@ -185,9 +208,9 @@ pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sq
     with_tx!(tx, |conn| {
         sqlx::query(
             "insert into security_events
-               (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at, browser, os, new_device)
+               (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at, browser, os, detail, new_device)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                     (select browser from sessions where id = $4), (select os from sessions where id = $4), $10)",
+                     (select browser from sessions where id = $4), (select os from sessions where id = $4), $10, $11)",
         )
         .bind(&id)
         .bind(event.user_id)
@@ -198,6 +221,7 @@ pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sq
         .bind(ip)
         .bind(&ua)
         .bind(now)
+        .bind(event.detail)
         .bind(event.new_device)
         .execute(conn)
         .await.map(|done| done.rows_affected())
@@ -222,6 +246,7 @@ struct Row {
     /// The user agent of the session the event is about (read only for those older rows).
     subject_agent: Option<String>,
     subject_alive: Option<i64>,
+    detail: Option<String>,
     /// A sign-in the owner was mailed about: the device was new to the account.
     new_device: bool,
 }
@@ -242,7 +267,7 @@ pub async fn recent(
         sqlx::query_as(
             "select e.id, e.kind, e.session_id, e.actor_session_id, e.reason, e.ip, e.user_agent, e.created_at,
                     coalesce(e.browser, s.browser) as browser, coalesce(e.os, s.os) as os,
-                    s.user_agent as subject_agent,
+                    s.user_agent as subject_agent, e.detail,
                     cast(case when s.revoked_at is null and s.expires_at > $3 then 1 else 0 end as bigint) as subject_alive,
                     e.new_device
                from security_events e left join sessions s on s.id = e.session_id
@@ -295,6 +320,18 @@ fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<Securi
         EventKind::RefreshTokenReused => format!(
             "A refresh token of {which} was used twice — possible theft. That device was signed out to protect you."
         ),
+        EventKind::EmailVerified => "Email address verified".to_owned(),
+        EventKind::EmailChanged => match r.detail.as_deref() {
+            Some(to) => format!("Email address changed to {to}"),
+            None => "Email address changed".to_owned(),
+        },
+        EventKind::TwoStepEnabled => format!("Two-step verification turned on, on {which}"),
+        EventKind::TwoStepDisabled => format!("Two-step verification turned off, on {which}"),
+        EventKind::RecoveryCodesRenewed => format!("New recovery codes made on {which}; the old ones no longer work"),
+        EventKind::RecoveryCodeUsed => match r.detail.as_deref() {
+            Some(left) => format!("A recovery code was used to sign in on {which}; {left} left"),
+            None => format!("A recovery code was used to sign in on {which}"),
+        },
     };
     Some(SecurityEvent {
         id: r.id,
@@ -326,7 +363,22 @@ mod tests {
     #[test]
     fn the_database_keeps_the_text_values_it_always_had() {
         let kinds: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(kinds, ["signed_in", "password_changed", "session_revoked", "refresh_token_reused", "password_reset"]);
+        assert_eq!(
+            kinds,
+            [
+                "signed_in",
+                "password_changed",
+                "session_revoked",
+                "refresh_token_reused",
+                "password_reset",
+                "email_verified",
+                "email_changed",
+                "two_step_enabled",
+                "two_step_disabled",
+                "recovery_codes_renewed",
+                "recovery_code_used"
+            ]
+        );
         let reasons: Vec<_> = EndReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(
             reasons,
@@ -357,8 +409,17 @@ mod tests {
             os: None,
             subject_agent: None,
             subject_alive: Some(1),
+            detail: None,
             new_device: false,
         }
+    }
+
+    #[test]
+    fn address_events_read_plainly() {
+        let text = |r: Row| describe(r, "me", 100, 10).map(|e| e.text).unwrap_or_default();
+        assert_eq!(text(row("email_verified", "me", None, None)), "Email address verified");
+        let changed = Row { detail: Some("ada@new.example.com".into()), ..row("email_changed", "me", None, None) };
+        assert_eq!(text(changed), "Email address changed to ada@new.example.com");
     }
 
     #[test]

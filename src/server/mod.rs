@@ -2,6 +2,8 @@
 //!
 //! - `tokens/`: access tokens minted and verified, refresh tokens generated and hashed, keys.
 //! - `sessions/`: sessions started, refresh tokens rotated, sessions revoked.
+//! - `factors/`: second factors — the authenticator app (TOTP), recovery codes, and the
+//!   sealing of their secrets at rest.
 //! - `events`: the security activity, and the typed kinds and reasons it records.
 //! - `mail/`: messages queued in the database and sent by a background worker.
 //! - `service/`: the use cases (sign in, refresh, devices, dashboard …) on top of those,
@@ -22,6 +24,7 @@ pub mod config;
 pub mod cookies;
 pub mod db;
 pub mod events;
+pub mod factors;
 pub mod http;
 pub mod known_devices;
 pub mod mail;

@@ -115,6 +115,15 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
     if refresh_secret::forget_database_copy(&pool).await? {
         tracing::warn!("deleted a refresh secret an older release had stored in the database; it is never used");
     }
+    let sealer = crate::server::factors::sealed::Sealer::new(&successor_keys);
+    if successor_keys.previous.is_some() {
+        // A new refresh secret is rolling out: what was sealed under the previous one moves
+        // to the current one now, so dropping the previous secret later loses nothing.
+        let resealed = crate::server::factors::totp::reseal_all(&pool, &sealer).await?;
+        if resealed > 0 {
+            tracing::info!(resealed, "authenticator secrets re-sealed under the current refresh secret");
+        }
+    }
     let access_ttl = secs(config.access_ttl);
     // A retired key verifies as long as a token it signed can live, plus the clock leeway.
     let keys = KeyStore::open(&pool, access_ttl + 60, now).await?;
@@ -163,6 +172,8 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         public_origin: origin,
         leptos_options,
         max_sessions: config.max_sessions_per_account.max(1),
+        require_verified_email: config.require_verified_email,
+        sealer,
         retention,
     }))
 }

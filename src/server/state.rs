@@ -27,7 +27,7 @@ pub struct State {
     pub successor_keys: SuccessorKeys,
     pub passwords: Passwords,
     pub revoked: Arc<RevocationList>,
-    /// Accounts' public side, cached (it never changes).
+    /// Accounts' public side, cached (see `users::Profiles`).
     pub profiles: Profiles,
     /// When this instance last wrote each session's "last active".
     pub activity: Activity,
@@ -46,6 +46,10 @@ pub struct State {
     pub leptos_options: LeptosOptions,
     /// Live sessions one account may have; a sign-in past it ends the least recently used.
     pub max_sessions: u32,
+    /// Seals and opens second-factor secrets at rest.
+    pub sealer: crate::server::factors::sealed::Sealer,
+    /// Signing in needs a verified address.
+    pub require_verified_email: bool,
     /// What pruning removes, and when.
     pub retention: RetentionSettings,
 }

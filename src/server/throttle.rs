@@ -129,6 +129,9 @@ pub enum SecretCheck {
     SignIn,
     /// The current password, asked again inside a session (to change the password).
     CurrentPassword,
+    /// A code from the authenticator app or a recovery code: at sign-in after the password,
+    /// or inside a session (switching two-step verification on).
+    SecondFactor,
 }
 
 impl SecretCheck {
@@ -137,6 +140,7 @@ impl SecretCheck {
         match self {
             SecretCheck::SignIn => "sign_in",
             SecretCheck::CurrentPassword => "current_password",
+            SecretCheck::SecondFactor => "second_factor",
         }
     }
 }

@@ -16,7 +16,8 @@ async fn registering_returns_201_with_the_public_user_and_a_normalised_email() {
     let user = body["user"].as_object().unwrap_or_else(|| panic!("no user object: {body}"));
     let mut keys: Vec<&str> = user.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["created_at", "display_name", "email", "id"], "exactly the public fields: {body}");
+    assert_eq!(keys, ["created_at", "display_name", "email", "email_verified", "id"], "exactly the public fields: {body}");
+    assert_eq!(body["user"]["email_verified"], false, "not until the mailed link is followed");
     assert_eq!(str_at(&body, "/user/email"), email.to_lowercase(), "trimmed and lower-cased");
     assert_eq!(str_at(&body, "/user/display_name"), "Ada Lovelace");
     assert!(!str_at(&body, "/user/id").is_empty());

@@ -11,6 +11,7 @@ mod bodies;
 mod browser;
 mod csrf;
 mod devices;
+mod email;
 mod forged_tokens;
 mod grace;
 mod headers;

@@ -3,13 +3,14 @@
 
 use crate::{
     helpers::{assert_error, json_body, location, now, set_cookies, str_at, unique_email, SignedIn, TestApp, PASSWORD},
-    smtp_sink::SmtpSink,
+    smtp_sink::{decoded, link_token, SmtpSink},
 };
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 const NEW_PASSWORD: &str = "a brand new passphrase 2";
+const RESET: &str = "Reset your password";
 
 async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
     app.post_json("/api/v1/auth/forgot-password", &json!({ "email": email })).await
@@ -19,32 +20,9 @@ async fn reset(app: &TestApp, token: &str, new_password: &str) -> reqwest::Respo
     app.post_json("/api/v1/auth/reset-password", &json!({ "token": token, "new_password": new_password })).await
 }
 
-/// A message's decoded text: headers dropped, quoted-printable undone.
-pub fn decoded(raw: &str) -> String {
-    let body = raw.split_once("\r\n\r\n").or_else(|| raw.split_once("\n\n")).map(|(_, b)| b).unwrap_or(raw);
-    let joined = body.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The token of the reset link in a message.
-pub fn reset_token(raw: &str) -> String {
-    let text = decoded(raw);
-    let at = text.find("/reset-password?token=").unwrap_or_else(|| panic!("a reset link in {text}"));
-    text[at + "/reset-password?token=".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+fn reset_token(raw: &str) -> String {
+    link_token(raw, "/reset-password")
 }
 
 /// An app that sends its mail to a real SMTP sink.
@@ -55,15 +33,14 @@ pub async fn mail_app() -> (SmtpSink, TestApp) {
     (sink, app)
 }
 
-/// Asks for a link for `person` and returns its token, from the mail.
+/// Asks for a link for `person` and returns its token, from the new mail.
 async fn link_for(app: &TestApp, sink: &SmtpSink, person: &SignedIn) -> String {
-    let before = sink.messages().len();
+    let theirs = |m: &String| m.contains(&format!("To: {}", person.email));
+    let before: Vec<String> = sink.messages_with(RESET).into_iter().filter(theirs).collect();
     assert_eq!(forgot(app, &person.email).await.status(), StatusCode::ACCEPTED);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let messages = sink.wait_for(before + 1, Duration::from_secs(15)).await;
-        let to_them = format!("To: {}", person.email);
-        if let Some(mail) = messages.iter().find(|m| m.contains(&to_them) && m.contains("Reset your password")) {
+        if let Some(mail) = sink.messages_with(RESET).iter().filter(|m| theirs(m)).find(|m| !before.contains(m)) {
             return reset_token(mail);
         }
         assert!(Instant::now() < deadline, "a reset mail to {}", person.email);
@@ -101,9 +78,7 @@ async fn a_mailed_link_sets_a_new_password_signs_every_device_out_and_this_clien
     let events = app.events_of(&laptop.user_id).await;
     assert!(events.iter().any(|e| e.kind == "password_reset"), "{events:?}");
     assert_eq!(app.revocation_of(&phone.session_id).await.1.as_deref(), Some("password_reset"));
-    // The phone's new-device alert, the link, and the notice.
-    let changed = sink.wait_for(3, Duration::from_secs(15)).await;
-    assert!(changed.iter().any(|m| m.contains("Your password was changed")), "the owner is told");
+    sink.wait_for_with("Your password was changed", 1, Duration::from_secs(15)).await; // the owner is told
 
     // Once only; the new password is the password.
     assert_error(reset(&app, &token, "yet another passphrase 3").await, StatusCode::BAD_REQUEST, "invalid_link").await;
@@ -202,9 +177,9 @@ async fn an_account_gets_at_most_three_links_an_hour_whatever_is_asked() {
     let asked = futures::future::join_all((0..5).map(|_| forgot(&app, &person.email))).await;
     assert!(asked.iter().all(|r| r.status() == StatusCode::ACCEPTED));
 
-    sink.wait_for(3, Duration::from_secs(15)).await;
+    sink.wait_for_with(RESET, 3, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(sink.messages().len(), 3, "three links, then nothing more this hour");
+    assert_eq!(sink.messages_with(RESET).len(), 3, "three links, then nothing more this hour");
 }
 
 #[tokio::test]
@@ -217,7 +192,7 @@ async fn the_whole_reset_works_with_javascript_off() {
     assert_eq!(location(&asked), "/forgot-password?sent=1");
     let page = app.navigate("/forgot-password?sent=1", &[]).await.text().await.unwrap();
     assert!(page.contains("If an account exists for that address, we&#x27;ve sent a link") || page.contains("If an account exists for that address, we've sent a link"), "{page}");
-    let messages = sink.wait_for(1, Duration::from_secs(15)).await;
+    let messages = sink.wait_for_with(RESET, 1, Duration::from_secs(15)).await;
     let token = reset_token(&messages[0]);
 
     let done = app

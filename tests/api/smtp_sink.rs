@@ -94,8 +94,57 @@ impl SmtpSink {
     }
 }
 
+impl SmtpSink {
+    /// The messages accepted so far that contain `needle` (a subject, an address).
+    pub fn messages_with(&self, needle: &str) -> Vec<String> {
+        self.messages().into_iter().filter(|m| m.contains(needle)).collect()
+    }
+
+    /// Waits until at least `n` messages containing `needle` have arrived.
+    pub async fn wait_for_with(&self, needle: &str, n: usize, within: Duration) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let messages = self.messages_with(needle);
+            if messages.len() >= n {
+                return messages;
+            }
+            assert!(Instant::now() < deadline, "{n} message(s) with {needle:?} arrive within {within:?}; got {}", messages.len());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A message's decoded text: headers dropped, quoted-printable undone.
+pub fn decoded(raw: &str) -> String {
+    let body = raw.split_once("\r\n\r\n").or_else(|| raw.split_once("\n\n")).map(|(_, b)| b).unwrap_or(raw);
+    let joined = body.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The token of the first link to `path` (e.g. "/reset-password") in a message.
+pub fn link_token(raw: &str, path: &str) -> String {
+    let text = decoded(raw);
+    let marker = format!("{path}?token=");
+    let at = text.find(&marker).unwrap_or_else(|| panic!("a {path} link in {text}"));
+    text[at + marker.len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }

@@ -11,7 +11,7 @@ use crate::{
         auth::AuthUser,
         client::Client,
         clock, known_devices,
-        service::{account, devices, new_device, recovery},
+        service::{account, devices, email, new_device, recovery, two_step},
         state::AppState,
         tokens::Issued,
     },
@@ -30,10 +30,19 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/register", post(register))
         .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/login/second-factor", post(login_second_factor))
+        .route("/api/v1/me/two-step", get(two_step_status))
+        .route("/api/v1/me/totp", post(totp_begin).delete(totp_turn_off))
+        .route("/api/v1/me/totp/confirm", post(totp_confirm))
+        .route("/api/v1/me/recovery-codes", post(renew_recovery_codes))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/forgot-password", post(forgot_password))
         .route("/api/v1/auth/reset-password", post(reset_password))
+        .route("/api/v1/auth/verify-email", post(verify_email))
+        .route("/api/v1/auth/resend-verification", post(resend_verification))
+        .route("/api/v1/auth/confirm-email", post(confirm_email))
+        .route("/api/v1/me/email", post(change_email))
         .route("/api/v1/auth/not-me", post(not_me))
         .route("/api/v1/me", get(me))
         .route("/api/v1/sessions", get(list_sessions))
@@ -97,10 +106,72 @@ pub struct ResetPasswordBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NotMeBody {
-    /// The `token` of the "This wasn't me" link in a new-sign-in mail.
-    #[schema(example = "7wq-3q2EXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
+pub struct SecondFactorBody {
+    /// The `challenge` of the `second_factor_required` answer.
+    #[schema(example = "ghc_q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
+    challenge: String,
+    /// Six digits from the authenticator app, or a recovery code.
+    #[schema(example = "123456")]
+    code: String,
+    /// As in login.
+    #[serde(default)]
+    device_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    /// Six digits from the authenticator app.
+    #[schema(example = "123456")]
+    code: String,
+}
+
+/// A new authenticator's secret, pending until `/api/v1/me/totp/confirm`.
+#[derive(Serialize, ToSchema)]
+pub struct TotpSetupBody {
+    /// Base32, for typing into the app.
+    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
+    secret: String,
+    #[schema(example = "otpauth://totp/Gatehouse:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Gatehouse&algorithm=SHA1&digits=6&period=30")]
+    otpauth_uri: String,
+}
+
+/// Ten single-use recovery codes, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodesBody {
+    recovery_codes: Vec<String>,
+}
+
+/// A link's token, from the mail.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// The `token` of the link in the mail.
+    #[schema(example = "3q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
     token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailBody {
+    #[schema(format = Email, max_length = 254, example = "ada@new.example.com")]
+    new_email: String,
+    #[schema(example = "correct horse battery staple")]
+    current_password: String,
+}
+
+/// Where an email change's confirmation link went.
+#[derive(Serialize, ToSchema)]
+pub struct EmailChangeBody {
+    #[schema(example = "ada@new.example.com")]
+    sent_to: String,
+}
+
+/// The account's address after a confirmed change.
+#[derive(Serialize, ToSchema)]
+pub struct EmailBody {
+    #[schema(example = "ada@new.example.com")]
+    email: String,
 }
 
 /// The answer to login and refresh.
@@ -227,7 +298,11 @@ pub async fn register(State(state): State<AppState>, client: Client, ApiJson(bod
     responses(
         (status = 200, description = "Signed in: a new session and its token pair", body = TokenPair),
         (status = 400, body = ErrorBody),
-        (status = 401, description = "`invalid_credentials` (unknown account and wrong password alike)", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials` (unknown account and wrong password alike), or \
+            `second_factor_required`: the password is right and the account has two-step verification on — no tokens; \
+            the error carries `challenge` (5 minutes) and `methods` for `/api/v1/auth/login/second-factor`", body = ErrorBody),
+        (status = 403, description = "`email_not_verified`: the password is right, but this server \
+            (`GATEHOUSE_REQUIRE_VERIFIED_EMAIL`) signs in verified addresses only", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody),
         (status = 429, description = "`too_many_attempts`", body = ErrorBody,
@@ -240,6 +315,86 @@ pub async fn login(State(state): State<AppState>, mut client: Client, ApiJson(bo
     let now = clock::now();
     let issued = account::login(&state, &body.email, &body.password, &client, now).await?;
     Ok(Json(TokenPair::from_issued(issued, now)))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login/second-factor", tag = "auth", request_body = SecondFactorBody,
+    responses(
+        (status = 200, description = "Signed in: a new session and its token pair", body = TokenPair),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "`invalid_code` (wrong, or already used: a code works once; each costs the challenge \
+            one of its 5 tries), or `challenge_expired` (unknown, expired, used up, or the password changed: sign in again)", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn login_second_factor(
+    State(state): State<AppState>,
+    mut client: Client,
+    ApiJson(body): ApiJson<SecondFactorBody>,
+) -> Result<Json<TokenPair>, AppError> {
+    if let Some(token) = &body.device_token {
+        client.device_token = known_devices::parse(token);
+    }
+    let now = clock::now();
+    let issued = two_step::second_factor(&state, &body.challenge, &body.code, &client, now).await?;
+    Ok(Json(TokenPair::from_issued(issued, now)))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/two-step", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = crate::model::TwoStepStatus), (status = 401, body = ErrorBody)))]
+pub async fn two_step_status(State(state): State<AppState>, user: AuthUser) -> Result<Json<crate::model::TwoStepStatus>, AppError> {
+    Ok(Json(two_step::status(&state, &user.user_id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new secret, pending until confirmed with a code (asking again replaces a pending one)", body = TotpSetupBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "`two_step_already_on`", body = ErrorBody),
+    ))]
+pub async fn totp_begin(State(state): State<AppState>, user: AuthUser) -> Result<Json<TotpSetupBody>, AppError> {
+    let setup = two_step::begin(&state, &user, clock::now()).await?;
+    Ok(Json(TotpSetupBody { secret: setup.secret, otpauth_uri: setup.otpauth_uri }))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "account", security(("bearer" = [])), request_body = CodeBody,
+    responses(
+        (status = 200, description = "Two-step verification is on; the recovery codes are shown this once", body = RecoveryCodesBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "`two_step_already_on`", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: the code is not right, or nothing is pending", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: Client,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Json<RecoveryCodesBody>, AppError> {
+    let recovery_codes = two_step::confirm(&state, &user, &client, &body.code, clock::now()).await?;
+    Ok(Json(RecoveryCodesBody { recovery_codes }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Two-step verification is off; the recovery codes are gone"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn totp_turn_off(State(state): State<AppState>, user: AuthUser, client: Client) -> Result<StatusCode, AppError> {
+    two_step::turn_off(&state, &user, &client, clock::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Ten new recovery codes, shown this once; the old ones no longer work", body = RecoveryCodesBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: two-step verification is off", body = ErrorBody),
+    ))]
+pub async fn renew_recovery_codes(State(state): State<AppState>, user: AuthUser, client: Client) -> Result<Json<RecoveryCodesBody>, AppError> {
+    let recovery_codes = two_step::renew_codes(&state, &user, &client, clock::now()).await?;
+    Ok(Json(RecoveryCodesBody { recovery_codes }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
@@ -283,7 +438,65 @@ pub async fn reset_password(State(state): State<AppState>, client: Client, ApiJs
     Ok(Json(TokenPair::from_issued(issued, now)))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/not-me", tag = "auth", request_body = NotMeBody,
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = LinkBody,
+    responses(
+        (status = 204, description = "The address the link was sent to is verified"),
+        (status = 400, description = "`invalid_link`: unknown, used, expired, or made for an address the account no longer has", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn verify_email(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LinkBody>) -> Result<StatusCode, AppError> {
+    email::verify_email(&state, &body.token, &client, clock::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/resend-verification", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A new verification link (24 hours) is mailed to the caller's address; nothing is sent when it is verified already"),
+        (status = 401, description = "`invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: at most 3 links an hour", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn resend_verification(State(state): State<AppState>, user: AuthUser, client: Client) -> Result<StatusCode, AppError> {
+    email::resend_verification(&state, &user, &client, clock::now()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "account", security(("bearer" = [])), request_body = ChangeEmailBody,
+    responses(
+        (status = 202, description = "A confirmation link (24 hours) is mailed to the new address; the account keeps its address until it is followed", body = EmailChangeBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "`invalid_token` or `token_expired`", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "`email_taken`: another account has that address", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: not an address, the current one, or a wrong current password", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn change_email(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: Client,
+    ApiJson(body): ApiJson<ChangeEmailBody>,
+) -> Result<Response, AppError> {
+    let sent_to = email::request_email_change(&state, &user, &client, &body.new_email, &body.current_password, clock::now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(EmailChangeBody { sent_to })).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/confirm-email", tag = "auth", request_body = LinkBody,
+    responses(
+        (status = 200, description = "The account moved to the new address (verified); the old address is told", body = EmailBody),
+        (status = 400, description = "`invalid_link`: unknown, used, expired, or the address changed since", body = ErrorBody),
+        (status = 409, description = "`email_taken`: another account took the address meanwhile", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn confirm_email(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LinkBody>) -> Result<Json<EmailBody>, AppError> {
+    let email = email::confirm_email_change(&state, &body.token, &client, clock::now()).await?;
+    Ok(Json(EmailBody { email }))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/not-me", tag = "auth", request_body = LinkBody,
     responses(
         (status = 204, description = "\"This wasn't me\": the session the mail was about is signed out (its tokens stop working at once), \
             its device is no longer known to the account, and a link to set a new password (30 minutes) is mailed to the account's address"),
@@ -292,7 +505,7 @@ pub async fn reset_password(State(state): State<AppState>, client: Client, ApiJs
         (status = 422, description = "`invalid_input`: the body is not `{token}`", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
     ))]
-pub async fn not_me(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<NotMeBody>) -> Result<StatusCode, AppError> {
+pub async fn not_me(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LinkBody>) -> Result<StatusCode, AppError> {
     new_device::not_me(&state, &body.token, &client, clock::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,11 +35,14 @@ pub fn layer(router: Router, https: bool) -> Router {
     }
 }
 
-/// API answers, server functions, the refresh endpoints and the pages mailed links open
-/// (reset, "This wasn't me") are never cached.
+/// The pages links in our mail open: their URLs carry a token.
+pub const LINK_PAGES: [&str; 4] = ["/reset-password", "/verify-email", "/confirm-email", "/not-me"];
+
+/// API answers, server functions, the refresh endpoints and the pages mailed links open are
+/// never cached.
 async fn no_store_for_private_answers(req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let private = (path.starts_with("/api/") || path.starts_with("/fn/") || path.starts_with("/auth/") || path == "/reset-password" || path == "/not-me")
+    let private = (path.starts_with("/api/") || path.starts_with("/fn/") || path.starts_with("/auth/") || LINK_PAGES.contains(&path))
         && path != "/api/v1/openapi.json";
     let mut response = next.run(req).await;
     if private {

@@ -71,6 +71,14 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     fields: Option<BTreeMap<String, String>>,
+    /// `second_factor_required` only: the waiting sign-in, for `/api/v1/auth/login/second-factor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "ghc_q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
+    challenge: Option<String>,
+    /// `second_factor_required` only: what the code may be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = json!(["totp", "recovery_code"]))]
+    methods: Option<Vec<&'static str>>,
 }
 
 impl From<&AppError> for ErrorBody {
@@ -79,7 +87,11 @@ impl From<&AppError> for ErrorBody {
             AppError::InvalidInput { fields, .. } if !fields.is_empty() => Some(fields.clone()),
             _ => None,
         };
-        ErrorBody { error: ErrorDetail { code: e.code(), message: e.to_string(), fields } }
+        let (challenge, methods) = match e {
+            AppError::SecondFactorRequired { challenge } => (Some(challenge.clone()), Some(vec!["totp", "recovery_code"])),
+            _ => (None, None),
+        };
+        ErrorBody { error: ErrorDetail { code: e.code(), message: e.to_string(), fields, challenge, methods } }
     }
 }
 

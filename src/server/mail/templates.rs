@@ -74,6 +74,64 @@ pub fn new_sign_in(to: &str, name: &str, at: &Circumstances, not_me_link: &str, 
     )
 }
 
+/// "Verify your email address": the link, to a new account's address (or on request).
+pub fn verify_email(to: &str, name: &str, link: &str, hours: i64) -> Outgoing {
+    compose(
+        to,
+        "Verify your email address",
+        name,
+        &[
+            format!("Please confirm that {to} is the address of your {PRODUCT} account: it is where we send password reset links and security alerts."),
+            format!("The link below works once, for {hours} hours."),
+        ],
+        Some(("Verify my address", link)),
+        &format!("If you did not create a {PRODUCT} account with this address, ignore this message: nothing happens unless the link is followed."),
+    )
+}
+
+/// "Confirm your new email address": the link, to the address an account asked to move to.
+pub fn confirm_new_email(to: &str, name: &str, at: &Circumstances, link: &str, hours: i64) -> Outgoing {
+    compose(
+        to,
+        "Confirm your new email address",
+        name,
+        &[
+            format!("Someone signed in to a {PRODUCT} account asked on {}, from {}{}, to make {to} its address.", at.when, at.device, from_ip(at)),
+            format!("The link below makes the change. It works once, for {hours} hours; until it is followed, the account keeps its current address."),
+        ],
+        Some(("Confirm new address", link)),
+        "If this wasn't you, ignore this message: the account's address stays as it is.",
+    )
+}
+
+/// "Your email address was changed": to the old address, once the new one is confirmed.
+pub fn email_changed(to: &str, name: &str, at: &Circumstances, new_email: &str) -> Outgoing {
+    compose(
+        to,
+        "Your email address was changed",
+        name,
+        &[
+            format!("The address of your {PRODUCT} account was changed to {new_email} on {}, from {}{}.", at.when, at.device, from_ip(at)),
+            "From now on, password reset links and security alerts go to the new address.".to_owned(),
+        ],
+        None,
+        "If this wasn't you, someone who could sign in to your account changed it, and reset links now go to them: contact the site's support at once and keep this message.",
+    )
+}
+
+/// A change to how the account signs in (two-step verification on or off, new recovery
+/// codes, a recovery code used): what changed, when and from where.
+pub fn security_change(to: &str, name: &str, at: &Circumstances, subject: &str, what: &str) -> Outgoing {
+    compose(
+        to,
+        subject,
+        name,
+        &[format!("{what} This happened on {}, from {}{}.", at.when, at.device, from_ip(at))],
+        None,
+        "If this wasn't you, someone else can sign in to your account: reset your password now and review your devices.",
+    )
+}
+
 fn from_ip(at: &Circumstances) -> String {
     if at.ip.is_empty() { String::new() } else { format!(" (address {})", at.ip) }
 }

@@ -12,7 +12,7 @@ use crate::{
         mail::{self, templates},
         secret::Secret,
         db::Tx,
-        sessions::{self, revoke::Why, rotate::RotateError, start::Started},
+        sessions::{self, revoke::Why, rotate::RotateError, start::{SignedInWith, Started}},
         state::AppState,
         throttle::{Claimant, Endpoint, SecretCheck, Via},
         tokens::{access, refresh, Issued},
@@ -48,7 +48,7 @@ pub(super) fn too_many(retry_after: u64) -> AppError {
     AppError::TooManyAttempts { retry_after }
 }
 
-/// Creates an account. Does not sign in.
+/// Creates an account and mails a link to verify its address (`email`). Does not sign in.
 pub async fn register(
     state: &AppState,
     email: &str,
@@ -60,14 +60,17 @@ pub async fn register(
     state.throttle.request(Endpoint::Register, ip).map_err(too_many)?;
     let (email, password, display_name) = validate::registration(email, password, display_name)?;
     let hash = state.passwords.hash(email.as_str(), &password).await?;
-    match users::insert(&state.db, email.as_str(), display_name.as_str(), &hash, now).await {
-        Ok(row) => {
-            tracing::info!(user_id = %row.id, "account registered");
-            Ok(row.public())
-        }
-        Err(e) if crate::server::db::is_unique_violation(&e) => Err(AppError::EmailTaken),
-        Err(e) => Err(e.into()),
-    }
+    let mut tx = state.db.begin().await?;
+    let row = match users::insert_in(&mut tx, email.as_str(), display_name.as_str(), &hash, now).await {
+        Ok(row) => row,
+        Err(e) if crate::server::db::is_unique_violation(&e) => return Err(AppError::EmailTaken),
+        Err(e) => return Err(e.into()),
+    };
+    super::email::mail_verification_in(&mut tx, state, &row, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    tracing::info!(user_id = %row.id, "account registered");
+    Ok(row.public())
 }
 
 /// Creates an account and signs it in from `client` (the browser's registration).
@@ -86,17 +89,20 @@ pub async fn register_and_sign_in(
 /// Checks credentials and starts a session. Unknown email and wrong password answer alike
 /// and cost alike (a dummy hash is verified when there is no account). The client leaves
 /// with a fresh device token: from now on it is a device this account knows (see
-/// `known_devices`), which others' failed sign-ins never slow down. A device the account did
-/// not know gets its owner mailed (see `new_device`).
+/// `known_devices`), which others' failed sign-ins never slow down. An account with two-step
+/// verification on answers `second_factor_required` instead, with a challenge for
+/// `two_step::second_factor`. A device the account did not know gets its owner mailed (see
+/// `new_device`).
 pub async fn login(state: &AppState, email: &str, password: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
     let checked = check_password(state, email, password, client, now).await?;
+    super::two_step::challenge_if_on(state, &checked.user, now).await?;
     start_session(state, checked, client, now).await
 }
 
 /// A password found right, and the stored hash it was found right against.
 #[derive(Debug)]
 pub struct Checked {
-    user: users::UserRow,
+    pub(super) user: users::UserRow,
     /// Today's parameters differ from the stored hash's: its replacement, already computed.
     rehashed: Option<String>,
 }
@@ -121,6 +127,10 @@ pub async fn check_password(state: &AppState, email: &str, password: &str, clien
         return Err(AppError::InvalidCredentials);
     };
     state.throttle.succeeded(attempt, now).await?;
+    if state.require_verified_email && user.email_verified_at.is_none() {
+        tracing::info!(user_id = %user.id, "sign-in refused: the address is not verified");
+        return Err(AppError::EmailNotVerified);
+    }
     let rehashed = if verified.needs_rehash { Some(state.passwords.hash(&email, &password).await?) } else { None };
     Ok(Checked { user, rehashed })
 }
@@ -129,30 +139,45 @@ pub async fn check_password(state: &AppState, email: &str, password: &str, clien
 /// one transaction that first makes sure the password is still the one that was checked. A
 /// password change that committed in between (its "sign out everyone" could not see this
 /// session yet) makes the check stale: no session, and no old password's hash written back.
-/// A new device's alert (link and mail) is part of the same transaction.
 pub async fn start_session(state: &AppState, checked: Checked, client: &Client, now: i64) -> Result<Issued, AppError> {
     let Checked { user, rehashed } = checked;
-    // Before anything renews the device token.
+    let tx = state.db.begin().await?;
+    let keep = rehashed.as_deref().unwrap_or(&user.password_hash).to_owned();
+    start_session_in(state, tx, &user, &keep, client, SignedInWith::Password, now).await
+}
+
+/// Starts the session inside `tx` (which may hold what else the sign-in spent: a code, a
+/// challenge) and commits: the password must still be `user`'s (`keep` is written as its
+/// hash — the same, or today's parameters' rehash), the cap on sessions is kept, the event
+/// recorded, and a new device's alert (link and mail) queued.
+pub(super) async fn start_session_in(
+    state: &AppState,
+    mut tx: Tx,
+    user: &users::UserRow,
+    keep: &str,
+    client: &Client,
+    with: SignedInWith,
+    now: i64,
+) -> Result<Issued, AppError> {
+    // Asked before anything renews the device token (outside `tx`: a read).
     let known = new_device::is_known(state, client, &user.email, now).await?;
-    let mut tx = state.db.begin().await?;
-    let keep = rehashed.as_deref().unwrap_or(&user.password_hash);
     if !users::replace_password_hash_in(&mut tx, &user.id, &user.password_hash, keep).await? {
         tracing::info!(user_id = %user.id, "sign-in refused: the password changed while it was being checked");
         return Err(AppError::InvalidCredentials);
     }
-    let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
+    let started = sessions::start::start_with(&mut tx, &user.id, client, &state.sessions, with, now).await?;
     let ended = sessions::start::make_room(&mut tx, &user.id, &started.session_id, &state.sessions, state.max_sessions, now).await?;
     let alert = new_device::alert_due_in(&mut tx, &user.id, known, now).await?;
     record_sign_in(&mut tx, &user.id, &started.session_id, client, alert, now).await?;
     if alert {
-        new_device::queue_alert_in(&mut tx, state, &user, &started.session_id, client, now).await?;
+        new_device::queue_alert_in(&mut tx, state, user, &started.session_id, client, now).await?;
     }
     sessions::revoke::commit_and_list(tx, &state.revoked, ended, now).await?;
     if alert {
         state.mailer.wake();
     }
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
-    issue(state, &user, started, client, now).await
+    issue(state, user, started, client, now).await
 }
 
 /// The `signed_in` event of a session just started, inside its transaction; `new_device`
@@ -243,11 +268,6 @@ pub async fn logout_browser(state: &AppState, access: Option<&Secret>, refresh: 
         Some(id) => logout(state, &id, now).await,
         None => Ok(()),
     }
-}
-
-/// The caller's display name, for the frame of pages that need nothing else.
-pub async fn display_name(state: &AppState, caller: &AuthUser) -> Result<String, AppError> {
-    Ok(profile(state, &caller.user_id).await?.display_name)
 }
 
 /// An account's public side (cached). A token naming an account that is gone is no longer

@@ -66,9 +66,10 @@ pub async fn page(state: &AppState, caller: &AuthUser, cursor: Option<&str>, lim
 /// and how many devices there are in all.
 pub async fn list(state: &AppState, caller: &AuthUser, cursor: Option<&str>, now: i64) -> Result<DevicesView, AppError> {
     let Page { devices, next_cursor } = page(state, caller, cursor, Some(DEVICES_PAGE), now).await?;
-    let display_name = profile(state, &caller.user_id).await?.display_name;
+    let me = profile(state, &caller.user_id).await?;
+    let (display_name, unverified_email) = (me.display_name.clone(), me.unverified_email());
     let total = sessions::count_active(&state.db, &caller.user_id, &state.sessions, now).await?;
-    Ok(DevicesView { display_name, devices, next_cursor, total })
+    Ok(DevicesView { display_name, unverified_email, devices, next_cursor, total })
 }
 
 /// A session as the devices page and the API show it, from the details stored at sign-in.

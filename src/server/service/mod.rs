@@ -10,10 +10,14 @@
 //!   "This wasn't me".
 //! - `dashboard`: what the dashboard shows, and "is my session still good?".
 //! - `recovery`: "Forgot password?" — the mailed link, and the new password it sets.
+//! - `email`: the account's address — verifying it, and moving to a new one.
+//! - `two_step`: the authenticator app and recovery codes — set up, sign in with, turn off.
 //! - `new_device`: the mail about a sign-in from a new device, and its "This wasn't me" link.
 
 pub mod account;
 pub mod dashboard;
 pub mod devices;
+pub mod email;
 pub mod new_device;
 pub mod recovery;
+pub mod two_step;

@@ -167,13 +167,10 @@ async fn record_revoked(
 ) -> Result<(), sqlx::Error> {
     for id in live {
         let event = events::NewEvent {
-            user_id,
-            kind: why.reason.event_kind(),
             session_id: Some(id),
             actor_session_id: why.actor_session_id,
             reason: Some(why.reason),
-            client: None,
-            new_device: false,
+            ..events::NewEvent::new(user_id, why.reason.event_kind())
         };
         events::record(tx, event, now).await?;
     }

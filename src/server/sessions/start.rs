@@ -26,12 +26,62 @@ pub struct Started {
     pub expires_at: i64,
 }
 
+/// How a session signed in: stored with it (`sessions.amr`), shown on the devices page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedInWith {
+    Password,
+    /// The password and a code from the authenticator app.
+    PasswordAndCode,
+    /// The password and a recovery code.
+    PasswordAndRecoveryCode,
+}
+
+impl SignedInWith {
+    /// The stored value: RFC 8176 method names, space-separated.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignedInWith::Password => "pwd",
+            SignedInWith::PasswordAndCode => "pwd otp",
+            SignedInWith::PasswordAndRecoveryCode => "pwd recovery_code",
+        }
+    }
+
+    pub fn parse(value: &str) -> SignedInWith {
+        match value {
+            "pwd otp" => SignedInWith::PasswordAndCode,
+            "pwd recovery_code" => SignedInWith::PasswordAndRecoveryCode,
+            _ => SignedInWith::Password,
+        }
+    }
+
+    /// In words, for the devices page.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SignedInWith::Password => "password",
+            SignedInWith::PasswordAndCode => "password and authentication code",
+            SignedInWith::PasswordAndRecoveryCode => "password and recovery code",
+        }
+    }
+}
+
 /// Longest User-Agent kept; the rest is cut (it is only shown, never trusted).
 const MAX_USER_AGENT: usize = 512;
 
 /// Inserts the session inside the caller's transaction (a sign-in records its event, and
 /// keeps within the cap with [`make_room`], in the same one).
 pub async fn start(tx: &mut Tx, user_id: &str, client: &Client, settings: &SessionSettings, now: i64) -> Result<Started, sqlx::Error> {
+    start_with(tx, user_id, client, settings, SignedInWith::Password, now).await
+}
+
+/// [`start`] for a sign-in that took more than the password.
+pub async fn start_with(
+    tx: &mut Tx,
+    user_id: &str,
+    client: &Client,
+    settings: &SessionSettings,
+    with: SignedInWith,
+    now: i64,
+) -> Result<Started, sqlx::Error> {
     let session_id = uuid::Uuid::new_v4().to_string();
     let token = refresh::generate();
     let expires_at = now + settings.absolute_secs;
@@ -43,8 +93,8 @@ pub async fn start(tx: &mut Tx, user_id: &str, client: &Client, settings: &Sessi
         sqlx::query(
             "insert into sessions
                (id, user_id, refresh_hash, refresh_issued_at, rotations, created_at, last_used_at, expires_at, user_agent, ip,
-                browser, os, device_kind)
-             values ($1, $2, $3, $4, 0, $4, $4, $5, $6, $7, $8, $9, $10)",
+                browser, os, device_kind, amr, auth_time)
+             values ($1, $2, $3, $4, 0, $4, $4, $5, $6, $7, $8, $9, $10, $11, $4)",
         )
         .bind(&session_id)
         .bind(user_id)
@@ -56,6 +106,7 @@ pub async fn start(tx: &mut Tx, user_id: &str, client: &Client, settings: &Sessi
         .bind(&device.browser)
         .bind(&device.os)
         .bind(user_agent::kind_as_str(device.kind))
+        .bind(with.as_str())
         .execute(conn)
         .await.map(|done| done.rows_affected())
     })?;

@@ -26,6 +26,10 @@ const TOKEN_CHARS: usize = 43;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     PasswordReset,
+    /// Proves the account's address (bound to the address).
+    VerifyEmail,
+    /// Moves the account to a new address, sent to that address (bound to the old one).
+    ChangeEmail,
     /// "This wasn't me" in a new-device sign-in alert; bound to the session it ends.
     NotMe,
 }
@@ -34,6 +38,8 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::PasswordReset => "password_reset",
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ChangeEmail => "change_email",
             Purpose::NotMe => "not_me",
         }
     }
@@ -71,11 +77,24 @@ pub async fn mint_in(
     lifetime_secs: i64,
     now: i64,
 ) -> Result<Secret, sqlx::Error> {
+    mint_with_in(tx, user_id, purpose, bound_to, None, lifetime_secs, now).await
+}
+
+/// [`mint_in`] for an email change: the link also carries the address it moves the account to.
+pub async fn mint_with_in(
+    tx: &mut Tx,
+    user_id: &str,
+    purpose: Purpose,
+    bound_to: &str,
+    new_email: Option<&str>,
+    lifetime_secs: i64,
+    now: i64,
+) -> Result<Secret, sqlx::Error> {
     let token = generate();
     with_tx!(tx, |conn| {
         sqlx::query(
-            "insert into link_tokens (token_hash, user_id, purpose, bound_to, created_at, expires_at)
-             values ($1, $2, $3, $4, $5, $6)",
+            "insert into link_tokens (token_hash, user_id, purpose, bound_to, created_at, expires_at, new_email)
+             values ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&hash(&token)[..])
         .bind(user_id)
@@ -83,6 +102,7 @@ pub async fn mint_in(
         .bind(bound_to)
         .bind(now)
         .bind(now + lifetime_secs)
+        .bind(new_email)
         .execute(conn)
         .await
         .map(|done| done.rows_affected())
@@ -103,11 +123,44 @@ pub async fn count_since_in(tx: &mut Tx, user_id: &str, purpose: Purpose, since:
     })
 }
 
-/// A link that was good: whose account, and what it was bound to.
+/// When the oldest link of this purpose made for the account since `since` was made (the
+/// hourly limit frees a place an hour after it).
+pub async fn first_since_in(tx: &mut Tx, user_id: &str, purpose: Purpose, since: i64) -> Result<Option<i64>, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar("select min(created_at) from link_tokens where user_id = $1 and purpose = $2 and created_at >= $3")
+            .bind(user_id)
+            .bind(purpose.as_str())
+            .bind(since)
+            .fetch_one(conn)
+            .await
+    })
+}
+
+/// Spends every unused link of these purposes the account has (its address changed: links
+/// that went to the old one, or that verify it, must not work any more).
+pub async fn void_all_in(tx: &mut Tx, user_id: &str, purposes: &[Purpose], now: i64) -> Result<u64, sqlx::Error> {
+    let mut voided = 0;
+    for purpose in purposes {
+        voided += with_tx!(tx, |conn| {
+            sqlx::query("update link_tokens set used_at = $1 where user_id = $2 and purpose = $3 and used_at is null")
+                .bind(now)
+                .bind(user_id)
+                .bind(purpose.as_str())
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+    }
+    Ok(voided)
+}
+
+/// A link that was good: whose account, what it was bound to, and (an email change) the
+/// address it moves the account to.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Spent {
     pub user_id: String,
     pub bound_to: String,
+    pub new_email: Option<String>,
 }
 
 /// Spends a link token inside the caller's transaction: `None` when it is unknown, of
@@ -118,7 +171,7 @@ pub async fn spend_in(tx: &mut Tx, token: &Secret, purpose: Purpose, now: i64) -
         sqlx::query_as(
             "update link_tokens set used_at = $1
               where token_hash = $2 and purpose = $3 and used_at is null and expires_at > $1
-              returning user_id, bound_to",
+              returning user_id, bound_to, new_email",
         )
         .bind(now)
         .bind(&hash(token)[..])
@@ -133,7 +186,7 @@ pub async fn spend_in(tx: &mut Tx, token: &Secret, purpose: Purpose, now: i64) -
 pub async fn peek(db: &Db, token: &Secret, purpose: Purpose, now: i64) -> Result<Option<Spent>, sqlx::Error> {
     with_db!(db.read(), |pool| {
         sqlx::query_as(
-            "select user_id, bound_to from link_tokens
+            "select user_id, bound_to, new_email from link_tokens
               where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3",
         )
         .bind(&hash(token)[..])

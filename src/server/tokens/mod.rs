@@ -10,8 +10,11 @@
 //!   spent.
 //! - `refresh_secret`: where the secret that derives successors comes from (never the
 //!   database).
+//! - `challenge`: the sign-in step between a right password and a session when two-step
+//!   verification is on — minted, failed, spent.
 
 pub mod access;
+pub mod challenge;
 pub mod keys;
 pub mod link;
 pub mod refresh;

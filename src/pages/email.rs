@@ -1,0 +1,105 @@
+//! `/verify-email?token=…` and `/confirm-email?token=…`: the pages links about the account's
+//! address open. Opening the verification link verifies (the one thing opening a link may
+//! do); opening the email-change link only asks, and the button on it (a POST) confirms.
+//! Both work with JavaScript off.
+
+use crate::{
+    api::email::{pending_email_change, verify_email, ConfirmEmailChange},
+    components::layout::PublicHeader,
+    error::AppError,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let verified = Resource::new(token, |token| async move { verify_email(token).await });
+    view! {
+        <Title text="Verify your email address — Gatehouse" />
+        <PublicHeader />
+        <main class="narrow" id="main">
+            <h1>"Verify your email address"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Checking the link…"</p> }>
+                {move || Suspend::new(async move {
+                    match verified.await {
+                        Ok(()) => view! {
+                            <p class="notice" role="status">"Thank you: your email address is verified."</p>
+                            <p><a href="/dashboard">"Go to your dashboard"</a></p>
+                        }
+                            .into_any(),
+                        Err(AppError::InvalidLink) => view! {
+                            <p class="notice warning" role="status">
+                                "This link is no longer valid: it was used, it expired, or the address has changed since. "
+                                "Sign in to ask for a new one."
+                            </p>
+                            <p><a href="/dashboard">"Sign in"</a></p>
+                        }
+                            .into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+pub fn ConfirmEmailPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let done = move || query.read().get("done").is_some();
+    let target = Resource::new(token, |token| async move { pending_email_change(token).await });
+    let confirm = ServerAction::<ConfirmEmailChange>::new();
+    view! {
+        <Title text="Confirm your new email address — Gatehouse" />
+        <PublicHeader />
+        <main class="narrow" id="main">
+            <h1>"Confirm your new email address"</h1>
+            <Show when=move || !done() && confirm.value().get().is_none_or(|r| r.is_err())
+                fallback=move || view! {
+                    <p class="notice" role="status">
+                        {move || match confirm.value().get() {
+                            Some(Ok(to)) => format!("Your email address is now {to}."),
+                            _ => "Your email address was changed.".to_owned(),
+                        }}
+                    </p>
+                    <p><a href="/dashboard">"Go to your dashboard"</a></p>
+                }>
+                <Suspense fallback=|| view! { <p class="loading">"Checking the link…"</p> }>
+                    {move || Suspend::new(async move {
+                        match target.await {
+                            Ok(Some(new_email)) => view! { <ConfirmForm token=token() new_email=new_email action=confirm /> }.into_any(),
+                            Ok(None) => view! {
+                                <p class="notice warning" role="status">
+                                    "This link is no longer valid: it was used, it expired, or the address has changed since."
+                                </p>
+                                <p><a href="/settings/password">"Ask for a new one"</a></p>
+                            }
+                                .into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </Show>
+        </main>
+    }
+}
+
+#[component]
+fn ConfirmForm(token: String, new_email: String, action: ServerAction<ConfirmEmailChange>) -> impl IntoView {
+    let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());
+    let pending = action.pending();
+    view! {
+        <p>"Make " <strong>{new_email}</strong> " the address of your account? We will tell the old address."</p>
+        <ActionForm action=action attr:class="stack panel">
+            <input type="hidden" name="token" value=token />
+            <p class="form-error" role="alert">{error}</p>
+            <button type="submit" disabled=move || pending.get()>
+                {move || if pending.get() { "Confirming…" } else { "Confirm new address" }}
+            </button>
+        </ActionForm>
+    }
+}
