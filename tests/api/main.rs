@@ -32,3 +32,4 @@ mod session_end;
 mod session_limits;
 mod smtp_sink;
 mod throttling;
+mod two_step;

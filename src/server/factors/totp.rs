@@ -37,6 +37,12 @@ impl Authenticator {
         Authenticator(TOTP::new_unchecked(Algorithm::SHA1, DIGITS, 0, STEP_SECS as u64, secret.to_vec()))
     }
 
+    /// From the secret as text (base32, as [`Authenticator::secret_text`] shows it).
+    pub fn from_text(text: &str) -> Option<Authenticator> {
+        let bytes = totp_rs::Secret::Encoded(text.trim().to_uppercase()).to_bytes().ok()?;
+        (!bytes.is_empty()).then(|| Authenticator::from_secret(&bytes))
+    }
+
     /// The time step `now` falls in.
     pub fn step_of(now: i64) -> i64 {
         now.div_euclid(STEP_SECS)
@@ -254,6 +260,8 @@ mod tests {
     fn the_uri_and_qr_code_carry_the_secret_and_nothing_active() {
         let auth = Authenticator::from_secret(b"12345678901234567890");
         assert_eq!(auth.secret_text(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let typed = Authenticator::from_text("gezdgnbvgy3tqojqgezdgnbvgy3tqojq").unwrap();
+        assert_eq!(typed.code_for_step(1), auth.code_for_step(1));
         let uri = auth.uri("Gatehouse", "ada@example.com");
         assert_eq!(uri, "otpauth://totp/Gatehouse:ada%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Gatehouse&algorithm=SHA1&digits=6&period=30");
         let svg = qr_svg(&uri);
