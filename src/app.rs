@@ -2,7 +2,7 @@
 
 use crate::pages::{
     dashboard::DashboardPage, devices::DevicesPage, email::{ConfirmEmailPage, VerifyEmailPage}, home::HomePage,
-    login::LoginPage, not_found::NotFound,
+    login::LoginPage, not_found::NotFound, not_me::NotMePage,
     recovery::{ForgotPasswordPage, ResetPasswordPage}, register::RegisterPage, security::SecurityPage,
     two_step::SecondFactorPage,
 };
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
+                <Route path=path!("/not-me") view=NotMePage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/sessions") view=DevicesPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/password") view=SecurityPage ssr=SsrMode::Async />

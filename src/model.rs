@@ -22,6 +22,23 @@ impl User {
     }
 }
 
+/// The sign-in a "This wasn't me" link is about, as its page shows it before anything is
+/// done (`/not-me?token=…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedSignIn {
+    /// "Safari on iOS", as the browser described itself.
+    pub device: String,
+    /// The client address, or empty.
+    pub ip: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// "2026-11-29 09:04 UTC".
+    pub when: String,
+    /// False when that session has ended already (the button still forgets the device and
+    /// mails a reset link).
+    pub still_signed_in: bool,
+}
+
 /// What the dashboard shows about the person and this very session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {

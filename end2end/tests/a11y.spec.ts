@@ -45,6 +45,8 @@ for (const scheme of ["light", "dark"] as const) {
         "/forgot-password",
         "/forgot-password?sent=1",
         "/reset-password?token=not-a-valid-link",
+        "/not-me?token=not-a-valid-link",
+        "/not-me?done=1",
         "/verify-email?token=not-a-valid-link",
         "/confirm-email?token=not-a-valid-link",
         "/confirm-email?done=1",

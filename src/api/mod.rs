@@ -8,6 +8,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod devices;
 pub mod email;
+pub mod not_me;
 pub mod recovery;
 pub mod security;
 pub mod strength;

@@ -6,6 +6,7 @@ pub mod email;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod not_me;
 pub mod recovery;
 pub mod register;
 pub mod security;

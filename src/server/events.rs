@@ -185,13 +185,16 @@ pub struct NewEvent<'a> {
     pub reason: Option<EndReason>,
     /// Where the request came from.
     pub client: Option<&'a Client>,
+    /// A sign-in from a device the account did not know, about which the owner was mailed
+    /// (`service::new_device`).
+    pub new_device: bool,
     /// What the kind needs said besides (the new address of an email change).
     pub detail: Option<&'a str>,
 }
 
 impl<'a> NewEvent<'a> {
     pub fn new(user_id: &'a str, kind: EventKind) -> Self {
-        NewEvent { user_id, kind, session_id: None, actor_session_id: None, reason: None, client: None, detail: None }
+        NewEvent { user_id, kind, session_id: None, actor_session_id: None, reason: None, client: None, detail: None, new_device: false }
     }
 }
 
@@ -205,9 +208,9 @@ pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sq
     with_tx!(tx, |conn| {
         sqlx::query(
             "insert into security_events
-               (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at, browser, os, detail)
+               (id, user_id, kind, session_id, actor_session_id, reason, ip, user_agent, created_at, browser, os, detail, new_device)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                     (select browser from sessions where id = $4), (select os from sessions where id = $4), $10)",
+                     (select browser from sessions where id = $4), (select os from sessions where id = $4), $10, $11)",
         )
         .bind(&id)
         .bind(event.user_id)
@@ -219,6 +222,7 @@ pub async fn record(tx: &mut Tx, event: NewEvent<'_>, now: i64) -> Result<(), sq
         .bind(&ua)
         .bind(now)
         .bind(event.detail)
+        .bind(event.new_device)
         .execute(conn)
         .await.map(|done| done.rows_affected())
     })?;
@@ -243,6 +247,8 @@ struct Row {
     subject_agent: Option<String>,
     subject_alive: Option<i64>,
     detail: Option<String>,
+    /// A sign-in the owner was mailed about: the device was new to the account.
+    new_device: bool,
 }
 
 /// The account's most recent events, newest first, told from `current_session`'s view.
@@ -262,7 +268,8 @@ pub async fn recent(
             "select e.id, e.kind, e.session_id, e.actor_session_id, e.reason, e.ip, e.user_agent, e.created_at,
                     coalesce(e.browser, s.browser) as browser, coalesce(e.os, s.os) as os,
                     s.user_agent as subject_agent, e.detail,
-                    cast(case when s.revoked_at is null and s.expires_at > $3 then 1 else 0 end as bigint) as subject_alive
+                    cast(case when s.revoked_at is null and s.expires_at > $3 then 1 else 0 end as bigint) as subject_alive,
+                    e.new_device
                from security_events e left join sessions s on s.id = e.session_id
               where e.user_id = $1
               order by e.created_at desc, e.id desc
@@ -297,7 +304,12 @@ fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<Securi
     let text = match kind {
         EventKind::SignedIn => {
             let ip = if r.ip.is_empty() { String::new() } else { format!(" from IP {}", r.ip) };
-            if is_this { format!("New sign-in on this device ({device}){ip}") } else { format!("New sign-in on {device}{ip}") }
+            let new = if r.new_device { " — a device new to your account; we emailed you about it" } else { "" };
+            if is_this {
+                format!("New sign-in on this device ({device}){ip}{new}")
+            } else {
+                format!("New sign-in on {device}{ip}{new}")
+            }
         }
         EventKind::PasswordChanged => "Password changed; other devices were signed out".to_owned(),
         EventKind::PasswordReset => {
@@ -398,6 +410,7 @@ mod tests {
             subject_agent: None,
             subject_alive: Some(1),
             detail: None,
+            new_device: false,
         }
     }
 
@@ -430,6 +443,13 @@ mod tests {
         let stored = Row { browser: Some("Firefox".into()), os: Some("Windows 10".into()), ..row("signed_in", "other", None, None) };
         let text = describe(stored, "me", 100, 10).map(|e| e.text).unwrap_or_default();
         assert_eq!(text, "New sign-in on Firefox on Windows 10 from IP 203.0.113.9");
+    }
+
+    #[test]
+    fn a_sign_in_from_a_new_device_says_that_the_owner_was_mailed() {
+        let stored = Row { new_device: true, browser: Some("Safari".into()), os: Some("iOS".into()), ..row("signed_in", "other", None, None) };
+        let text = describe(stored, "me", 100, 10).map(|e| e.text).unwrap_or_default();
+        assert_eq!(text, "New sign-in on Safari on iOS from IP 203.0.113.9 — a device new to your account; we emailed you about it");
     }
 
     #[test]

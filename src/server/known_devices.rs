@@ -16,8 +16,19 @@
 //! someone's browser (cookie injection, a login-CSRF) never becomes known for their account,
 //! and a copied token stops working once its owner signs in again. Tokens unused for
 //! [`FORGET_AFTER_SECS`] are pruned.
+//!
+//! What it is for, too: a sign-in from a device the account does not know mails the owner
+//! (`service::new_device`). Each row has a `device_id` that stays while the token is renewed,
+//! and each session records the `device_id` it signed in from, so "This wasn't me" can
+//! forget exactly that device for the account ([`forget_device_of_session_in`]).
 
-use crate::{server::{db::Db, secret::Secret}, with_db};
+use crate::{
+    server::{
+        db::{Db, Tx},
+        secret::Secret,
+    },
+    with_db, with_tx,
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -78,13 +89,15 @@ pub async fn recognise(db: &Db, token: &Secret, email: &str, now: i64) -> Result
     Ok(user_id.map(|user_id| KnownDevice { user_id, tag: tag(&hash) }))
 }
 
-/// After a successful sign-in to `user_id`: a fresh token for this device, known to this
-/// account and to every account the presented token (if any) was known to. The presented
-/// token is forgotten.
-pub async fn remember(db: &Db, user_id: &str, presented: Option<&Secret>, now: i64) -> Result<Secret, sqlx::Error> {
+/// After a successful sign-in to `user_id` (session `session_id`): a fresh token for this
+/// device, known to this account and to every account the presented token (if any) was
+/// known to. The presented token is forgotten; the device keeps its `device_id`, which the
+/// session records.
+pub async fn remember(db: &Db, user_id: &str, session_id: &str, presented: Option<&Secret>, now: i64) -> Result<Secret, sqlx::Error> {
     let token = generate();
     let new_hash = hash(&token);
     let old_hash = presented.map(hash);
+    let fresh_id = uuid::Uuid::new_v4().to_string();
     with_db!(db.write(), |pool| {
         let mut tx = pool.begin().await?;
         if let Some(old_hash) = &old_hash {
@@ -94,18 +107,46 @@ pub async fn remember(db: &Db, user_id: &str, presented: Option<&Secret>, now: i
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(
-            "insert into known_devices (token_hash, user_id, created_at, last_used_at) values ($1, $2, $3, $3)
-             on conflict (token_hash, user_id) do update set last_used_at = excluded.last_used_at",
+        let device_id: String = sqlx::query_scalar(
+            "insert into known_devices (token_hash, user_id, created_at, last_used_at, device_id) values ($1, $2, $3, $3, $4)
+             on conflict (token_hash, user_id) do update
+                set last_used_at = excluded.last_used_at, device_id = coalesce(known_devices.device_id, excluded.device_id)
+             returning device_id",
         )
         .bind(&new_hash[..])
         .bind(user_id)
         .bind(now)
-        .execute(&mut *tx)
+        .bind(&fresh_id)
+        .fetch_one(&mut *tx)
         .await?;
+        sqlx::query("update sessions set device_id = $1 where id = $2 and user_id = $3")
+            .bind(&device_id)
+            .bind(session_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await
     })?;
     Ok(token)
+}
+
+/// "This wasn't me": the device `session_id` signed in from is no longer known to `user_id`
+/// (its next sign-in there is a new device again), inside the caller's transaction. Other
+/// accounts that device signed in to still know it. False when there was nothing to forget
+/// (the device was never remembered, or is forgotten already).
+pub async fn forget_device_of_session_in(tx: &mut Tx, user_id: &str, session_id: &str) -> Result<bool, sqlx::Error> {
+    let forgotten = with_tx!(tx, |conn| {
+        sqlx::query(
+            "delete from known_devices
+              where user_id = $1 and device_id = (select device_id from sessions where id = $2 and user_id = $1)",
+        )
+        .bind(user_id)
+        .bind(session_id)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(forgotten > 0)
 }
 
 /// Forgets devices not used to sign in for [`FORGET_AFTER_SECS`].
@@ -158,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_is_known_only_to_the_accounts_it_signed_in_to() {
         let (db, _d) = database().await;
-        let token = remember(&db, "u-ada", None, T).await.unwrap();
+        let token = remember(&db, "u-ada", "s", None, T).await.unwrap();
         let known = recognise(&db, &token, "ada@example.com", T).await.unwrap().unwrap();
         assert_eq!(known.user_id, "u-ada");
         assert!(recognise(&db, &token, "bob@example.com", T).await.unwrap().is_none(), "not for another account");
@@ -169,8 +210,8 @@ mod tests {
     #[tokio::test]
     async fn signing_in_again_replaces_the_token_and_keeps_every_account_it_knew() {
         let (db, _d) = database().await;
-        let first = remember(&db, "u-ada", None, T).await.unwrap();
-        let second = remember(&db, "u-bob", Some(&first), T + 1).await.unwrap();
+        let first = remember(&db, "u-ada", "s", None, T).await.unwrap();
+        let second = remember(&db, "u-bob", "s", Some(&first), T + 1).await.unwrap();
         assert_ne!(first.expose(), second.expose());
         for email in ["ada@example.com", "bob@example.com"] {
             assert!(recognise(&db, &second, email, T + 1).await.unwrap().is_some(), "{email}");
@@ -178,7 +219,7 @@ mod tests {
         }
         // A token that was never known (planted, or made up) carries nothing over.
         let planted = generate();
-        let third = remember(&db, "u-ada", Some(&planted), T + 2).await.unwrap();
+        let third = remember(&db, "u-ada", "s", Some(&planted), T + 2).await.unwrap();
         assert!(recognise(&db, &third, "ada@example.com", T + 2).await.unwrap().is_some());
         assert!(recognise(&db, &third, "bob@example.com", T + 2).await.unwrap().is_none());
     }
@@ -186,8 +227,8 @@ mod tests {
     #[tokio::test]
     async fn devices_unused_for_the_whole_period_are_forgotten_and_pruned() {
         let (db, _d) = database().await;
-        let old = remember(&db, "u-ada", None, T).await.unwrap();
-        let recent = remember(&db, "u-bob", None, T + 10).await.unwrap();
+        let old = remember(&db, "u-ada", "s", None, T).await.unwrap();
+        let recent = remember(&db, "u-bob", "s", None, T + 10).await.unwrap();
         let later = T + FORGET_AFTER_SECS;
         assert!(recognise(&db, &old, "ada@example.com", later).await.unwrap().is_none());
         assert!(recognise(&db, &recent, "bob@example.com", later).await.unwrap().is_some());

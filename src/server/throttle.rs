@@ -639,7 +639,7 @@ mod tests {
                 .map(|_| ())
         })
         .unwrap();
-        let token = known_devices::remember(&t.db, "u1", None, T).await.unwrap();
+        let token = known_devices::remember(&t.db, "u1", "s1", None, T).await.unwrap();
         let device = Claimant { account: "owner@b.co", ip: Some("10.0.0.1".parse().unwrap()), via: Via::SignIn { device_token: Some(&token) } };
         // An attacker fails from the owner's own address (and many others) until everyone
         // unknown is held or refused there.

@@ -125,6 +125,20 @@ pub async fn sample_password_hashes(db: &Db, limit: i64) -> Result<Vec<String>, 
     })
 }
 
+/// Notes the account's first sign-in inside the sign-in's transaction. True when this is it
+/// (the account never signed in before): a new-device alert is not sent for it.
+pub async fn mark_first_sign_in_in(tx: &mut Tx, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = with_tx!(tx, |conn| {
+        sqlx::query("update users set first_sign_in_at = $1 where id = $2 and first_sign_in_at is null")
+            .bind(now)
+            .bind(id)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(done == 1)
+}
+
 /// Replaces the password hash inside the caller's transaction — only if it is still the one
 /// the caller checked a password against (`checked`). False when it changed meanwhile: the
 /// check is stale and must not count.

@@ -403,6 +403,15 @@ async fn the_dashboard_tells_of_a_new_sign_in_elsewhere_and_this_wasnt_me_signs_
     assert_eq!(html.matches("This wasn't me").count(), 1, "offered for the other device only: {html}");
     assert!(html.contains(r#"action="/fn/devices/disown""#), "a form that works without JavaScript: {html}");
     assert!(html.contains(&format!(r#"name="session_id" value="{}""#, intruder.session_id)), "{html}");
+    let known_devices = || async {
+        let n: i64 = sqlx::query_scalar("select count(*) from known_devices where user_id = $1")
+            .bind(&owner.user_id)
+            .fetch_one(&app.sql)
+            .await
+            .unwrap();
+        n
+    };
+    assert_eq!(known_devices().await, 2);
 
     let response = app
         .form_post("/fn/devices/disown", &[("session_id", &intruder.session_id)], "/dashboard", &[(
@@ -416,6 +425,7 @@ async fn the_dashboard_tells_of_a_new_sign_in_elsewhere_and_this_wasnt_me_signs_
     app.assert_session_ended(&intruder).await;
     app.assert_session_alive(&owner).await;
     assert_eq!(app.revocation_of(&intruder.session_id).await.1.as_deref(), Some("reported_by_owner"));
+    assert_eq!(known_devices().await, 1, "the account forgets the intruder's device, keeps the owner's");
     let revoked: Vec<EventRow> =
         app.events_of(&owner.user_id).await.into_iter().filter(|e| e.kind == "session_revoked").collect();
     assert_eq!(

@@ -21,6 +21,7 @@ mod key_rotation;
 mod limits;
 mod logs;
 mod mail;
+mod new_device;
 mod public_endpoints;
 mod recovery;
 mod refresh_secret;

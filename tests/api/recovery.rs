@@ -25,7 +25,8 @@ fn reset_token(raw: &str) -> String {
     link_token(raw, "/reset-password")
 }
 
-async fn mail_app() -> (SmtpSink, TestApp) {
+/// An app that sends its mail to a real SMTP sink.
+pub async fn mail_app() -> (SmtpSink, TestApp) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = TestApp::spawn_with(move |c| c.smtp_url = Some(url)).await;

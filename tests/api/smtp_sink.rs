@@ -80,18 +80,6 @@ impl SmtpSink {
         found
     }
 
-    /// Waits until at least `n` messages have arrived (or panics after `within`).
-    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<String> {
-        let deadline = Instant::now() + within;
-        loop {
-            let messages = self.messages();
-            if messages.len() >= n {
-                return messages;
-            }
-            assert!(Instant::now() < deadline, "{n} message(s) arrive within {within:?}; got {}", messages.len());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 }
 
 impl SmtpSink {

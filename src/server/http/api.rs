@@ -11,7 +11,7 @@ use crate::{
         auth::AuthUser,
         client::Client,
         clock, known_devices,
-        service::{account, devices, email, recovery, step_up, two_step},
+        service::{account, devices, email, new_device, recovery, step_up, two_step},
         state::AppState,
         tokens::Issued,
     },
@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/resend-verification", post(resend_verification))
         .route("/api/v1/auth/confirm-email", post(confirm_email))
         .route("/api/v1/me/email", post(change_email))
+        .route("/api/v1/auth/not-me", post(not_me))
         .route("/api/v1/me", get(me))
         .route("/api/v1/sessions", get(list_sessions))
         .route("/api/v1/sessions/revoke-others", post(revoke_other_sessions))
@@ -549,6 +550,20 @@ pub async fn change_email(
 pub async fn confirm_email(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LinkBody>) -> Result<Json<EmailBody>, AppError> {
     let email = email::confirm_email_change(&state, &body.token, &client, clock::now()).await?;
     Ok(Json(EmailBody { email }))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/not-me", tag = "auth", request_body = LinkBody,
+    responses(
+        (status = 204, description = "\"This wasn't me\": the session the mail was about is signed out (its tokens stop working at once), \
+            its device is no longer known to the account, and a link to set a new password (30 minutes) is mailed to the account's address"),
+        (status = 400, description = "`invalid_link`: unknown, used or expired (one code for all); or malformed JSON", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "`invalid_input`: the body is not `{token}`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody, headers(("Retry-After" = u64))),
+    ))]
+pub async fn not_me(State(state): State<AppState>, client: Client, ApiJson(body): ApiJson<LinkBody>) -> Result<StatusCode, AppError> {
+    new_device::not_me(&state, &body.token, &client, clock::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),

@@ -84,7 +84,7 @@ fn error_answer(description: &str) -> RefOr<Response> {
     info(title = "Gatehouse API", description = "Sign-in with short-lived access tokens and rotating refresh tokens."),
     paths(
         api::register, api::login, api::login_second_factor, api::refresh, api::logout, api::forgot_password, api::reset_password,
-        api::verify_email, api::resend_verification, api::confirm_email, api::change_email, api::me,
+        api::not_me, api::verify_email, api::resend_verification, api::confirm_email, api::change_email, api::me,
         api::two_step_status, api::totp_begin, api::totp_confirm, api::totp_turn_off, api::renew_recovery_codes, api::reauthenticate,
         api::list_sessions, api::revoke_one_session, api::revoke_other_sessions,
         api::jwks, api::healthz, api::livez,

@@ -48,6 +48,32 @@ pub fn password_reset(to: &str, name: &str, at: &Circumstances, link: &str, minu
     )
 }
 
+/// "New sign-in to your account": to the account's address after a sign-in from a device the
+/// account had not used before, with the "This wasn't me" link (`service::new_device`). The
+/// device is what the browser says it is, and the message says so.
+pub fn new_sign_in(to: &str, name: &str, at: &Circumstances, not_me_link: &str, days: i64) -> Outgoing {
+    compose(
+        to,
+        "New sign-in to your account",
+        name,
+        &[
+            format!(
+                "Your {PRODUCT} account was signed in to on {}, from {}{} (as the browser describes itself) — a device this account had not been used on before.",
+                at.when,
+                at.device,
+                from_ip(at)
+            ),
+            "If this was you, for example on a new browser or after clearing cookies, there is nothing to do.".to_owned(),
+        ],
+        Some(("This wasn't me", not_me_link)),
+        &format!(
+            "If this wasn't you, open the link above (it works once, for {days} days): its button signs that device out at once \
+             and sends you a link to set a new password. Whoever signed in knows your password, so set a new one \
+             and review your devices."
+        ),
+    )
+}
+
 /// "Verify your email address": the link, to a new account's address (or on request).
 pub fn verify_email(to: &str, name: &str, link: &str, hours: i64) -> Outgoing {
     compose(
@@ -178,5 +204,18 @@ mod tests {
         assert!(m.text.contains("2026-11-29 09:04 UTC") && m.text.contains("203.0.113.9"));
         assert!(!m.html.contains("<img") && !m.html.contains("<b>"), "{}", m.html);
         assert!(m.html.contains("&lt;img src=x onerror=alert(1)&gt;") && m.html.contains("Ada &quot;&lt;b&gt;&quot;"));
+    }
+
+    #[test]
+    fn the_new_sign_in_alert_names_the_device_address_time_and_the_link() {
+        let at = Circumstances { when: "2026-11-29 09:04 UTC".into(), device: "Safari on iOS".into(), ip: "203.0.113.9".into() };
+        let m = new_sign_in("ada@example.com", "Ada", &at, "https://auth.example.com/not-me?token=abc", 7);
+        assert_eq!(m.subject, "Gatehouse: New sign-in to your account");
+        for part in [&m.text, &m.html] {
+            for needle in ["Safari on iOS", "203.0.113.9", "2026-11-29 09:04 UTC", "https://auth.example.com/not-me?token=abc", "7 days"] {
+                assert!(part.contains(needle), "{needle} in {part}");
+            }
+        }
+        assert!(m.text.contains("This wasn't me: https://auth.example.com/not-me?token=abc"), "{}", m.text);
     }
 }

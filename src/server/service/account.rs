@@ -19,6 +19,7 @@ use crate::{
         user_agent, users, validate,
     },
 };
+use super::new_device;
 use std::net::IpAddr;
 
 /// Where and when a request happened, as a message tells it.
@@ -33,8 +34,8 @@ pub(super) fn circumstances(client: &Client, now: i64) -> templates::Circumstanc
 /// After a successful sign-in: the client's fresh device token (see `known_devices`). The
 /// sign-in stands if this fails: the device stays unknown, which only costs it waiting while
 /// someone guesses at this account.
-pub(super) async fn remember_device(state: &AppState, user_id: &str, client: &Client, now: i64) -> Option<Secret> {
-    match known_devices::remember(&state.db, user_id, client.device_token.as_ref(), now).await {
+pub(super) async fn remember_device(state: &AppState, user_id: &str, session_id: &str, client: &Client, now: i64) -> Option<Secret> {
+    match known_devices::remember(&state.db, user_id, session_id, client.device_token.as_ref(), now).await {
         Ok(token) => Some(token),
         Err(e) => {
             tracing::warn!(error = %e, "could not remember the device");
@@ -90,7 +91,8 @@ pub async fn register_and_sign_in(
 /// with a fresh device token: from now on it is a device this account knows (see
 /// `known_devices`), which others' failed sign-ins never slow down. An account with two-step
 /// verification on answers `second_factor_required` instead, with a challenge for
-/// `two_step::second_factor`.
+/// `two_step::second_factor`. A device the account did not know gets its owner mailed (see
+/// `new_device`).
 pub async fn login(state: &AppState, email: &str, password: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
     let checked = check_password(state, email, password, client, now).await?;
     super::two_step::challenge_if_on(state, &checked.user, now).await?;
@@ -147,7 +149,7 @@ pub async fn start_session(state: &AppState, checked: Checked, client: &Client, 
 /// Starts the session inside `tx` (which may hold what else the sign-in spent: a code, a
 /// challenge) and commits: the password must still be `user`'s (`keep` is written as its
 /// hash — the same, or today's parameters' rehash), the cap on sessions is kept, the event
-/// recorded.
+/// recorded, and a new device's alert (link and mail) queued.
 pub(super) async fn start_session_in(
     state: &AppState,
     mut tx: Tx,
@@ -157,21 +159,43 @@ pub(super) async fn start_session_in(
     with: SignedInWith,
     now: i64,
 ) -> Result<Issued, AppError> {
+    // Asked before anything renews the device token (outside `tx`: a read).
+    let known = new_device::is_known(state, client, &user.email, now).await?;
     if !users::replace_password_hash_in(&mut tx, &user.id, &user.password_hash, keep).await? {
         tracing::info!(user_id = %user.id, "sign-in refused: the password changed while it was being checked");
         return Err(AppError::InvalidCredentials);
     }
     let started = sessions::start::start_with(&mut tx, &user.id, client, &state.sessions, with, now).await?;
     let ended = sessions::start::make_room(&mut tx, &user.id, &started.session_id, &state.sessions, state.max_sessions, now).await?;
-    record_sign_in(&mut tx, &user.id, &started.session_id, client, now).await?;
+    let alert = new_device::alert_due_in(&mut tx, &user.id, known, now).await?;
+    record_sign_in(&mut tx, &user.id, &started.session_id, client, alert, now).await?;
+    if alert {
+        new_device::queue_alert_in(&mut tx, state, user, &started.session_id, client, now).await?;
+    }
     sessions::revoke::commit_and_list(tx, &state.revoked, ended, now).await?;
+    if alert {
+        state.mailer.wake();
+    }
     tracing::info!(user_id = %user.id, session_id = %started.session_id, "signed in");
     issue(state, user, started, client, now).await
 }
 
-/// The `signed_in` event of a session just started, inside its transaction.
-pub(super) async fn record_sign_in(tx: &mut Tx, user_id: &str, session_id: &str, client: &Client, now: i64) -> Result<(), sqlx::Error> {
-    let event = events::NewEvent { session_id: Some(session_id), client: Some(client), ..events::NewEvent::new(user_id, EventKind::SignedIn) };
+/// The `signed_in` event of a session just started, inside its transaction; `new_device`
+/// when its owner is mailed about it.
+pub(super) async fn record_sign_in(
+    tx: &mut Tx,
+    user_id: &str,
+    session_id: &str,
+    client: &Client,
+    new_device: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let event = events::NewEvent {
+        session_id: Some(session_id),
+        client: Some(client),
+        new_device,
+        ..events::NewEvent::new(user_id, EventKind::SignedIn)
+    };
     events::record(tx, event, now).await
 }
 
@@ -186,7 +210,7 @@ pub(super) async fn issue(state: &AppState, user: &users::UserRow, started: Star
         amr: started.signed_in_with.as_str(),
     };
     let (token, claims) = access::mint_for(&state.keys.current(), &state.access, &subject, now)?;
-    let device_token = remember_device(state, &user.id, client, now).await;
+    let device_token = remember_device(state, &user.id, &started.session_id, client, now).await;
     Ok(Issued {
         user: user.public(),
         session_id: started.session_id,

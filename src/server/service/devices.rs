@@ -9,10 +9,11 @@ use crate::{
         auth::AuthUser,
         clock::{ago, rfc3339},
         events::EndReason,
+        known_devices,
         secret::Secret,
         sessions::{
             self,
-            revoke::{revoke_all_of_user, revoke_session, Why},
+            revoke::{commit_and_list, revoke_all_of_user, revoke_session, revoke_session_in, Why},
             Cursor, ListedSession,
         },
         state::AppState,
@@ -132,14 +133,25 @@ pub async fn rename(state: &AppState, caller: &AuthUser, session_id: &str, name:
     Ok(())
 }
 
-/// "This wasn't me": signs out the device a sign-in came from. The caller is then sent on to
-/// change the password.
+/// "This wasn't me": signs out the device a sign-in came from, and the account forgets that
+/// device (its next sign-in mails the owner again), as the mailed link does
+/// (`service::new_device`). The caller is then sent on to change the password.
 pub async fn disown(state: &AppState, caller: &AuthUser, session_id: &str, now: i64) -> Result<(), AppError> {
     if session_id == caller.session_id {
         return Err(AppError::BadRequest("That is this device; use Sign out instead".into()));
     }
+    if session_id.len() > MAX_SESSION_ID_LEN {
+        return Err(AppError::NotFound);
+    }
     let why = Why { reason: EndReason::ReportedByOwner, actor_session_id: None };
-    end_one_of_callers(state, caller, session_id, why, now).await
+    let mut tx = state.db.begin().await?;
+    let ended = revoke_session_in(&mut tx, session_id, Some(&caller.user_id), why, now).await?;
+    if ended.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    known_devices::forget_device_of_session_in(&mut tx, &caller.user_id, session_id).await?;
+    commit_and_list(tx, &state.revoked, ended, now).await?;
+    Ok(())
 }
 
 async fn end_one_of_callers(state: &AppState, caller: &AuthUser, session_id: &str, why: Why<'_>, now: i64) -> Result<(), AppError> {

@@ -30,6 +30,8 @@ pub enum Purpose {
     VerifyEmail,
     /// Moves the account to a new address, sent to that address (bound to the old one).
     ChangeEmail,
+    /// "This wasn't me" in a new-device sign-in alert; bound to the session it ends.
+    NotMe,
 }
 
 impl Purpose {
@@ -38,6 +40,7 @@ impl Purpose {
             Purpose::PasswordReset => "password_reset",
             Purpose::VerifyEmail => "verify_email",
             Purpose::ChangeEmail => "change_email",
+            Purpose::NotMe => "not_me",
         }
     }
 }
