@@ -80,9 +80,6 @@ impl SmtpSink {
         found
     }
 
-}
-
-impl SmtpSink {
     /// The messages accepted so far that contain `needle` (a subject, an address).
     pub fn messages_with(&self, needle: &str) -> Vec<String> {
         self.messages().into_iter().filter(|m| m.contains(needle)).collect()
