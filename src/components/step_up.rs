@@ -5,6 +5,10 @@
 //! the frame of every signed-in page), waits for the person to confirm — password, plus a
 //! code when two-step verification is on — and runs the same call again: they carry on with
 //! what they asked for without typing it again. Cancelling leaves the error in place.
+//!
+//! Without JavaScript the failed form comes back with the error in the URL; the panel then
+//! shows itself as a plain form that confirms and returns to this page, where the person
+//! sends their form again.
 
 use crate::{
     api::{security::Reauthenticate, with_refresh},
@@ -12,7 +16,12 @@ use crate::{
     error::AppError,
 };
 use futures_channel::oneshot;
-use leptos::{prelude::*, server_fn::ServerFn};
+use leptos::{
+    prelude::*,
+    server::ServerActionError,
+    server_fn::{error::ServerFnUrlError, ServerFn},
+};
+use leptos_router::hooks::use_location;
 use std::future::Future;
 
 /// The open question "is it you?", shared by the page's actions and the panel.
@@ -70,6 +79,13 @@ where
 #[component]
 pub fn ConfirmItsYou() -> impl IntoView {
     let Some(step_up) = use_context::<StepUp>() else { return ().into_any() };
+    // A form sent without JavaScript that was refused for want of a recent sign-in.
+    if let Some(e) = use_context::<ServerActionError>() {
+        if let AppError::ReauthenticationRequired { two_step } = ServerFnUrlError::<AppError>::decode_err(e.err()) {
+            step_up.asking.set(Some(two_step));
+        }
+    }
+    let here = use_location().pathname;
     let confirm = Action::new(|input: &Reauthenticate| {
         let input = input.clone();
         async move { with_refresh(|| input.clone().run_on_client()).await }
@@ -95,8 +111,9 @@ pub fn ConfirmItsYou() -> impl IntoView {
         {move || step_up.asking.get().map(|two_step| view! {
             <section class="step-up panel" role="dialog" aria-labelledby="step-up-heading">
                 <h2 id="step-up-heading">"Confirm it's you"</h2>
-                <p>"This change needs you to prove it's you again. We'll carry on right after."</p>
+                <p>"This change needs you to prove it's you again."</p>
                 <form action=Reauthenticate::url() method="post" class="stack" on:submit=on_submit>
+                    <input type="hidden" name="next" value=move || here.get() />
                     <Field label="Your password" name="confirm_password" kind="password" autocomplete="current-password" error=field("password") />
                     {two_step.then(|| view! {
                         <Field label="Code from your app" name="confirm_code" autocomplete="one-time-code" error=field("code") />

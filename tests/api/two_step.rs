@@ -343,3 +343,30 @@ async fn without_two_step_verification_the_password_alone_confirms() {
     let fresh = str_at(&confirmed, "/access_token");
     json_body(app.client.post(app.url("/api/v1/me/totp")).bearer_auth(&fresh).send().await.unwrap(), StatusCode::OK).await;
 }
+
+#[tokio::test]
+async fn without_javascript_a_stale_sign_in_is_confirmed_on_the_page_and_the_form_sent_again() {
+    let app = TestApp::spawn_with(|c| c.step_up_max_age = Duration::from_secs(1)).await;
+    let person = app.signed_in("Plain Step Pip").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let new_email = crate::helpers::unique_email("plainstep");
+    let cookie = [("gh_access", person.access_token.as_str())];
+    let fields = [("new_email", new_email.as_str()), ("password", PASSWORD)];
+
+    let refused = app.form_post("/fn/change-email", &fields, "/settings/password", &cookie).await;
+    assert_eq!(refused.status(), StatusCode::FOUND);
+    let back = location(&refused);
+    assert!(back.contains("__err="), "{back}");
+    let url = reqwest::Url::parse(&back).unwrap_or_else(|_| reqwest::Url::parse(&app.url(&back)).unwrap());
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let page = app.navigate(&path, &cookie).await.text().await.unwrap();
+    assert!(page.contains("Confirm it&#x27;s you") || page.contains("Confirm it's you"), "the panel shows without JavaScript: {page}");
+    assert!(page.contains("confirm_password") && page.contains("name=\"next\""), "{page}");
+
+    let confirmed = app.form_post("/fn/reauthenticate", &[("confirm_password", PASSWORD), ("next", "/settings/password")], &path, &cookie).await;
+    assert_eq!(confirmed.status(), StatusCode::FOUND);
+    assert_eq!(location(&confirmed), "/settings/password");
+    let fresh = the_cookie(&set_cookies(&confirmed), "gh_access");
+    let sent = app.form_post("/fn/change-email", &fields, "/settings/password", &[("gh_access", &fresh.value)]).await;
+    assert_eq!(location(&sent), "/settings/password?email_change=sent");
+}
