@@ -30,9 +30,11 @@ async fn name_of(app: &TestApp, session_id: &str) -> Option<String> {
     name
 }
 
-/// Every state-changing request a forger would aim at a signed-in browser:
-/// (method, path, form fields).
-fn targets(v: &Victim) -> Vec<(Method, String, Vec<(&'static str, String)>)> {
+/// A request a forger would aim at a signed-in browser: method, path, form fields.
+type Target = (Method, String, Vec<(&'static str, String)>);
+
+/// Every state-changing request a forger would aim at a signed-in browser.
+fn targets(v: &Victim) -> Vec<Target> {
     let b = v.b.session_id.clone();
     vec![
         (Method::POST, "/fn/devices/revoke-others".into(), vec![]),
@@ -42,10 +44,22 @@ fn targets(v: &Victim) -> Vec<(Method, String, Vec<(&'static str, String)>)> {
         (Method::POST, "/fn/devices/rename".into(), vec![("session_id", b.clone()), ("name", "pwned".into())]),
         (Method::POST, "/fn/devices/revoke".into(), vec![("session_id", b.clone())]),
         (Method::POST, "/fn/devices/disown".into(), vec![("session_id", b.clone())]),
+        (Method::POST, "/fn/change-email".into(), vec![("new_email", "evil@example.com".into()), ("password", PASSWORD.into())]),
+        (Method::POST, "/fn/resend-verification".into(), vec![]),
+        (Method::POST, "/fn/totp-begin".into(), vec![]),
+        (Method::POST, "/fn/totp-off".into(), vec![]),
+        (Method::POST, "/fn/recovery-codes".into(), vec![]),
+        (Method::POST, "/fn/reauthenticate".into(), vec![("confirm_password", PASSWORD.into())]),
         // The JSON API accepts the access cookie too, so it is guarded the same way.
         (Method::POST, "/api/v1/sessions/revoke-others".into(), vec![]),
         (Method::POST, "/api/v1/auth/logout".into(), vec![]),
         (Method::DELETE, format!("/api/v1/sessions/{b}"), vec![]),
+        (Method::POST, "/api/v1/me/totp".into(), vec![]),
+        (Method::DELETE, "/api/v1/me/totp".into(), vec![]),
+        (Method::POST, "/api/v1/me/recovery-codes".into(), vec![]),
+        (Method::POST, "/api/v1/me/email".into(), vec![]),
+        (Method::POST, "/api/v1/me/reauthenticate".into(), vec![]),
+        (Method::POST, "/api/v1/auth/resend-verification".into(), vec![]),
     ]
 }
 
