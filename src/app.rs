@@ -20,7 +20,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     if let (Some(nonce), Some(response)) =
         (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
     {
-        let csp = crate::csp::page(nonce.as_inner());
+        let forward_hosts = use_context::<crate::server::state::AppState>()
+            .map(|state| state.forward.form_action_sources.clone())
+            .unwrap_or_default();
+        let csp = crate::csp::page(nonce.as_inner(), &forward_hosts);
         if let Ok(value) = axum::http::HeaderValue::from_str(&csp) {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
         }

@@ -6,26 +6,27 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// Signs in and sends the browser on to `next` (a same-site path) or the dashboard. With
-/// two-step verification on, a right password leads to the code step instead, its challenge
-/// kept in an HttpOnly cookie.
+/// Signs in and sends the browser on to `rd` (forward-auth: a URL on an allowed host of
+/// another app), else `next` (a same-site path), else the dashboard. With two-step
+/// verification on, a right password leads to the code step instead, its challenge kept in an
+/// HttpOnly cookie, and the destination travels with it.
 #[server(prefix = "/fn", endpoint = "login")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::{clock, http::{browser::safe_next, client_of}, secret::Secret, service::account};
+pub async fn login(email: String, password: String, next: Option<String>, rd: Option<String>) -> Result<(), AppError> {
+    use crate::server::{clock, http::{browser::destination, client_of}, secret::Secret, service::account};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
     let now = clock::now();
-    let next = safe_next(next.as_deref());
+    let (to, name) = destination(&state, next.as_deref(), rd.as_deref());
     match account::login(&state, &email, &password, &client_of(&state, &parts), now).await {
         Ok(issued) => {
             state.cookies.set_tokens(&cookies, &issued, now);
-            leptos_axum::redirect(&next);
+            leptos_axum::redirect(&to);
         }
         Err(AppError::SecondFactorRequired { challenge }) => {
             state.cookies.set_challenge(&cookies, &Secret::new(challenge));
-            let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-            leptos_axum::redirect(&format!("/login/code?next={next}"));
+            let to: String = form_urlencoded::byte_serialize(to.as_bytes()).collect();
+            leptos_axum::redirect(&format!("/login/code?{name}={to}"));
         }
         Err(e) => return Err(e),
     }
@@ -35,8 +36,13 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 /// The second step of a sign-in with two-step verification: a code from the authenticator
 /// app, or a recovery code, for the challenge the browser holds (cookie).
 #[server(prefix = "/fn", endpoint = "second-factor")]
-pub async fn second_factor(code: Option<String>, recovery_code: Option<String>, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::{clock, http::{browser::safe_next, client_of}, service::two_step};
+pub async fn second_factor(
+    code: Option<String>,
+    recovery_code: Option<String>,
+    next: Option<String>,
+    rd: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::{clock, http::{browser::destination, client_of}, service::two_step};
     let state = super::ctx::state()?;
     let parts = super::ctx::parts()?;
     let cookies = super::ctx::cookies().await?;
@@ -47,7 +53,7 @@ pub async fn second_factor(code: Option<String>, recovery_code: Option<String>, 
         Ok(issued) => {
             state.cookies.clear_challenge(&cookies);
             state.cookies.set_tokens(&cookies, &issued, now);
-            leptos_axum::redirect(&safe_next(next.as_deref()));
+            leptos_axum::redirect(&destination(&state, next.as_deref(), rd.as_deref()).0);
             Ok(())
         }
         Err(e) => {

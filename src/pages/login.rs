@@ -14,6 +14,8 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    // Forward-auth's return URL; the server follows it only to an allowed host.
+    let rd = move || query.read().get("rd").unwrap_or_default();
     let notice = move || {
         let q = query.read();
         if q.get("signed_out").is_some() {
@@ -37,6 +39,7 @@ pub fn LoginPage() -> impl IntoView {
             {move || notice().map(|(class, n)| view! { <p class=class role="status">{n}</p> })}
             <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
+                <input type="hidden" name="rd" value=rd />
                 <Field label="Email" name="email" kind="email" autocomplete="username" error=Signal::derive(|| None::<String>) />
                 <Field
                     label="Password"

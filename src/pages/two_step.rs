@@ -24,6 +24,8 @@ pub fn SecondFactorPage() -> impl IntoView {
     let action = ServerAction::<SecondFactor>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    // Forward-auth's return URL, carried from the sign-in page; followed only to an allowed host.
+    let rd = move || query.read().get("rd").unwrap_or_default();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let expired = move || matches!(error.get(), Some(AppError::ChallengeExpired));
     let pending = action.pending();
@@ -35,6 +37,7 @@ pub fn SecondFactorPage() -> impl IntoView {
             <p>"Enter the 6-digit code your authenticator app shows for Gatehouse."</p>
             <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
+                <input type="hidden" name="rd" value=rd />
                 <Field label="Authentication code" name="code" autocomplete="one-time-code" error=Signal::derive(|| None::<String>) />
                 <details class="recovery">
                     <summary>"Lost your phone? Use a recovery code"</summary>

@@ -39,7 +39,13 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<A
         let token = state.cookies.access_token_from_headers(headers).ok_or(AppError::InvalidToken)?;
         token.expose().to_owned()
     };
-    let (claims, kid) = access::verify_cached(&state.verified, &state.keys.current(), &state.access, &token, now).map_err(|e| match e {
+    verify(state, &token, now)
+}
+
+/// Verifies one access token as [`authenticate`] does: signature (or the verified cache),
+/// claims, and the revocation list.
+pub fn verify(state: &AppState, token: &str, now: i64) -> Result<AuthUser, AppError> {
+    let (claims, kid) = access::verify_cached(&state.verified, &state.keys.current(), &state.access, token, now).map_err(|e| match e {
         AccessError::Expired => AppError::TokenExpired,
         AccessError::Invalid => AppError::InvalidToken,
     })?;

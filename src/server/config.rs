@@ -189,6 +189,26 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_ENDED_SESSION_RETENTION", value_parser = parse_duration)]
     pub ended_session_retention: Option<Duration>,
 
+    /// Share the access and refresh cookies with every host under this domain (e.g.
+    /// `example.com`), so one sign-in covers the apps behind forward-auth. Unset: cookies are
+    /// host-only, nothing changes. Every host under it receives both tokens: name only a
+    /// domain whose every host is yours. See docs/forward-auth.md.
+    #[arg(long, env = "GATEHOUSE_COOKIE_DOMAIN", value_parser = parse_cookie_domain)]
+    pub cookie_domain: Option<String>,
+
+    /// Forward-auth: the hosts a return URL (`rd`) may lead to after signing in, comma-separated:
+    /// `app.example.com` (that host) or `.example.com` (every host under it), any port. Empty:
+    /// the sign-in page follows no return URL to another host.
+    #[arg(long, env = "GATEHOUSE_FORWARD_ALLOWED_HOSTS", value_delimiter = ',', value_parser = crate::server::service::forward::HostPattern::parse)]
+    pub forward_allowed_hosts: Vec<crate::server::service::forward::HostPattern>,
+
+    /// Forward-auth: who may enter which host, comma-separated `host=verified` (a verified
+    /// address) or `host=alice@example.com|@example.org` (these verified addresses or domains);
+    /// hosts as in GATEHOUSE_FORWARD_ALLOWED_HOSTS; the first matching rule decides. A host
+    /// without a rule admits anyone signed in.
+    #[arg(long, env = "GATEHOUSE_FORWARD_RULES", value_delimiter = ',', value_parser = crate::server::service::forward::Rule::parse)]
+    pub forward_rules: Vec<crate::server::service::forward::Rule>,
+
     /// How often the old rows are pruned.
     #[arg(long, env = "GATEHOUSE_PRUNE_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub prune_interval: Duration,
@@ -249,6 +269,15 @@ pub fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
     text.parse::<ipnet::IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("`{text}` is not an IP address or CIDR range"))
+}
+
+/// Parses a cookie domain: a host name, a leading dot allowed and dropped.
+pub fn parse_cookie_domain(text: &str) -> Result<String, String> {
+    use crate::server::service::forward::HostPattern;
+    match HostPattern::parse(text).map_err(|_| format!("`{text}` is not a domain name (`example.com`)"))? {
+        HostPattern::Exact(name) => Ok(name),
+        HostPattern::Suffix(dotted) => Ok(dotted.trim_start_matches('.').to_owned()),
+    }
 }
 
 /// Parses a refresh secret (base64, at least 32 bytes).

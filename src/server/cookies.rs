@@ -16,6 +16,19 @@
 //! and device cookies (Secure, Path=/, no Domain: no other host can plant one) and
 //! `__Secure-` for the refresh cookie (`__Host-` demands Path=/, which would send the refresh
 //! token everywhere).
+//!
+//! **A family of hosts** (`GATEHOUSE_COOKIE_DOMAIN=example.com`, for forward-auth, see
+//! `service::forward`): the access and refresh cookies get `Domain=example.com`, so one sign-in
+//! covers `app1.example.com` and `app2.example.com`; the refresh cookie then has `Path=/`, the
+//! only way it reaches the forward-auth check of a request to any path of any of those hosts
+//! (that check is what refreshes while people use the other apps). They carry other names
+//! (`gh_shared_access`, `gh_shared_refresh`; over https `__Secure-…`, since `__Host-` forbids
+//! a Domain), so host-only cookies set before the setting changed are never read beside them
+//! — turning the setting on or off means signing in again. The price: every host under the
+//! domain receives both tokens with every request (proxies should strip them before the app
+//! behind, as docs/forward-auth.md shows), and any of those hosts can set cookies that
+//! Gatehouse reads. Only name a domain whose every host is yours. The device cookie stays
+//! host-only.
 
 use crate::server::{known_devices, secret::Secret, tokens::Issued};
 use http::HeaderMap;
@@ -33,6 +46,8 @@ pub struct CookieSettings {
     pub refresh_name: &'static str,
     pub device_name: &'static str,
     pub challenge_name: &'static str,
+    /// `GATEHOUSE_COOKIE_DOMAIN`: the access and refresh cookies are shared by its hosts.
+    pub domain: Option<String>,
 }
 
 impl CookieSettings {
@@ -44,6 +59,7 @@ impl CookieSettings {
                 refresh_name: "__Secure-gh_refresh",
                 device_name: "__Host-gh_device",
                 challenge_name: "__Secure-gh_challenge",
+                domain: None,
             }
         } else {
             CookieSettings {
@@ -52,12 +68,36 @@ impl CookieSettings {
                 refresh_name: "gh_refresh",
                 device_name: "gh_device",
                 challenge_name: "gh_challenge",
+                domain: None,
             }
         }
     }
 
-    /// Puts a freshly issued pair (and, after a sign-in, the device token) into the browser.
-    pub fn set_tokens(&self, cookies: &Cookies, issued: &Issued, now: i64) {
+    /// Cookies shared by every host under `domain` (see the module's docs).
+    pub fn with_domain(secure: bool, domain: Option<String>) -> Self {
+        let Some(domain) = domain else { return CookieSettings::new(secure) };
+        let (access_name, refresh_name) = if secure {
+            ("__Secure-gh_shared_access", "__Secure-gh_shared_refresh")
+        } else {
+            ("gh_shared_access", "gh_shared_refresh")
+        };
+        CookieSettings { access_name, refresh_name, domain: Some(domain), ..CookieSettings::new(secure) }
+    }
+
+    /// Where the refresh cookie is sent: the auth endpoints, or everywhere on a family of hosts.
+    fn refresh_path(&self) -> &'static str {
+        if self.domain.is_some() { "/" } else { REFRESH_PATH }
+    }
+
+    fn scoped<'c>(&self, cookie: tower_cookies::cookie::CookieBuilder<'c>) -> tower_cookies::cookie::CookieBuilder<'c> {
+        match &self.domain {
+            Some(domain) => cookie.domain(domain.clone()),
+            None => cookie,
+        }
+    }
+
+    /// The access and refresh cookies holding a freshly issued pair.
+    pub fn token_cookies(&self, issued: &Issued, now: i64) -> [Cookie<'static>; 2] {
         let lifetime = Duration::seconds((issued.refresh_expires_at - now).max(0));
         // The access cookie lives as long as the session may, so an expired token still tells
         // us "this browser was signed in" and we refresh instead of showing the login page.
@@ -71,10 +111,24 @@ impl CookieSettings {
             .http_only(true)
             .secure(self.secure)
             .same_site(SameSite::Strict)
-            .path(REFRESH_PATH)
+            .path(self.refresh_path())
             .max_age(lifetime);
-        cookies.add(access.build());
-        cookies.add(refresh.build());
+        [self.scoped(access).build(), self.scoped(refresh).build()]
+    }
+
+    /// The two cookies that remove the pair.
+    pub fn cleared_cookies(&self) -> [Cookie<'static>; 2] {
+        [(self.access_name, "/"), (self.refresh_name, self.refresh_path())].map(|(name, path)| {
+            let gone = Cookie::build((name, "")).http_only(true).secure(self.secure).path(path).max_age(Duration::ZERO);
+            self.scoped(gone).build()
+        })
+    }
+
+    /// Puts a freshly issued pair (and, after a sign-in, the device token) into the browser.
+    pub fn set_tokens(&self, cookies: &Cookies, issued: &Issued, now: i64) {
+        for cookie in self.token_cookies(issued, now) {
+            cookies.add(cookie);
+        }
         if let Some(device) = &issued.device_token {
             let device = Cookie::build((self.device_name, device.expose().to_owned()))
                 .http_only(true)
@@ -88,13 +142,8 @@ impl CookieSettings {
 
     /// Removes both cookies.
     pub fn clear(&self, cookies: &Cookies) {
-        for (name, path) in [(self.access_name, "/"), (self.refresh_name, REFRESH_PATH)] {
-            let gone = Cookie::build((name, ""))
-                .http_only(true)
-                .secure(self.secure)
-                .path(path)
-                .max_age(Duration::ZERO);
-            cookies.add(gone.build());
+        for gone in self.cleared_cookies() {
+            cookies.add(gone);
         }
     }
 
@@ -107,7 +156,7 @@ impl CookieSettings {
             .same_site(SameSite::Lax)
             .path("/")
             .max_age(Duration::seconds((until - now).max(0)));
-        cookies.add(access.build());
+        cookies.add(self.scoped(access).build());
     }
 
     /// Keeps a sign-in challenge in the browser until its code is entered.
@@ -128,6 +177,11 @@ impl CookieSettings {
     pub fn clear_challenge(&self, cookies: &Cookies) {
         let gone = Cookie::build((self.challenge_name, "")).http_only(true).secure(self.secure).path(CHALLENGE_PATH).max_age(Duration::ZERO);
         cookies.add(gone.build());
+    }
+
+    /// The refresh cookie straight from request headers.
+    pub fn refresh_token_from_headers(&self, headers: &HeaderMap) -> Option<Secret> {
+        cookie_from_headers(headers, self.refresh_name)
     }
 
     pub fn refresh_token(&self, cookies: &Cookies) -> Option<Secret> {

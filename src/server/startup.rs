@@ -9,7 +9,7 @@ use crate::{
         cookies::CookieSettings,
         db,
         mail::{self, worker::Mailer, Transport},
-        http::{api, browser, csrf, headers, json::MAX_BODY_BYTES, limits, server_fns::{self, ErrorSeal}},
+        http::{api, browser, csrf, forward, headers, json::MAX_BODY_BYTES, limits, server_fns::{self, ErrorSeal}},
         password::Passwords,
         retention::{self, RetentionSettings},
         sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
@@ -26,6 +26,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tower_cookies::CookieManagerLayer;
+use crate::server::service::forward::ForwardSettings;
 use tower_http::limit::RequestBodyLimitLayer;
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +158,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
             absolute_secs: secs(config.refresh_absolute_ttl),
             grace_secs: secs(config.refresh_grace),
         },
-        cookies: CookieSettings::new(config.secure_cookies()),
+        cookies: CookieSettings::with_domain(config.secure_cookies(), cookie_domain(config, &origin)?),
         throttle: Throttle::new(Rates {
             login_per_minute: config.login_rate_per_minute,
             register_per_minute: config.register_rate_per_minute,
@@ -176,7 +177,22 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         step_up_max_age: secs(config.step_up_max_age),
         sealer,
         retention,
+        forward: ForwardSettings::new(config.forward_allowed_hosts.clone(), config.forward_rules.clone()),
     }))
+}
+
+/// The cookie domain, when it covers the host people reach us at (else our own cookies
+/// would never come back to us).
+fn cookie_domain(config: &Config, origin: &str) -> Result<Option<String>, StartError> {
+    let Some(domain) = &config.cookie_domain else { return Ok(None) };
+    let host = url::Url::parse(origin).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_default();
+    if host == *domain || host.ends_with(&format!(".{domain}")) {
+        Ok(Some(domain.clone()))
+    } else {
+        Err(StartError::Config(format!(
+            "GATEHOUSE_COOKIE_DOMAIN `{domain}` must be the host of GATEHOUSE_PUBLIC_URL (`{host}`) or a domain above it"
+        )))
+    }
 }
 
 /// Ended sessions are kept at least until no access token of theirs can be valid: a shorter
@@ -307,6 +323,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(api::routes())
         .merge(browser::routes())
+        .merge(forward::routes())
         .leptos_routes_with_context(&state, routes, provide_state, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             move || provide_context(fallback_state.clone()),

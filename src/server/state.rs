@@ -54,6 +54,8 @@ pub struct State {
     pub require_verified_email: bool,
     /// What pruning removes, and when.
     pub retention: RetentionSettings,
+    /// Forward-auth: where return URLs may lead, and who may enter which host.
+    pub forward: crate::server::service::forward::ForwardSettings,
 }
 
 impl AppState {

@@ -13,6 +13,7 @@ mod csrf;
 mod devices;
 mod email;
 mod forged_tokens;
+mod forward;
 mod grace;
 mod headers;
 mod helpers;

@@ -85,6 +85,18 @@ pub async fn page_guard(State(state): State<AppState>, mut req: Request, next: N
 #[derive(Deserialize)]
 pub struct NavigationQuery {
     next: Option<String>,
+    /// Forward-auth: a URL on an allowed host of another app (see `service::forward`).
+    rd: Option<String>,
+}
+
+/// Where a navigation or a sign-in goes on, and under which name that travels on to the next
+/// page: `rd` when it is a URL on an allowed host (forward-auth), else `next` (same-site
+/// paths only, else the dashboard).
+pub fn destination(state: &AppState, next: Option<&str>, rd: Option<&str>) -> (String, &'static str) {
+    match rd.and_then(|rd| state.forward.return_url(rd)) {
+        Some(rd) => (rd, "rd"),
+        None => (safe_next(next), "next"),
+    }
 }
 
 /// True for a navigation our own pages started, or that the person typed or bookmarked.
@@ -103,12 +115,13 @@ async fn refresh_navigation(
     parts: axum::http::request::Parts,
     Query(query): Query<NavigationQuery>,
 ) -> Response {
-    let next = safe_next(query.next.as_deref());
+    let (next, name) = destination(&state, query.next.as_deref(), query.rd.as_deref());
+    let carried = format!("{name}={}", encode(&next));
     if !started_here(&parts.headers) {
-        return continue_page(&next);
+        return continue_page(name, &next, &state.forward.form_action_sources);
     }
     let Some(token) = state.cookies.refresh_token(&cookies) else {
-        return see_other(&format!("/login?next={}", encode(&next)));
+        return see_other(&format!("/login?{carried}"));
     };
     let now = clock::now();
     match account::refresh(&state, token.expose(), &super::client_of(&state, &parts), now).await {
@@ -118,7 +131,7 @@ async fn refresh_navigation(
         }
         Err(e) if e.session_ended() => {
             state.cookies.clear(&cookies);
-            see_other(&format!("/login?next={}&ended=1", encode(&next)))
+            see_other(&format!("/login?{carried}&ended=1"))
         }
         Err(e) => e.into_response(),
     }
@@ -139,7 +152,9 @@ fn see_other(location: &str) -> Response {
 
 /// The page a navigation from another site meets when its access token has expired: one
 /// button, a GET from our own origin, which the browser sends with the Strict cookie.
-fn continue_page(next: &str) -> Response {
+/// `name`, `value`: the `next` or `rd` to continue with; `forward_sources`: the hosts an `rd`
+/// may lead to, which the form's redirect needs in `form-action`.
+fn continue_page(name: &str, value: &str, forward_sources: &str) -> Response {
     let escape = |s: &str| s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -148,16 +163,17 @@ fn continue_page(next: &str) -> Response {
          <body><main id=\"main\" class=\"narrow\"><h1>Welcome back</h1>\
          <p>You came here from another site. Continue to pick up where you left off.</p>\
          <form method=\"get\" action=\"{REFRESH_PATH}/refresh\">\
-         <input type=\"hidden\" name=\"next\" value=\"{}\"><button type=\"submit\">Continue</button></form>\
+         <input type=\"hidden\" name=\"{}\" value=\"{}\"><button type=\"submit\">Continue</button></form>\
          </main></body></html>",
-        escape(next)
+        escape(name),
+        escape(value)
     );
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     // Only our stylesheet; no script at all.
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    );
+    let policy = format!("default-src 'none'; style-src 'self'; form-action 'self' {forward_sources}; frame-ancestors 'none'; base-uri 'none'");
+    if let Ok(policy) = HeaderValue::from_str(policy.replace(" ;", ";").as_str()) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     no_store(&mut response);
     response
 }

@@ -3,6 +3,8 @@
 //! - `api`: the JSON API of SPEC.md's contract, for non-browser clients.
 //! - `browser`: the browser's refresh endpoint and the guard that refreshes before a
 //!   protected page renders.
+//! - `forward`: `GET /auth/forward`, the forward-auth check reverse proxies ask before
+//!   letting a request through to another app.
 //! - `json`: JSON bodies in, and the one error body out, with stable codes.
 //! - `csrf`, `headers`, `limits`: what stands in front of every route.
 //! - `openapi`: the API's OpenAPI document, generated from `api`'s annotations.
@@ -11,6 +13,7 @@
 pub mod api;
 pub mod browser;
 pub mod csrf;
+pub mod forward;
 pub mod headers;
 pub mod json;
 pub mod limits;

@@ -14,12 +14,14 @@
 //! - `two_step`: the authenticator app and recovery codes — set up, sign in with, turn off.
 //! - `step_up`: "Confirm it's you" before sensitive actions.
 //! - `new_device`: the mail about a sign-in from a new device, and its "This wasn't me" link.
+//! - `forward`: forward-auth — may a request for another app behind the proxy go through?
 
 pub mod account;
 pub mod dashboard;
 pub mod devices;
 pub mod email;
 pub mod new_device;
+pub mod forward;
 pub mod recovery;
 pub mod step_up;
 pub mod two_step;
