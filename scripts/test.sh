@@ -2,11 +2,12 @@
 # One command: install what is missing, then run every test — unit, HTTP integration
 # (real server on port 0) on SQLite and again on PostgreSQL (a throwaway cluster started
 # here, with the two-instance tests), and Playwright end-to-end in Debian's Chromium against
-# two real servers (default access-token lifetime, and a 3-second one).
+# two real servers (default access-token lifetime, and a 3-second one), and forward-auth
+# through a real nginx (a third server behind it, and a stand-in app).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-"$ROOT/scripts/tools.sh" build e2e fuzz mail
+"$ROOT/scripts/tools.sh" build e2e fuzz mail forward
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -69,9 +70,32 @@ RATES=(GATEHOUSE_LOGIN_RATE_PER_MINUTE=1000 GATEHOUSE_REGISTER_RATE_PER_MINUTE=1
 start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s GATEHOUSE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" "${RATES[@]}"
 start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s GATEHOUSE_STEP_UP_MAX_AGE=4s "${RATES[@]}"
 
+say "forward-auth: nginx (deploy/forward-auth/nginx.conf.template) in front of a stand-in app"
+# Chromium maps *.gatehouse.example.com to 127.0.0.1 (end2end/tests/forward.spec.ts); the hosts
+# share a registrable domain, so the cookie domain works as on a real one.
+NGINX_PORT="$(free_port)"; FWD_PORT="$(free_port)"; UPSTREAM_PORT="$(free_port)"
+FWD_DOMAIN="gatehouse.example.com"
+python3 "$ROOT/deploy/forward-auth/upstream.py" "$UPSTREAM_PORT" >"$OUT/upstream.log" 2>&1 &
+PIDS+=($!)
+start_server forward "$FWD_PORT" GATEHOUSE_PUBLIC_URL="http://auth.$FWD_DOMAIN:$NGINX_PORT" \
+  GATEHOUSE_COOKIE_DOMAIN="$FWD_DOMAIN" GATEHOUSE_FORWARD_ALLOWED_HOSTS=".$FWD_DOMAIN" \
+  GATEHOUSE_FORWARD_RULES="admin.$FWD_DOMAIN=verified" GATEHOUSE_TRUSTED_PROXIES=127.0.0.1 \
+  GATEHOUSE_ACCESS_TTL=6s "${RATES[@]}"
+"$ROOT/scripts/forward-nginx.sh" "$OUT/nginx" "127.0.0.1:$NGINX_PORT" "auth.$FWD_DOMAIN" "app.$FWD_DOMAIN admin.$FWD_DOMAIN" \
+  "127.0.0.1:$FWD_PORT" "127.0.0.1:$UPSTREAM_PORT" >"$OUT/nginx.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null -H "Host: auth.$FWD_DOMAIN" "http://127.0.0.1:$NGINX_PORT/livez" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null -H "Host: auth.$FWD_DOMAIN" "http://127.0.0.1:$NGINX_PORT/livez" ||
+  { echo "nginx did not start:" >&2; cat "$OUT/nginx.log" "$OUT/nginx/error.log" >&2; exit 1; }
+
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
 # Screenshots go under the test output; docs/screenshots changes only by scripts/screenshots.sh.
 (cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$P1" SHORT_TTL_URL="http://127.0.0.1:$P2" \
+  FORWARD_URL="http://app.$FWD_DOMAIN:$NGINX_PORT" FORWARD_AUTH_URL="http://auth.$FWD_DOMAIN:$NGINX_PORT" \
+  FORWARD_ADMIN_URL="http://admin.$FWD_DOMAIN:$NGINX_PORT" FORWARD_DIRECT_URL="http://127.0.0.1:$FWD_PORT" \
   SCREENSHOT_DIR="$OUT/screenshots" MAILDIR="$MAILDIR" npx playwright test "$@")
 
 say "no token, hash or key in the browser-test servers' logs"

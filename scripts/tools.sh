@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Gatehouse needs, each step only when it is missing.
 # Sourced by run.sh and test.sh. Needs: rustup/cargo, node/npm, and apt (for Chromium).
-# Usage: tools.sh [build|release|e2e|fuzz|mail] ...
+# Usage: tools.sh [build|release|e2e|fuzz|mail|forward] ...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +59,24 @@ need_mail_tools() {
   fi
 }
 
+need_forward_tools() {
+  # A real nginx for the forward-auth journey (scripts/forward-nginx.sh runs it in the
+  # foreground from a generated configuration). The package must not start a system nginx on
+  # port 80: where nothing else prevents that (a policy-rc.d, as in containers), one is put in
+  # place for the installation only.
+  if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    say "installing Debian's nginx-light (forward-auth tests; never started as a service)"
+    local policy=/usr/sbin/policy-rc.d added="" status=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod 755 "$policy" && added=1
+    fi
+    { DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q nginx-light ||
+      { as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q nginx-light; }; } || status=$?
+    [ -z "$added" ] || as_root rm -f "$policy"
+    [ "$status" = 0 ] || return "$status"
+  fi
+}
+
 need_fuzz_tools() {
   if ! command -v st >/dev/null 2>&1; then
     say "installing schemathesis (PyPI)"
@@ -76,6 +94,7 @@ for what in "$@"; do
     e2e) need_e2e_tools ;;
     fuzz) need_fuzz_tools ;;
     mail) need_mail_tools ;;
+    forward) need_forward_tools ;;
     *) echo "tools.sh: unknown set '$what'" >&2; exit 2 ;;
   esac
 done
