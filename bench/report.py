@@ -37,6 +37,7 @@ LABELS = {
     "livez": "GET /livez (baseline)",
     "me_bearer": "GET /api/v1/me, Bearer",
     "me_cookie": "GET /api/v1/me, cookie",
+    "forward": "GET /auth/forward (forward-auth), cookie",
     "dashboard": "GET /dashboard (SSR, signed in)",
     "sessions_1": "GET /api/v1/sessions, 1 session",
     "sessions_cap": "GET /api/v1/sessions, 100 (the cap)",
@@ -109,6 +110,10 @@ r_me = row["me_bearer"]["rps_vs_livez"]
 r_me_cookie = row["me_cookie"]["rps_vs_livez"]
 targets.append(target("GET /api/v1/me ≥ 0.85 × /livez req/s", r_me, 0.85, r_me >= 0.85,
                       f"Bearer {r_me:.2f}×, cookie {r_me_cookie:.2f}×"))
+if "forward" in row:
+    r_fwd = per_rep_ratio("forward", "me_cookie")
+    targets.append(target("forward-auth check costs no more than GET /api/v1/me (req/s ≥ 0.95 × /me, cookie)", r_fwd, 0.95,
+                          r_fwd >= 0.95, f"{r_fwd:.2f}× /me; {row['forward']['rps_vs_livez']:.2f}× /livez"))
 rot = row["refresh"]["rps"]
 db_name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}.get(meta.get("database", "sqlite"), meta.get("database"))
 targets.append(target(f"≥ 3,000 rotations/s, {db_name}, 32 clients", rot, 3000, rot >= 3000, f"{rot:,.0f}/s"))

@@ -222,6 +222,11 @@ check() { # name expected-status grep-pattern curl-args...
 check livez 200 "" "$BASE/livez"
 check "me (bearer)" 200 '"session_id"' -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/me"
 check "me (cookie)" 200 '"session_id"' -H "Cookie: gh_access=$ACCESS" "$BASE/api/v1/me"
+# The forward-auth check answers 200 with the identity in its headers (its body is empty).
+FWD_CODE="$(curl -sS -o /dev/null -D "$WORK/forward.headers" -w '%{http_code}' -H "Cookie: gh_access=$ACCESS" \
+  -H "X-Forwarded-Host: app.bench.example" "$BASE/auth/forward")"
+[ "$FWD_CODE" = 200 ] && grep -qi '^remote-email: me@bench.example' "$WORK/forward.headers" ||
+  { echo "bench.sh: /auth/forward answered $FWD_CODE" >&2; cat "$WORK/forward.headers" >&2; exit 1; }
 check dashboard 200 "Bench Me" -H "Cookie: gh_access=$ACCESS" -H 'Accept: text/html' "$BASE/dashboard"
 check "sessions (1)" 200 '"next_cursor":null' -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/sessions"
 check "sessions (cap)" 200 '"next_cursor":null' -H "Authorization: Bearer $CAP_ACCESS" "$BASE/api/v1/sessions"
@@ -284,6 +289,7 @@ LOAD_START_MS="$(now_ms)"
 for rep in $(seq 1 "$REPEATS"); do
   suite "$rep"
   run_wrk me_cookie "$rep" 2 32 get.lua /api/v1/me BENCH_AUTH=cookie "BENCH_TOKEN=$ACCESS"
+  run_wrk forward "$rep" 2 32 get.lua /auth/forward BENCH_AUTH=cookie "BENCH_TOKEN=$ACCESS" BENCH_FORWARDED_HOST=app.bench.example
   run_wrk dashboard "$rep" 2 32 get.lua /dashboard BENCH_AUTH=cookie "BENCH_TOKEN=$ACCESS" BENCH_ACCEPT=text/html
   run_wrk sessions_1 "$rep" 2 32 get.lua /api/v1/sessions "${AUTH_ME[@]}"
   run_wrk sessions_cap "$rep" 2 32 get.lua /api/v1/sessions BENCH_AUTH=bearer "BENCH_TOKEN=$CAP_ACCESS"
