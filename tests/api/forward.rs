@@ -329,3 +329,25 @@ async fn a_cookie_domain_that_does_not_cover_the_public_url_stops_start_up() {
     let error = gatehouse::server::startup::build_state(&config).await.err().expect("refused");
     assert!(error.to_string().contains("GATEHOUSE_COOKIE_DOMAIN"), "{error}");
 }
+
+#[tokio::test]
+async fn the_return_url_survives_the_two_step_code_and_is_followed_only_to_an_allowed_host() {
+    use gatehouse::server::factors::totp::Authenticator;
+    let app = spawn().await;
+    let person = app.signed_in("Forward Two Step").await;
+    let (authenticator, _) = crate::two_step::turn_on(&app, &person).await;
+    let rd = "https://app.example.test/wiki?x=1";
+    let encoded: String = form_urlencoded::byte_serialize(rd.as_bytes()).collect();
+
+    let password = app
+        .form_post("/fn/login", &[("email", &person.email), ("password", crate::helpers::PASSWORD), ("rd", rd)], "/login", &[])
+        .await;
+    assert_eq!(location(&password), format!("/login/code?rd={encoded}"), "the code step carries rd");
+    let challenge = the_cookie(&set_cookies(&password), "gh_challenge");
+    let code = authenticator.code_for_step(Authenticator::step_of(now()) + 1);
+    let done = app
+        .form_post("/fn/second-factor", &[("code", &code), ("rd", rd)], "/login/code", &[("gh_challenge", &challenge.value)])
+        .await;
+    assert_eq!(done.status(), StatusCode::FOUND);
+    assert_eq!(location(&done), rd);
+}

@@ -18,7 +18,7 @@ async fn post(app: &TestApp, person: &SignedIn, path: &str, body: Option<Value>)
 /// Turns two-step verification on for `person`; returns the authenticator and the codes.
 /// The set-up is confirmed with the code of the step before the current one (a slow phone's),
 /// so that it takes that step and leaves the current one and the next unused.
-async fn turn_on(app: &TestApp, person: &SignedIn) -> (Authenticator, Vec<String>) {
+pub(crate) async fn turn_on(app: &TestApp, person: &SignedIn) -> (Authenticator, Vec<String>) {
     let setup = json_body(post(app, person, "/api/v1/me/totp", None).await, StatusCode::OK).await;
     let secret = str_at(&setup, "/secret");
     assert!(str_at(&setup, "/otpauth_uri").starts_with("otpauth://totp/Gatehouse:"), "{setup}");
