@@ -31,6 +31,33 @@ where
     })
 }
 
+/// An action's latest error the way a form shows it: next to its field, or (an error that
+/// belongs to no single field, like "the email is taken") above the button.
+#[derive(Clone, Copy)]
+pub struct FormErrors(Signal<Option<AppError>>);
+
+impl FormErrors {
+    pub fn of<T, V>(value: V) -> Self
+    where
+        V: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    {
+        FormErrors(Signal::derive(move || value.get().and_then(Result::err)))
+    }
+
+    /// The message for one field, if the error names it.
+    pub fn field(self, name: &'static str) -> Signal<Option<String>> {
+        Signal::derive(move || self.0.get().and_then(|e| e.field(name)))
+    }
+
+    /// The message for the form as a whole, if the error is not about fields.
+    pub fn form(self) -> Option<String> {
+        match self.0.get() {
+            Some(AppError::InvalidInput { .. }) | None => None,
+            Some(other) => Some(other.to_string()),
+        }
+    }
+}
+
 #[component]
 pub fn RefreshingForm<S>(
     action: Action<S, Result<S::Output, AppError>>,

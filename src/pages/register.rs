@@ -1,19 +1,16 @@
 //! `/register`: create an account; it is signed in straight away.
 
-use crate::{api::auth::Register, components::{field::Field, layout::PublicHeader}, error::AppError};
+use crate::{api::auth::Register, components::{field::Field, form::FormErrors, layout::PublicHeader}};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
+    let errors = FormErrors::of(action.value());
+    let field = move |name: &'static str| errors.field(name);
     // Errors that belong to no single field (e.g. the email is taken) show above the button.
-    let form_error = move || match error.get() {
-        Some(AppError::InvalidInput { .. }) | None => None,
-        Some(other) => Some(other.to_string()),
-    };
+    let form_error = move || errors.form();
     let pending = action.pending();
     view! {
         <Title text="Create account — Gatehouse" />

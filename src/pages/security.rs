@@ -5,10 +5,9 @@ use crate::{
     api::{email::ChangeEmail, security::{whoami, ChangePassword}, two_step::two_step_state, with_refresh},
     components::{
         field::Field,
-        form::{refreshing_action, RefreshingForm},
+        form::{refreshing_action, FormErrors, RefreshingForm},
         layout::{LoadError, SignedInHeader},
     },
-    error::AppError,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,12 +20,9 @@ pub fn SecurityPage() -> impl IntoView {
     let two_step = Resource::new(|| (), |_| async move { with_refresh(two_step_state).await });
     let query = use_query_map();
     let reported = move || query.read().get("reported").is_some();
-    let error = Signal::derive(move || change.value().get().and_then(Result::err));
-    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
-    let form_error = move || match error.get() {
-        Some(AppError::InvalidInput { .. }) | None => None,
-        Some(other) => Some(other.to_string()),
-    };
+    let errors = FormErrors::of(change.value());
+    let field = move |name: &'static str| errors.field(name);
+    let form_error = move || errors.form();
     let done = move || match change.value().get() {
         Some(Ok(0)) => Some("Password changed. You were not signed in anywhere else.".to_string()),
         Some(Ok(n)) => Some(format!("Password changed. {n} other device{} signed out.", if n == 1 { " was" } else { "s were" })),
@@ -75,12 +71,9 @@ pub fn SecurityPage() -> impl IntoView {
 fn EmailSection(email: String, verified: bool) -> impl IntoView {
     let change = refreshing_action::<ChangeEmail>();
     let query = use_query_map();
-    let error = Signal::derive(move || change.value().get().and_then(Result::err));
-    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
-    let form_error = move || match error.get() {
-        Some(AppError::InvalidInput { .. }) | None => None,
-        Some(other) => Some(other.to_string()),
-    };
+    let errors = FormErrors::of(change.value());
+    let field = move |name: &'static str| errors.field(name);
+    let form_error = move || errors.form();
     let done = move || match change.value().get() {
         Some(Ok(to)) => Some(format!("We've sent a link to {to}. Your address changes when you follow it.")),
         _ if query.read().get("email_change").is_some() => {
