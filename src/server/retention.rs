@@ -9,7 +9,8 @@
 //!   their spent tokens: a replayed one is how theft is detected.
 //! - **Security events** older than their retention (at least 90 days).
 //! - **Sent mail** after 30 days (its words were already dropped when it was delivered), and
-//!   **link tokens** a day after they expired.
+//!   **link tokens** and **sign-in challenges** (the step between password and code) a day
+//!   after they expired.
 //!
 //! Failed sign-in records are `Throttle::prune`'s.
 
@@ -44,11 +45,14 @@ pub struct Pruned {
     pub mail: u64,
     /// Link tokens expired more than [`EXPIRED_LINK_SECS`] ago.
     pub links: u64,
+    /// Sign-in challenges expired more than [`EXPIRED_LINK_SECS`] ago.
+    pub challenges: u64,
 }
 
 /// Sent mail is kept this long (who was told what, when), then goes.
 pub const SENT_MAIL_SECS: i64 = 30 * 86400;
-/// An expired link token is kept a day (a late click still says "no longer valid" either way).
+/// An expired link token or sign-in challenge is kept a day (a late click or code still gets
+/// "no longer valid" either way).
 pub const EXPIRED_LINK_SECS: i64 = 86400;
 
 /// Rows deleted per statement: each batch is its own short statement, so other writers
@@ -79,7 +83,13 @@ pub async fn prune(db: &Db, settings: &RetentionSettings, now: i64) -> Result<Pr
         now - EXPIRED_LINK_SECS,
     )
     .await?;
-    Ok(Pruned { sessions, events, mail, links })
+    let challenges = in_batches(
+        db,
+        "delete from sign_in_challenges where token_hash in (select token_hash from sign_in_challenges where expires_at <= $1 limit $2)",
+        now - EXPIRED_LINK_SECS,
+    )
+    .await?;
+    Ok(Pruned { sessions, events, mail, links, challenges })
 }
 
 async fn in_batches(db: &Db, sql: &'static str, before: i64) -> Result<u64, sqlx::Error> {

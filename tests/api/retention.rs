@@ -209,3 +209,33 @@ async fn sent_mail_goes_after_30_days_and_expired_links_a_day_after_they_expired
     let links: i64 = sqlx::query_scalar("select count(*) from link_tokens where purpose = 'password_reset'").fetch_one(&app.sql).await.unwrap();
     assert_eq!(links, 2);
 }
+
+#[tokio::test]
+async fn sign_in_challenges_go_a_day_after_they_expired_and_a_live_one_still_works() {
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Two Step Tilda").await;
+    let (authenticator, _) = crate::two_step::turn_on(&app, &person).await;
+    let t = now();
+    // The password step leaves a row per challenge; the first one is aged past its day.
+    let old = crate::two_step::challenge_for(&app, &person).await;
+    let aged = sqlx::query("update sign_in_challenges set expires_at = $1 where user_id = $2")
+        .bind(t - 2 * DAY)
+        .bind(&person.user_id)
+        .execute(&app.sql)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(aged, 1);
+    let live = crate::two_step::challenge_for(&app, &person).await;
+
+    assert_eq!(prune(&app, t).await, Pruned { challenges: 1, ..Pruned::default() });
+    let rows: i64 = sqlx::query_scalar("select count(*) from sign_in_challenges where user_id = $1").bind(&person.user_id).fetch_one(&app.sql).await.unwrap();
+    assert_eq!(rows, 1);
+
+    // The pruned one is unknown now; the fresh one still leads on to a session.
+    let code = authenticator.code_for_step(gatehouse::server::factors::totp::Authenticator::step_of(now()));
+    let gone = app.post_json("/api/v1/auth/login/second-factor", &serde_json::json!({ "challenge": old, "code": code })).await;
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+    let signed_in = app.post_json("/api/v1/auth/login/second-factor", &serde_json::json!({ "challenge": live, "code": code })).await;
+    json_body(signed_in, StatusCode::OK).await;
+}

@@ -30,7 +30,7 @@ pub(crate) async fn turn_on(app: &TestApp, person: &SignedIn) -> (Authenticator,
 }
 
 /// The password step: the challenge of `second_factor_required`.
-async fn challenge_for(app: &TestApp, person: &SignedIn) -> String {
+pub(crate) async fn challenge_for(app: &TestApp, person: &SignedIn) -> String {
     let body = assert_error(app.login(&person.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "second_factor_required").await;
     assert_eq!(body["error"]["methods"], json!(["totp", "recovery_code"]));
     assert!(body.get("access_token").is_none() && body.get("refresh_token").is_none(), "no tokens: {body}");
