@@ -10,6 +10,7 @@
 //! - **Security events** older than their retention (at least 90 days).
 //! - **Sent mail** after 30 days (its words were already dropped when it was delivered), and
 //!   **link tokens** a day after they expired.
+//! - **Passkey ceremonies** once expired (5 minutes; one never finished leaves its row).
 //!
 //! Failed sign-in records are `Throttle::prune`'s.
 
@@ -44,6 +45,8 @@ pub struct Pruned {
     pub mail: u64,
     /// Link tokens expired more than [`EXPIRED_LINK_SECS`] ago.
     pub links: u64,
+    /// Passkey ceremonies begun and never finished, once expired.
+    pub ceremonies: u64,
 }
 
 /// Sent mail is kept this long (who was told what, when), then goes.
@@ -79,7 +82,13 @@ pub async fn prune(db: &Db, settings: &RetentionSettings, now: i64) -> Result<Pr
         now - EXPIRED_LINK_SECS,
     )
     .await?;
-    Ok(Pruned { sessions, events, mail, links })
+    let ceremonies = in_batches(
+        db,
+        "delete from passkey_ceremonies where handle_hash in (select handle_hash from passkey_ceremonies where expires_at <= $1 limit $2)",
+        now,
+    )
+    .await?;
+    Ok(Pruned { sessions, events, mail, links, ceremonies })
 }
 
 async fn in_batches(db: &Db, sql: &'static str, before: i64) -> Result<u64, sqlx::Error> {
