@@ -49,8 +49,15 @@ export async function create(optionsText) {
   return JSON.stringify(toJSON(cred));
 }
 
-/** An assertion for request options (JSON text); answers the credential as JSON text. */
+let conditional = null; // the autofill request's AbortController, while one waits
+
+/** An assertion for request options (JSON text); answers the credential as JSON text. A
+ * modal request first ends a waiting autofill one (a browser takes one at a time). */
 export async function get(optionsText, mediation, signal) {
+  if (mediation !== "conditional" && conditional) {
+    conditional.abort();
+    conditional = null;
+  }
   const request = { publicKey: requestOptions(JSON.parse(optionsText)) };
   if (mediation) request.mediation = mediation;
   if (signal) request.signal = signal;
@@ -58,7 +65,7 @@ export async function get(optionsText, mediation, signal) {
   return JSON.stringify(toJSON(cred));
 }
 
-window.gatehousePasskey = { supported, create, get };
+window.gatehousePasskey = { isSupported: () => supported, create, get };
 
 // A server function, called the way the page's own calls are: form-encoded in, JSON out.
 async function call(name, fields) {
@@ -74,20 +81,14 @@ async function call(name, fields) {
 
 // The sign-in page: "Sign in with a passkey", and passkeys offered in the email field's
 // autofill (conditional mediation) where the browser can.
-let waiting = null; // the autofill request, aborted when the button is pressed
-
 function say(text) {
   const status = document.querySelector("[data-passkey-status]");
   if (status) status.textContent = text;
 }
 
-async function signIn(mediation) {
+async function signIn(mediation, signal) {
   const { ceremony, public_key } = await call("passkey-options");
-  let signal;
-  if (mediation === "conditional") {
-    waiting = new AbortController();
-    signal = waiting.signal;
-  }
+  if (signal && signal.aborted) return;
   const credential = await get(public_key, mediation, signal);
   say("Signing in…");
   const query = new URLSearchParams(location.search);
@@ -110,23 +111,44 @@ function failed(e) {
     : "Signing in with a passkey did not work. Try again, or use your password.");
 }
 
+/** Passkeys in the email field's autofill: the request starts when the field is first
+ * focused (where autofill shows), once at a time. */
+function autofill() {
+  if (conditional || !PKC.isConditionalMediationAvailable) return;
+  const mine = new AbortController();
+  conditional = mine;
+  PKC.isConditionalMediationAvailable()
+    .then((yes) => yes && !mine.signal.aborted && signIn("conditional", mine.signal))
+    .catch(failed)
+    .finally(() => { if (conditional === mine) conditional = null; });
+}
+
+/** The sign-in page, with JavaScript: no "needs JavaScript" note; and where the browser can
+ * use passkeys, the button and autofill. */
+function offer(tries = 20) {
+  const note = document.querySelector("[data-passkey-needs-js]");
+  const box = document.querySelector("[data-passkey-box]");
+  // After the app navigated here, the page may be a moment from being in the document.
+  if (!box) return void (tries > 0 && setTimeout(() => offer(tries - 1), 50));
+  if (note) note.hidden = true;
+  if (!supported) return;
+  box.hidden = false;
+  const field = document.querySelector("input[autocomplete~=webauthn]");
+  if (field && !field.dataset.passkeyAutofill) {
+    field.dataset.passkeyAutofill = "on";
+    field.addEventListener("focus", autofill);
+    if (document.activeElement === field) autofill();
+  }
+}
+
+window.gatehousePasskey.offer = () => offer();
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => offer(0));
+else offer(0);
 if (supported) {
   document.addEventListener("click", (event) => {
-    if (!event.target.closest("[data-passkey-sign-in]")) return;
+    if (!(event.target instanceof Element) || !event.target.closest("[data-passkey-sign-in]")) return;
     event.preventDefault();
-    if (waiting) waiting.abort();
-    waiting = null;
     say("");
     signIn().catch(failed);
   });
-  const offer = () => {
-    const box = document.querySelector("[data-passkey-box]");
-    if (!box) return;
-    box.hidden = false;
-    if (PKC.isConditionalMediationAvailable) {
-      PKC.isConditionalMediationAvailable().then((yes) => yes && signIn("conditional").catch(failed), () => {});
-    }
-  };
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", offer);
-  else offer();
 }

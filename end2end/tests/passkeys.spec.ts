@@ -45,12 +45,23 @@ test("passkeys: add one on the security page, sign out, sign in with it, see it 
   expect(stored[0].rpId).toBe(new URL(BASE_URL).hostname);
   await expect(page.getByText(/not used yet/)).toBeVisible();
 
+  // "Sign in with a passkey".
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);
   await hydrated(page);
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
-  await expect(page.getByText(/New sign-in with a passkey on this device/).first()).toBeVisible();
+  await expect(page.getByText(/New sign-in with a passkey on this device/)).toBeVisible();
+
+  // Autofill (conditional mediation): the browser offers the passkey in the email field; the
+  // virtual authenticator picks it at once, as a person would.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await hydrated(page);
+  await page.getByLabel("Email").focus();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByText(/New sign-in with a passkey on this device/)).toBeVisible();
+  await expect(page.getByText(/New sign-in with a passkey/)).toHaveCount(2);
 
   await page.goto(`${BASE_URL}/settings/sessions`);
   const current = page.locator(".device[data-current=true]");

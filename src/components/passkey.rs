@@ -16,8 +16,8 @@ mod js {
         pub fn get(options: &str) -> Result<js_sys::Promise, JsValue>;
         #[wasm_bindgen(catch, js_namespace = gatehousePasskey)]
         pub fn offer() -> Result<(), JsValue>;
-        #[wasm_bindgen(js_namespace = gatehousePasskey, getter = supported)]
-        pub fn supported() -> Option<bool>;
+        #[wasm_bindgen(catch, js_namespace = gatehousePasskey, js_name = isSupported)]
+        pub fn supported() -> Result<bool, JsValue>;
     }
 
     pub async fn run(promise: Result<js_sys::Promise, JsValue>) -> Result<String, JsValue> {

@@ -61,9 +61,10 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="button" class="secondary" data-passkey-sign-in>"Sign in with a passkey"</button>
                 <p class="status" role="status" data-passkey-status></p>
             </div>
-            <noscript>
-                <p class="aside">"Signing in with a passkey needs JavaScript. Sign in with your email and password instead."</p>
-            </noscript>
+            // Hidden by public/passkeys.js once it runs.
+            <p class="aside" data-passkey-needs-js>
+                "Signing in with a passkey needs JavaScript. Sign in with your email and password instead."
+            </p>
             {move || matches!(error.get(), Some(AppError::EmailNotVerified)).then(|| view! { <ResendByAddress /> })}
             <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>

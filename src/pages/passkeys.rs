@@ -36,23 +36,35 @@ pub fn PasskeysSection(initial: Vec<PasskeyInfo>) -> impl IntoView {
         }
     });
     let remove = refreshing_action::<RemovePasskey>();
+    // After a removal, the list as the server has it now.
+    let reload = Action::new(|_: &()| async move { crate::api::with_refresh(list_passkeys).await });
     Effect::new(move |_| {
         if let Some(Ok(())) = remove.value().get() {
-            if let Some(id) = remove.input().get_untracked().map(|r| r.id) {
-                list.update(|all| all.retain(|p| p.id != id));
-            }
+            reload.dispatch(());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(all)) = reload.value().get() {
+            list.set(all);
         }
     });
     let add_errors = FormErrors::of(add.value());
     let name_error = add_errors.field("name");
     let remove_errors = FormErrors::of(remove.value());
     let query = use_query_map();
-    let done = move || match (add.value().get(), remove.value().get()) {
-        (Some(Ok(p)), _) => Some(format!("Passkey \u{201c}{}\u{201d} added.", p.name)),
-        (_, Some(Ok(()))) => Some("Passkey removed.".to_owned()),
-        _ if query.read().get("passkey").as_deref() == Some("removed") => Some("Passkey removed.".to_owned()),
-        _ => None,
-    };
+    // What happened last, said once.
+    let said = RwSignal::new(query.read_untracked().get("passkey").filter(|p| p == "removed").map(|_| "Passkey removed.".to_owned()));
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = add.value().get() {
+            said.set(Some(format!("Passkey \u{201c}{}\u{201d} added.", p.name)));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            said.set(Some("Passkey removed.".to_owned()));
+        }
+    });
+    let done = move || said.get();
     let pending = add.pending();
     let on_add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -508,12 +508,13 @@ async fn page_requests_under_another_host_name_go_to_the_public_url_and_the_rest
         let response = app.client.get(format!("{direct}{path}")).header("accept", "text/html").header("host", app.addr.to_string()).send().await.unwrap();
         assert_ne!(response.status(), StatusCode::TEMPORARY_REDIRECT, "{path}");
     }
-    // Under the public name, the page itself: its passkey button waits for JavaScript, and
-    // without it the page says passkeys need it.
+    // Under the public name, the page itself: its passkey button waits for the script, which
+    // also hides the note that passkeys need JavaScript.
     let page = app.navigate("/login", &[]).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Sign in with a passkey") && html.contains("data-passkey-box") && html.contains("hidden"), "{html}");
+    assert!(html.contains("<div class=\"passkey-sign-in stack\" data-passkey-box hidden>"), "shown by the script only: {html}");
+    assert!(html.contains("Sign in with a passkey"), "{html}");
     assert!(html.contains("Signing in with a passkey needs JavaScript"), "{html}");
     assert!(html.contains("autocomplete=\"username webauthn\""), "autofill offers passkeys: {html}");
     assert!(html.contains("src=\"/passkeys.js\""), "{html}");
