@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command: install what is missing, build (release), create/migrate the SQLite database,
-# and serve Gatehouse at http://127.0.0.1:3000 (LEPTOS_SITE_ADDR to change).
+# and serve Gatehouse at http://localhost:3000 — listening on 127.0.0.1:3000 (LEPTOS_SITE_ADDR to
+# change); `localhost`, not the IP address, because passkeys (WebAuthn) refuse IP addresses.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,4 +15,6 @@ if [ -z "${GATEHOUSE_SMTP_URL:-}" ]; then
 else
   echo "Mail is sent through GATEHOUSE_SMTP_URL."
 fi
+ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+echo "Gatehouse: ${GATEHOUSE_PUBLIC_URL:-http://localhost:${ADDR##*:}} (listening on $ADDR)"
 exec ./target/release/gatehouse serve "$@"

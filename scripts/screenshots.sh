@@ -43,7 +43,8 @@ curl -fsS "http://127.0.0.1:$PORT/livez" >/dev/null || { echo "the server did no
 
 say "taking the pictures into docs/screenshots"
 mkdir -p "$SHOTS"
-(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$PORT" SCREENSHOT_DIR="$SHOTS" SCREENSHOT_FRESH_SERVER=1 \
+# The public URL by default (`localhost`: passkeys refuse IP addresses).
+(cd "$ROOT/end2end" && BASE_URL="http://localhost:$PORT" SCREENSHOT_DIR="$SHOTS" SCREENSHOT_FRESH_SERVER=1 \
   npx playwright test tests/screenshots.spec.ts "$@")
 
 say "pictures that changed (none listed: no page changed)"

@@ -67,8 +67,9 @@ python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$
 PIDS+=($!)
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.1; done
 RATES=(GATEHOUSE_LOGIN_RATE_PER_MINUTE=1000 GATEHOUSE_REGISTER_RATE_PER_MINUTE=1000 GATEHOUSE_REFRESH_RATE_PER_MINUTE=1000)
-start_server default "$P1" GATEHOUSE_REFRESH_GRACE=1s GATEHOUSE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" "${RATES[@]}"
-start_server short-ttl "$P2" GATEHOUSE_ACCESS_TTL=3s GATEHOUSE_STEP_UP_MAX_AGE=4s "${RATES[@]}"
+# Browsers reach these two at `localhost` (their default public URL): passkeys refuse IP addresses.
+start_server default "$P1" GATEHOUSE_PUBLIC_URL="http://localhost:$P1" GATEHOUSE_REFRESH_GRACE=1s GATEHOUSE_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" "${RATES[@]}"
+start_server short-ttl "$P2" GATEHOUSE_PUBLIC_URL="http://localhost:$P2" GATEHOUSE_ACCESS_TTL=3s GATEHOUSE_STEP_UP_MAX_AGE=4s "${RATES[@]}"
 
 say "forward-auth: nginx (deploy/forward-auth/nginx.conf.template) in front of a stand-in app"
 # Chromium maps *.gatehouse.example.com to 127.0.0.1 (end2end/tests/forward.spec.ts); the hosts
@@ -93,7 +94,7 @@ curl -fsS -o /dev/null -H "Host: auth.$FWD_DOMAIN" "http://127.0.0.1:$NGINX_PORT
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
 # Screenshots go under the test output; docs/screenshots changes only by scripts/screenshots.sh.
-(cd "$ROOT/end2end" && BASE_URL="http://127.0.0.1:$P1" SHORT_TTL_URL="http://127.0.0.1:$P2" \
+(cd "$ROOT/end2end" && BASE_URL="http://localhost:$P1" SHORT_TTL_URL="http://localhost:$P2" \
   FORWARD_URL="http://app.$FWD_DOMAIN:$NGINX_PORT" FORWARD_AUTH_URL="http://auth.$FWD_DOMAIN:$NGINX_PORT" \
   FORWARD_ADMIN_URL="http://admin.$FWD_DOMAIN:$NGINX_PORT" FORWARD_DIRECT_URL="http://127.0.0.1:$FWD_PORT" \
   SCREENSHOT_DIR="$OUT/screenshots" MAILDIR="$MAILDIR" npx playwright test "$@")

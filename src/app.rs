@@ -36,6 +36,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                // Passkeys' browser side (before the app, which calls it).
+                <script type="module" src="/passkeys.js"></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>

@@ -42,9 +42,17 @@ pub enum AppError {
     #[error("This sign-in has expired. Enter your password again.")]
     ChallengeExpired,
     /// A sensitive action, and the last proof of who this is lies too far back. `two_step`:
-    /// confirming takes a code too.
+    /// confirming takes a code too; `passkey`: one of the account's passkeys also does.
     #[error("Confirm it's you to continue")]
-    ReauthenticationRequired { two_step: bool },
+    ReauthenticationRequired { two_step: bool, passkey: bool },
+    /// A new passkey's answer did not hold up (malformed, another site's, a spent or expired
+    /// ceremony, a credential already registered).
+    #[error("That passkey could not be added. Try again.")]
+    PasskeyNotAdded,
+    /// A passkey sign-in (or confirmation) was refused: unknown credential, wrong origin,
+    /// a spent or expired ceremony, a signature counter that went back — one answer for all.
+    #[error("That passkey was not accepted. Try again, or use your password.")]
+    PasskeyRefused,
     #[error("Verify your email address first: follow the link we sent to it, or ask for a new one.")]
     EmailNotVerified,
     #[error("Not found")]
@@ -89,6 +97,7 @@ impl AppError {
             AppError::TwoStepAlreadyOn => "two_step_already_on",
             AppError::ChallengeExpired => "challenge_expired",
             AppError::ReauthenticationRequired { .. } => "reauthentication_required",
+            AppError::PasskeyNotAdded | AppError::PasskeyRefused => "invalid_credential",
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::BadRequest(_) => "malformed_request",
@@ -115,11 +124,12 @@ impl AppError {
             | AppError::RefreshTokenReused
             | AppError::SecondFactorRequired { .. }
             | AppError::InvalidCode
-            | AppError::ChallengeExpired => 401,
+            | AppError::ChallengeExpired
+            | AppError::PasskeyRefused => 401,
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
             AppError::Forbidden(_) | AppError::EmailNotVerified | AppError::ReauthenticationRequired { .. } => 403,
-            AppError::BadRequest(_) | AppError::InvalidLink => 400,
+            AppError::BadRequest(_) | AppError::InvalidLink | AppError::PasskeyNotAdded => 400,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType => 415,
             AppError::HeadersTooLarge { .. } => 431,

@@ -235,3 +235,16 @@ pub struct TotpSetup {
     /// The QR code of `otpauth_uri`, an inline `<svg>` element.
     pub qr_svg: String,
 }
+
+/// One of the account's passkeys, as the security page and the API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PasskeyInfo {
+    pub id: String,
+    #[cfg_attr(feature = "ssr", schema(example = "YubiKey 5C"))]
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; null until it is first used to sign in or confirm.
+    pub last_used_at: Option<String>,
+}

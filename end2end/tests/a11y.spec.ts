@@ -68,7 +68,7 @@ for (const scheme of ["light", "dark"] as const) {
       await visit(page, "/login");
       await page.getByLabel("Email").fill("nobody@example.com");
       await page.getByLabel("Password").fill("not the password");
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByRole("alert").filter({ hasText: "Invalid email or password" })).toBeVisible();
       await expectNoViolations(page, `/login with an error (${scheme})`);
     });

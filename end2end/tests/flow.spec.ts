@@ -60,7 +60,7 @@ for (const js of [true, false]) {
       if (js) await hydrated(page);
       await page.getByLabel("Email").fill(person.email);
       await page.getByLabel("Password").fill(person.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page).toHaveURL(/\/dashboard$/);
       await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
     });

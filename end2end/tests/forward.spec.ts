@@ -63,7 +63,7 @@ test("signed in through nginx, refreshed through nginx, shut out at once when th
   await hydrated(page);
   await page.getByLabel("Email").fill(person.email);
   await page.getByLabel("Password").fill(person.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(`${APP}/wiki/page?x=1&y=2`);
   await expectLetIn(page, person.email, person.name);
 
@@ -78,7 +78,7 @@ test("signed in through nginx, refreshed through nginx, shut out at once when th
   await hydrated(other);
   await other.getByLabel("Email").fill(person.email);
   await other.getByLabel("Password").fill(person.password);
-  await other.getByRole("button", { name: "Sign in" }).click();
+  await other.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(other).toHaveURL(/\/dashboard$/);
   await other.goto(`${AUTH}/settings/sessions`);
   await hydrated(other);

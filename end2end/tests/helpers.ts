@@ -33,7 +33,7 @@ export async function signIn(page: Page, base: string, email: string, password: 
   if (js) await hydrated(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 export async function cookie(context: BrowserContext, name: string) {

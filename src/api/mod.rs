@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod devices;
 pub mod email;
 pub mod not_me;
+pub mod passkeys;
 pub mod recovery;
 pub mod security;
 pub mod strength;

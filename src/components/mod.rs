@@ -4,5 +4,6 @@ pub mod field;
 pub mod form;
 pub mod icons;
 pub mod layout;
+pub mod passkey;
 pub mod step_up;
 pub mod time;

@@ -3,7 +3,7 @@
 //! A sensitive action whose session last proved who this is too long ago answers
 //! `reauthentication_required`. [`with_step_up`] then opens the [`ConfirmItsYou`] panel (in
 //! the frame of every signed-in page), waits for the person to confirm — password, plus a
-//! code when two-step verification is on — and runs the same call again: they carry on with
+//! code when two-step verification is on, or one of their passkeys — and runs the same call again: they carry on with
 //! what they asked for without typing it again. Cancelling leaves the error in place.
 //!
 //! Without JavaScript the failed form comes back with the error in the URL; the panel then
@@ -29,20 +29,23 @@ use std::future::Future;
 pub struct StepUp {
     /// `Some(two_step)` while the panel is open.
     asking: RwSignal<Option<bool>>,
+    /// The account has a passkey, which confirms too.
+    passkey: RwSignal<bool>,
     waiter: StoredValue<Option<oneshot::Sender<bool>>>,
 }
 
 impl StepUp {
     /// Makes the question available to the whole app (called once, in `App`).
     pub fn provide() {
-        provide_context(StepUp { asking: RwSignal::new(None), waiter: StoredValue::new(None) });
+        provide_context(StepUp { asking: RwSignal::new(None), passkey: RwSignal::new(false), waiter: StoredValue::new(None) });
     }
 
     /// Opens the panel and waits: true once the person confirmed, false if they cancelled
     /// (or another question replaced this one).
-    pub async fn ask(self, two_step: bool) -> bool {
+    pub async fn ask(self, two_step: bool, passkey: bool) -> bool {
         let (answer, wait) = oneshot::channel();
         self.waiter.set_value(Some(answer));
+        self.passkey.set(passkey);
         self.asking.set(Some(two_step));
         wait.await.unwrap_or(false)
     }
@@ -64,11 +67,11 @@ where
 {
     let first = with_refresh(&call).await;
     match (first, step_up) {
-        (Err(AppError::ReauthenticationRequired { two_step }), Some(step_up)) if cfg!(feature = "hydrate") => {
-            if step_up.ask(two_step).await {
+        (Err(AppError::ReauthenticationRequired { two_step, passkey }), Some(step_up)) if cfg!(feature = "hydrate") => {
+            if step_up.ask(two_step, passkey).await {
                 with_refresh(&call).await
             } else {
-                Err(AppError::ReauthenticationRequired { two_step })
+                Err(AppError::ReauthenticationRequired { two_step, passkey })
             }
         }
         (other, _) => other,
@@ -81,7 +84,7 @@ pub fn ConfirmItsYou() -> impl IntoView {
     let Some(step_up) = use_context::<StepUp>() else { return ().into_any() };
     // A form sent without JavaScript that was refused for want of a recent sign-in.
     if let Some(e) = use_context::<ServerActionError>() {
-        if let AppError::ReauthenticationRequired { two_step } = ServerFnUrlError::<AppError>::decode_err(e.err()) {
+        if let AppError::ReauthenticationRequired { two_step, .. } = ServerFnUrlError::<AppError>::decode_err(e.err()) {
             step_up.asking.set(Some(two_step));
         }
     }
@@ -96,7 +99,22 @@ pub fn ConfirmItsYou() -> impl IntoView {
             step_up.finish(true);
         }
     });
-    let error = Signal::derive(move || confirm.value().get().and_then(Result::err));
+    // "Use a passkey": options, the browser's assertion, then the confirmation.
+    let with_passkey = Action::new_local(|_: &()| async move {
+        let ceremony = crate::api::passkeys::passkey_options().await?;
+        let credential = crate::components::passkey::get(ceremony.public_key).await?;
+        with_refresh(|| crate::api::passkeys::reauthenticate_with_passkey(ceremony.ceremony.clone(), credential.clone())).await
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = with_passkey.value().get() {
+            with_passkey.value().set(None);
+            step_up.finish(true);
+        }
+    });
+    let passkeys = RwSignal::new(false);
+    Effect::new(move |_| passkeys.set(crate::components::passkey::supported()));
+    let passkeys = move || passkeys.get() && step_up.passkey.get();
+    let error = Signal::derive(move || with_passkey.value().get().and_then(Result::err).or_else(|| confirm.value().get().and_then(Result::err)));
     let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
     let form_error = move || error.get().filter(|e| !matches!(e, AppError::InvalidInput { .. })).map(|e| e.to_string());
     let pending = confirm.pending();
@@ -123,6 +141,11 @@ pub fn ConfirmItsYou() -> impl IntoView {
                         <button type="submit" disabled=move || pending.get()>
                             {move || if pending.get() { "Confirming…" } else { "Confirm it's you" }}
                         </button>
+                        {move || passkeys().then(|| view! {
+                            <button type="button" class="secondary" disabled=move || with_passkey.pending().get() on:click=move |_| {
+                                with_passkey.dispatch(());
+                            }>"Use a passkey"</button>
+                        })}
                         <button type="button" class="secondary" on:click=move |_| step_up.finish(false)>"Cancel"</button>
                     </div>
                 </form>

@@ -31,6 +31,9 @@ pub fn LoginPage() -> impl IntoView {
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let form_error = move || error.get().map(|e| e.to_string());
     let pending = action.pending();
+    // Also after the app navigated here without loading a page (the script's own start ran
+    // on another page then).
+    Effect::new(move |_| crate::components::passkey::offer());
     view! {
         <Title text="Sign in — Gatehouse" />
         <PublicHeader />
@@ -40,7 +43,7 @@ pub fn LoginPage() -> impl IntoView {
             <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="rd" value=rd />
-                <Field label="Email" name="email" kind="email" autocomplete="username" error=Signal::derive(|| None::<String>) />
+                <Field label="Email" name="email" kind="email" autocomplete="username webauthn" error=Signal::derive(|| None::<String>) />
                 <Field
                     label="Password"
                     name="password"
@@ -53,6 +56,15 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            // Shown by public/passkeys.js where the browser can use passkeys.
+            <div class="passkey-sign-in stack" data-passkey-box hidden>
+                <button type="button" class="secondary" data-passkey-sign-in>"Sign in with a passkey"</button>
+                <p class="status" role="status" data-passkey-status></p>
+            </div>
+            // Hidden by public/passkeys.js once it runs.
+            <p class="aside" data-passkey-needs-js>
+                "Signing in with a passkey needs JavaScript. Sign in with your email and password instead."
+            </p>
             {move || matches!(error.get(), Some(AppError::EmailNotVerified)).then(|| view! { <ResendByAddress /> })}
             <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>

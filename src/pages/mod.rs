@@ -7,6 +7,7 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod not_me;
+pub mod passkeys;
 pub mod recovery;
 pub mod register;
 pub mod security;

@@ -1,8 +1,9 @@
 //! `/settings/password`: the account's security — change the password (every other device is
-//! signed out) and the email address (confirmed from the new address).
+//! signed out) and the email address (confirmed from the new address), two-step
+//! verification and passkeys.
 
 use crate::{
-    api::{email::ChangeEmail, security::{whoami, ChangePassword}, two_step::two_step_state, with_refresh},
+    api::{email::ChangeEmail, passkeys::list_passkeys, security::{whoami, ChangePassword}, two_step::two_step_state, with_refresh},
     components::{
         field::Field,
         form::{refreshing_action, FormErrors, RefreshingForm},
@@ -18,6 +19,7 @@ pub fn SecurityPage() -> impl IntoView {
     let change = refreshing_action::<ChangePassword>();
     let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
     let two_step = Resource::new(|| (), |_| async move { with_refresh(two_step_state).await });
+    let passkeys = Resource::new(|| (), |_| async move { with_refresh(list_passkeys).await });
     let query = use_query_map();
     let reported = move || query.read().get("reported").is_some();
     let errors = FormErrors::of(change.value());
@@ -33,9 +35,9 @@ pub fn SecurityPage() -> impl IntoView {
         <Title text="Security — Gatehouse" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match (me.await, two_step.await) {
-                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Security" /> }.into_any(),
-                    (Ok(me), Ok(two_step)) => view! {
+                match (me.await, two_step.await, passkeys.await) {
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => view! { <LoadError error=e heading="Security" /> }.into_any(),
+                    (Ok(me), Ok(two_step), Ok(passkeys)) => view! {
                         <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
                         <main class="narrow" id="main">
                             <h1>"Security"</h1>
@@ -57,6 +59,7 @@ pub fn SecurityPage() -> impl IntoView {
                             <p class="status" role="status">{done}</p>
                             <EmailSection email=me.email.clone() verified=me.email_verified />
                             <crate::pages::two_step::TwoStepSection initial=two_step />
+                            <crate::pages::passkeys::PasskeysSection initial=passkeys />
                         </main>
                     }.into_any(),
                 }

@@ -63,7 +63,9 @@ pub struct Config {
     pub site_addr: SocketAddr,
 
     /// The origin people use to reach the app. `https://…` turns on Secure `__Host-` cookies.
-    /// Default: `http://` plus the listening address.
+    /// Its host is the passkeys' relying party (WebAuthn refuses IP addresses), and page
+    /// requests under another host name are sent there. Default: `http://localhost:<port>`
+    /// when listening on a loopback or unspecified address, else `http://` plus the address.
     #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
     pub public_url: Option<String>,
 
@@ -236,6 +238,9 @@ impl Config {
     pub fn public_origin(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
+            None if self.site_addr.ip().is_loopback() || self.site_addr.ip().is_unspecified() => {
+                format!("http://localhost:{}", self.site_addr.port())
+            }
             None => format!("http://{}", self.site_addr),
         }
     }

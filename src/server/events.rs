@@ -35,10 +35,17 @@ pub enum EventKind {
     RecoveryCodesRenewed,
     /// A recovery code stood in for the authenticator (`detail`: how many are left).
     RecoveryCodeUsed,
+    /// A passkey was added (`detail`: its name).
+    PasskeyAdded,
+    /// A passkey was removed (`detail`: its name).
+    PasskeyRemoved,
+    /// A passkey's signature counter went back (`detail`: its name): the authenticator may
+    /// have been cloned. The sign-in was refused.
+    PasskeyCounterWentBack,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::SignedIn,
         EventKind::PasswordChanged,
         EventKind::SessionRevoked,
@@ -50,6 +57,9 @@ impl EventKind {
         EventKind::TwoStepDisabled,
         EventKind::RecoveryCodesRenewed,
         EventKind::RecoveryCodeUsed,
+        EventKind::PasskeyAdded,
+        EventKind::PasskeyRemoved,
+        EventKind::PasskeyCounterWentBack,
     ];
 
     /// The stored text value.
@@ -66,6 +76,9 @@ impl EventKind {
             EventKind::TwoStepDisabled => "two_step_disabled",
             EventKind::RecoveryCodesRenewed => "recovery_codes_renewed",
             EventKind::RecoveryCodeUsed => "recovery_code_used",
+            EventKind::PasskeyAdded => "passkey_added",
+            EventKind::PasskeyRemoved => "passkey_removed",
+            EventKind::PasskeyCounterWentBack => "passkey_counter_went_back",
         }
     }
 
@@ -174,6 +187,9 @@ enum Actor {
     AnotherDevice,
     Server,
 }
+
+/// The `detail` of a `signed_in` event whose session signed in with a passkey.
+pub const PASSKEY_SIGN_IN: &str = "passkey";
 
 /// One event to record.
 #[derive(Debug)]
@@ -305,10 +321,12 @@ fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<Securi
         EventKind::SignedIn => {
             let ip = if r.ip.is_empty() { String::new() } else { format!(" from IP {}", r.ip) };
             let new = if r.new_device { " — a device new to your account; we emailed you about it" } else { "" };
+            // `detail` says how, when it was not the password.
+            let with = if r.detail.as_deref() == Some(PASSKEY_SIGN_IN) { " with a passkey" } else { "" };
             if is_this {
-                format!("New sign-in on this device ({device}){ip}{new}")
+                format!("New sign-in{with} on this device ({device}){ip}{new}")
             } else {
-                format!("New sign-in on {device}{ip}{new}")
+                format!("New sign-in{with} on {device}{ip}{new}")
             }
         }
         EventKind::PasswordChanged => "Password changed; other devices were signed out".to_owned(),
@@ -332,6 +350,15 @@ fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<Securi
             Some(left) => format!("A recovery code was used to sign in on {which}; {left} left"),
             None => format!("A recovery code was used to sign in on {which}"),
         },
+        EventKind::PasskeyAdded => format!("Passkey “{}” added on {which}", r.detail.as_deref().unwrap_or("")),
+        EventKind::PasskeyRemoved => format!("Passkey “{}” removed on {which}", r.detail.as_deref().unwrap_or("")),
+        EventKind::PasskeyCounterWentBack => {
+            let ip = if r.ip.is_empty() { String::new() } else { format!(" from IP {}", r.ip) };
+            format!(
+                "A sign-in with your passkey “{}” was refused{ip}: its signature counter went back, so it may have been copied",
+                r.detail.as_deref().unwrap_or("")
+            )
+        }
     };
     Some(SecurityEvent {
         id: r.id,
@@ -376,7 +403,10 @@ mod tests {
                 "two_step_enabled",
                 "two_step_disabled",
                 "recovery_codes_renewed",
-                "recovery_code_used"
+                "recovery_code_used",
+                "passkey_added",
+                "passkey_removed",
+                "passkey_counter_went_back"
             ]
         );
         let reasons: Vec<_> = EndReason::ALL.iter().map(|r| r.as_str()).collect();

@@ -11,6 +11,7 @@
 //! - **Sent mail** after 30 days (its words were already dropped when it was delivered), and
 //!   **link tokens** and **sign-in challenges** (the step between password and code) a day
 //!   after they expired.
+//! - **Passkey ceremonies** once expired (5 minutes; one never finished leaves its row).
 //!
 //! Failed sign-in records are `Throttle::prune`'s.
 
@@ -47,6 +48,8 @@ pub struct Pruned {
     pub links: u64,
     /// Sign-in challenges expired more than [`EXPIRED_LINK_SECS`] ago.
     pub challenges: u64,
+    /// Passkey ceremonies begun and never finished, once expired.
+    pub ceremonies: u64,
 }
 
 /// Sent mail is kept this long (who was told what, when), then goes.
@@ -89,7 +92,13 @@ pub async fn prune(db: &Db, settings: &RetentionSettings, now: i64) -> Result<Pr
         now - EXPIRED_LINK_SECS,
     )
     .await?;
-    Ok(Pruned { sessions, events, mail, links, challenges })
+    let ceremonies = in_batches(
+        db,
+        "delete from passkey_ceremonies where handle_hash in (select handle_hash from passkey_ceremonies where expires_at <= $1 limit $2)",
+        now,
+    )
+    .await?;
+    Ok(Pruned { sessions, events, mail, links, challenges, ceremonies })
 }
 
 async fn in_batches(db: &Db, sql: &'static str, before: i64) -> Result<u64, sqlx::Error> {

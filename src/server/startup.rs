@@ -9,7 +9,7 @@ use crate::{
         cookies::CookieSettings,
         db,
         mail::{self, worker::Mailer, Transport},
-        http::{api, browser, csrf, forward, headers, json::MAX_BODY_BYTES, limits, server_fns::{self, ErrorSeal}},
+        http::{api, browser, csrf, forward, passkeys as passkey_api, headers, json::MAX_BODY_BYTES, limits, server_fns::{self, ErrorSeal}},
         password::Passwords,
         retention::{self, RetentionSettings},
         sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
@@ -170,13 +170,14 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         trusted_proxies: config.trusted_proxies.clone(),
         error_seal,
         mailer,
-        public_origin: origin,
+        public_origin: origin.clone(),
         leptos_options,
         max_sessions: config.max_sessions_per_account.max(1),
         require_verified_email: config.require_verified_email,
         step_up_max_age: secs(config.step_up_max_age),
         sealer,
         retention,
+        webauthn: crate::server::service::passkeys::relying_party(&origin),
         forward: ForwardSettings::new(config.forward_allowed_hosts.clone(), config.forward_rules.clone()),
     }))
 }
@@ -261,6 +262,7 @@ fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
                             events = pruned.events,
                             mail = pruned.mail,
                             links = pruned.links,
+                            passkey_ceremonies = pruned.ceremonies,
                             "pruned rows past their retention"
                         );
                     }
@@ -322,6 +324,7 @@ pub fn router(state: AppState) -> Router {
     let https = state.public_origin.starts_with("https://");
     let app = Router::new()
         .merge(api::routes())
+        .merge(passkey_api::routes())
         .merge(browser::routes())
         .merge(forward::routes())
         .leptos_routes_with_context(&state, routes, provide_state, move || shell(options.clone()))
@@ -331,6 +334,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), server_fns::error_answers))
         .layer(middleware::from_fn_with_state(state.clone(), browser::page_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), browser::public_host))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(CookieManagerLayer::new())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -54,6 +54,8 @@ pub struct State {
     pub require_verified_email: bool,
     /// What pruning removes, and when.
     pub retention: RetentionSettings,
+    /// Passkeys' relying party (the public URL's host); `None` when that is an IP address.
+    pub webauthn: Option<webauthn_rs::Webauthn>,
     /// Forward-auth: where return URLs may lead, and who may enter which host.
     pub forward: crate::server::service::forward::ForwardSettings,
 }

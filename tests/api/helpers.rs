@@ -22,6 +22,9 @@ pub const REFRESH_ABSOLUTE_SECS: u64 = 30 * 86400;
 /// One running application with its own database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where requests go: the public origin when that is this instance's `localhost`
+    /// address (the default), else the bound address (with the public host in `Host`).
+    base: String,
     pub state: AppState,
     /// Follows no redirects and keeps no cookies: every test says what it sends.
     pub client: reqwest::Client,
@@ -149,12 +152,24 @@ impl TestApp {
         let addr = app.local_addr();
         let state = app.state.clone();
         let server = tokio::spawn(app.run());
+        // Requests name the host the public URL names, as a browser at that URL would; page
+        // requests under another name are redirected there (`browser::public_host`).
+        let public = reqwest::Url::parse(&state.public_origin).expect("the public origin is a URL");
+        let authority = state.public_origin.split_once("://").map_or("", |(_, rest)| rest).to_owned();
+        let here = public.scheme() == "http" && public.host_str() == Some("localhost") && public.port() == Some(addr.port());
+        let base = if here { state.public_origin.clone() } else { format!("http://{addr}") };
+        let mut headers = header::HeaderMap::new();
+        if !here {
+            headers.insert(header::HOST, header::HeaderValue::from_str(&authority).expect("a host header"));
+        }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))
+            .resolve("localhost", addr)
+            .default_headers(headers)
             .build()
             .expect("http client");
-        TestApp { addr, state, client, sql, config, server, dir }
+        TestApp { addr, base, state, client, sql, config, server, dir }
     }
 
     /// Stops this instance and starts a new one on the same database and the same address
@@ -184,7 +199,7 @@ impl TestApp {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}{path}", self.base)
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {

@@ -23,6 +23,7 @@ mod limits;
 mod logs;
 mod mail;
 mod new_device;
+mod passkeys;
 mod public_endpoints;
 mod recovery;
 mod refresh_secret;

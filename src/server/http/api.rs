@@ -220,7 +220,7 @@ pub struct TokenPair {
 }
 
 impl TokenPair {
-    fn from_issued(issued: Issued, now: i64) -> Self {
+    pub(super) fn from_issued(issued: Issued, now: i64) -> Self {
         TokenPair {
             access_token: issued.access_token.expose().to_owned(),
             token_type: "Bearer".into(),
@@ -257,7 +257,7 @@ pub struct SessionItem {
     ip: String,
     created_at: String,
     last_used_at: String,
-    /// How it signed in: `password`, `password and authentication code` or `password and recovery code`.
+    /// How it signed in: `password`, `password and authentication code`, `password and recovery code` or `passkey`.
     signed_in_with: String,
 }
 
@@ -443,14 +443,20 @@ pub async fn reauthenticate(
 ) -> Result<Json<ReauthenticatedBody>, AppError> {
     let now = clock::now();
     let confirmed = step_up::reauthenticate(&state, &user, &client, &body.password, body.code.as_deref(), now).await?;
-    Ok(Json(ReauthenticatedBody {
-        access_token: confirmed.access_token.expose().to_owned(),
-        token_type: "Bearer".into(),
-        expires_in: confirmed.claims.exp - now,
-        session_id: confirmed.claims.sid.clone(),
-        user: confirmed.user,
-        auth_time: confirmed.claims.auth_time,
-    }))
+    Ok(Json(ReauthenticatedBody::from_confirmed(confirmed, now)))
+}
+
+impl ReauthenticatedBody {
+    pub(super) fn from_confirmed(confirmed: step_up::Confirmed, now: i64) -> Self {
+        ReauthenticatedBody {
+            access_token: confirmed.access_token.expose().to_owned(),
+            token_type: "Bearer".into(),
+            expires_in: confirmed.claims.exp - now,
+            session_id: confirmed.claims.sid.clone(),
+            user: confirmed.user,
+            auth_time: confirmed.claims.auth_time,
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,

@@ -51,6 +51,44 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// Middleware in front of everything: a page request (a browser's GET or HEAD for HTML)
+/// that arrived under another host name than the public URL's — someone typed
+/// `127.0.0.1:3000` for `localhost:3000` — is sent to the same path at the public URL, so
+/// nobody meets a cross-site refusal or a passkey error because of the name they typed. API
+/// calls, server functions, `/auth/…`, files and health checks are answered wherever they
+/// arrive; so is everything a trusted proxy forwards (it decides which names reach us).
+pub async fn public_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(to) = elsewhere(&state, &req) {
+        return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response();
+    }
+    next.run(req).await
+}
+
+fn elsewhere(state: &AppState, req: &Request) -> Option<String> {
+    if !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD) {
+        return None;
+    }
+    let wants_html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let path = req.uri().path();
+    let not_a_page = ["/api/", "/fn/", "/auth/", "/pkg/", "/.well-known/"].iter().any(|p| path.starts_with(p))
+        || ["/livez", "/healthz"].contains(&path)
+        || path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    if !wants_html || not_a_page {
+        return None;
+    }
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok())?;
+    let public = state.public_origin.split_once("://").map_or(state.public_origin.as_str(), |(_, rest)| rest);
+    if host.eq_ignore_ascii_case(public) {
+        return None;
+    }
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|ci| ci.0.ip());
+    if peer.is_some_and(|ip| state.trusted_proxies.iter().any(|net| net.contains(&ip))) {
+        return None;
+    }
+    let target = req.uri().path_and_query().map_or(path, |p| p.as_str());
+    Some(format!("{}{target}", state.public_origin))
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/auth/refresh", get(refresh_navigation))
 }

@@ -76,7 +76,8 @@ pub struct ErrorDetail {
     #[schema(nullable = false, example = "ghc_q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex")]
     challenge: Option<String>,
     /// `second_factor_required`: what the code may be; `reauthentication_required`: what
-    /// confirming takes (`password`, and `totp` with two-step verification on).
+    /// confirming takes (`password`, and `totp` with two-step verification on; `passkey`: one
+    /// of the account's passkeys confirms instead).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = json!(["totp", "recovery_code"]))]
     methods: Option<Vec<&'static str>>,
@@ -90,8 +91,16 @@ impl From<&AppError> for ErrorBody {
         };
         let (challenge, methods) = match e {
             AppError::SecondFactorRequired { challenge } => (Some(challenge.clone()), Some(vec!["totp", "recovery_code"])),
-            AppError::ReauthenticationRequired { two_step: true } => (None, Some(vec!["password", "totp"])),
-            AppError::ReauthenticationRequired { two_step: false } => (None, Some(vec!["password"])),
+            AppError::ReauthenticationRequired { two_step, passkey } => {
+                let mut methods = vec!["password"];
+                if *two_step {
+                    methods.push("totp");
+                }
+                if *passkey {
+                    methods.push("passkey");
+                }
+                (None, Some(methods))
+            }
             _ => (None, None),
         };
         ErrorBody { error: ErrorDetail { code: e.code(), message: e.to_string(), fields, challenge, methods } }

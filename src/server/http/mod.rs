@@ -7,6 +7,7 @@
 //!   letting a request through to another app.
 //! - `json`: JSON bodies in, and the one error body out, with stable codes.
 //! - `csrf`, `headers`, `limits`: what stands in front of every route.
+//! - `passkeys`: the JSON API's passkey routes (WebAuthn ceremonies).
 //! - `openapi`: the API's OpenAPI document, generated from `api`'s annotations.
 //! - `server_fns`: server-function errors with the status that fits them.
 
@@ -18,6 +19,7 @@ pub mod headers;
 pub mod json;
 pub mod limits;
 pub mod openapi;
+pub mod passkeys;
 pub mod server_fns;
 
 use crate::server::{client::{resolve_client_ip, Client}, state::AppState};

@@ -1,7 +1,7 @@
 //! The OpenAPI document of the JSON API, generated from the handlers' annotations by
 //! `utoipa` and served at `/api/v1/openapi.json` (ssr only).
 
-use super::{api, json::{ErrorBody, ErrorDetail}};
+use super::{api, json::{ErrorBody, ErrorDetail}, passkeys};
 use axum::{response::IntoResponse, Json};
 use serde::Serialize;
 use utoipa::{
@@ -87,6 +87,8 @@ fn error_answer(description: &str) -> RefOr<Response> {
         api::not_me, api::verify_email, api::resend_verification, api::confirm_email, api::change_email, api::me,
         api::two_step_status, api::totp_begin, api::totp_confirm, api::totp_turn_off, api::renew_recovery_codes, api::reauthenticate,
         api::list_sessions, api::revoke_one_session, api::revoke_other_sessions,
+        passkeys::register_options, passkeys::register, passkeys::list, passkeys::remove, passkeys::sign_in_options,
+        passkeys::sign_in, passkeys::reauthenticate,
         api::jwks, api::healthz, api::livez,
     ),
     components(schemas(ErrorBody, ErrorDetail, Jwks, Jwk, crate::model::User)),

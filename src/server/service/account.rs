@@ -150,7 +150,7 @@ pub async fn start_session(state: &AppState, checked: Checked, client: &Client, 
 /// challenge) and commits: the password must still be `user`'s (`keep` is written as its
 /// hash — the same, or today's parameters' rehash), the cap on sessions is kept, the event
 /// recorded, and a new device's alert (link and mail) queued.
-pub(super) async fn start_session_in(
+pub(crate) async fn start_session_in(
     state: &AppState,
     mut tx: Tx,
     user: &users::UserRow,
@@ -168,7 +168,7 @@ pub(super) async fn start_session_in(
     let started = sessions::start::start_with(&mut tx, &user.id, client, &state.sessions, with, now).await?;
     let ended = sessions::start::make_room(&mut tx, &user.id, &started.session_id, &state.sessions, state.max_sessions, now).await?;
     let alert = new_device::alert_due_in(&mut tx, &user.id, known, now).await?;
-    record_sign_in(&mut tx, &user.id, &started.session_id, client, alert, now).await?;
+    record_sign_in(&mut tx, &user.id, &started.session_id, client, alert, with, now).await?;
     if alert {
         new_device::queue_alert_in(&mut tx, state, user, &started.session_id, client, now).await?;
     }
@@ -181,19 +181,21 @@ pub(super) async fn start_session_in(
 }
 
 /// The `signed_in` event of a session just started, inside its transaction; `new_device`
-/// when its owner is mailed about it.
+/// when its owner is mailed about it; a passkey sign-in says so.
 pub(super) async fn record_sign_in(
     tx: &mut Tx,
     user_id: &str,
     session_id: &str,
     client: &Client,
     new_device: bool,
+    with: SignedInWith,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let event = events::NewEvent {
         session_id: Some(session_id),
         client: Some(client),
         new_device,
+        detail: with.is_passkey().then_some(events::PASSKEY_SIGN_IN),
         ..events::NewEvent::new(user_id, EventKind::SignedIn)
     };
     events::record(tx, event, now).await

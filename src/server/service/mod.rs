@@ -12,6 +12,7 @@
 //! - `recovery`: "Forgot password?" — the mailed link, and the new password it sets.
 //! - `email`: the account's address — verifying it, and moving to a new one.
 //! - `two_step`: the authenticator app and recovery codes — set up, sign in with, turn off.
+//! - `passkeys`: WebAuthn credentials — add, list, remove, sign in and confirm with them.
 //! - `step_up`: "Confirm it's you" before sensitive actions.
 //! - `new_device`: the mail about a sign-in from a new device, and its "This wasn't me" link.
 //! - `forward`: forward-auth — may a request for another app behind the proxy go through?
@@ -21,6 +22,7 @@ pub mod dashboard;
 pub mod devices;
 pub mod email;
 pub mod new_device;
+pub mod passkeys;
 pub mod forward;
 pub mod recovery;
 pub mod step_up;

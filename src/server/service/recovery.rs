@@ -115,7 +115,7 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str, c
     let started = sessions::start::start(&mut tx, &user.id, client, &state.sessions, now).await?;
     // No new-device alert: see `service::new_device` (this mailbox is told below).
     users::mark_first_sign_in_in(&mut tx, &user.id, now).await?;
-    record_sign_in(&mut tx, &user.id, &started.session_id, client, false, now).await?;
+    record_sign_in(&mut tx, &user.id, &started.session_id, client, false, started.signed_in_with, now).await?;
     let notice = templates::password_changed(&user.email, &user.display_name, &circumstances(client, now), &state.link("/forgot-password"));
     mail::queue::enqueue_in(&mut tx, &notice, now).await?;
     sessions::revoke::commit_and_list(tx, &state.revoked, ended.ids, now).await?;

@@ -6,8 +6,9 @@
 //! [`require_recent`] guards changing the password or the address, switching two-step
 //! verification on or off and making new recovery codes: older than
 //! `GATEHOUSE_STEP_UP_MAX_AGE` (10 minutes), the answer is 403 `reauthentication_required`,
-//! and the pages ask for the password (and a code, with two-step verification on) and then
-//! carry on with what the person asked for.
+//! and the pages ask for the password (and a code, with two-step verification on) — or one of
+//! the person's passkeys (`passkeys::reauthenticate`) — and then carry on with what the
+//! person asked for. Adding and removing a passkey are guarded too.
 //!
 //! "Sign out everywhere" is deliberately not guarded: it only ends sessions, and an emergency
 //! brake must never be harder to pull.
@@ -34,7 +35,8 @@ pub async fn require_recent(state: &AppState, caller: &AuthUser, now: i64) -> Re
         return Ok(());
     }
     let two_step = totp::is_on(&state.db, &caller.user_id).await?;
-    Err(AppError::ReauthenticationRequired { two_step })
+    let passkey = !crate::server::factors::passkeys::list(&state.db, &caller.user_id).await?.is_empty();
+    Err(AppError::ReauthenticationRequired { two_step, passkey })
 }
 
 fn wrong_code() -> AppError {

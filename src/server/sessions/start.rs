@@ -37,6 +37,12 @@ pub enum SignedInWith {
     PasswordAndCode,
     /// The password and a recovery code.
     PasswordAndRecoveryCode,
+    /// A passkey bound to one device (not backup eligible): something you have, in
+    /// hardware, and the user verification it required.
+    DeviceBoundPasskey,
+    /// A synced passkey (backup eligible: copies may live in the person's other devices or
+    /// their password manager), and its user verification.
+    SyncedPasskey,
 }
 
 impl SignedInWith {
@@ -46,13 +52,22 @@ impl SignedInWith {
             SignedInWith::Password => "pwd",
             SignedInWith::PasswordAndCode => "pwd otp",
             SignedInWith::PasswordAndRecoveryCode => "pwd recovery_code",
+            SignedInWith::DeviceBoundPasskey => "hwk user",
+            SignedInWith::SyncedPasskey => "swk user",
         }
+    }
+
+    /// A passkey sign-in: two factors in one.
+    pub fn is_passkey(self) -> bool {
+        matches!(self, SignedInWith::DeviceBoundPasskey | SignedInWith::SyncedPasskey)
     }
 
     pub fn parse(value: &str) -> SignedInWith {
         match value {
             "pwd otp" => SignedInWith::PasswordAndCode,
             "pwd recovery_code" => SignedInWith::PasswordAndRecoveryCode,
+            "hwk user" => SignedInWith::DeviceBoundPasskey,
+            "swk user" => SignedInWith::SyncedPasskey,
             _ => SignedInWith::Password,
         }
     }
@@ -63,6 +78,7 @@ impl SignedInWith {
             SignedInWith::Password => "password",
             SignedInWith::PasswordAndCode => "password and authentication code",
             SignedInWith::PasswordAndRecoveryCode => "password and recovery code",
+            SignedInWith::DeviceBoundPasskey | SignedInWith::SyncedPasskey => "passkey",
         }
     }
 }
