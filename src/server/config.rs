@@ -25,6 +25,27 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Manage operators: the accounts that may use /admin.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+    /// Copy the SQLite database to FILE while the server runs (a consistent snapshot; the
+    /// file must not exist). For PostgreSQL use `pg_dump` (docs/operations.md).
+    Backup {
+        /// Where the copy goes.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Make the account with this address an operator.
+    Grant { email: String },
+    /// Take operator status away from the account with this address.
+    Revoke { email: String },
+    /// List the operators.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +82,11 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long = "addr", env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
     pub site_addr: SocketAddr,
+
+    /// Where to serve Prometheus metrics (`/metrics`), on a listener of its own; unset: no
+    /// metrics are recorded at all. Keep it private (e.g. 127.0.0.1:9090).
+    #[arg(long = "metrics-addr", env = "GATEHOUSE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 
     /// The origin people use to reach the app. `https://…` turns on Secure `__Host-` cookies.
     /// Default: `http://` plus the listening address.

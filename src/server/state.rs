@@ -56,6 +56,8 @@ pub struct State {
     pub retention: RetentionSettings,
     /// Forward-auth: where return URLs may lead, and who may enter which host.
     pub forward: crate::server::service::forward::ForwardSettings,
+    /// Metrics are recorded (`GATEHOUSE_METRICS_ADDR` is set): the router times requests.
+    pub metrics: bool,
 }
 
 impl AppState {
