@@ -1,7 +1,7 @@
 //! The OpenAPI document of the JSON API, generated from the handlers' annotations by
 //! `utoipa` and served at `/api/v1/openapi.json` (ssr only).
 
-use super::{api, json::{ErrorBody, ErrorDetail}};
+use super::{admin, api, json::{ErrorBody, ErrorDetail}};
 use axum::{response::IntoResponse, Json};
 use serde::Serialize;
 use utoipa::{
@@ -88,6 +88,8 @@ fn error_answer(description: &str) -> RefOr<Response> {
         api::two_step_status, api::totp_begin, api::totp_confirm, api::totp_turn_off, api::renew_recovery_codes, api::reauthenticate,
         api::list_sessions, api::revoke_one_session, api::revoke_other_sessions,
         api::jwks, api::healthz, api::livez,
+        admin::search_users, admin::user_detail, admin::sign_out, admin::disable, admin::enable, admin::send_reset,
+        admin::remove_second_factor, admin::audit_log,
     ),
     components(schemas(ErrorBody, ErrorDetail, Jwks, Jwk, crate::model::User)),
     modifiers(&BearerAuth, &LimitAnswers),
