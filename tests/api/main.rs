@@ -6,6 +6,7 @@
 //! `cargo test --features ssr --test api`.
 
 mod access_tokens;
+mod admin;
 mod auth_flow;
 mod bodies;
 mod browser;
