@@ -340,3 +340,39 @@ async fn an_operator_mails_a_reset_link() {
     let kinds: Vec<String> = app.events_of(&person.user_id).await.into_iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&"reset_link_sent_by_operator".to_owned()), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn a_disabled_account_is_out_on_every_instance_at_once() {
+    if !crate::helpers::on_postgres() {
+        eprintln!("skipped: several instances need PostgreSQL (set GATEHOUSE_TEST_POSTGRES; scripts/test.sh does)");
+        return;
+    }
+    let a = TestApp::spawn().await;
+    let b = a.another_instance(|_| {}).await;
+    let op = operator(&a).await;
+    let person = a.signed_in("Everywhere Eve").await;
+    let second = b.another_session(&person, None).await;
+    // B has accepted both tokens before.
+    json_body(b.me(&person.access_token).await, StatusCode::OK).await;
+    json_body(b.me(&second.access_token).await, StatusCode::OK).await;
+
+    assert_eq!(act(&a, &op, &person.user_id, "disable").await.status(), StatusCode::NO_CONTENT);
+    let started = std::time::Instant::now();
+    for token in [&person.access_token, &second.access_token] {
+        loop {
+            let status = b.me(token).await.status();
+            if status == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert_eq!(status, StatusCode::OK);
+            assert!(started.elapsed() < Duration::from_secs(1), "B refuses the disabled account's tokens within a second");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    for app in [&a, &b] {
+        assert_error(app.refresh(&second.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+        assert_error(app.login(&person.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    assert_eq!(act(&a, &op, &person.user_id, "enable").await.status(), StatusCode::NO_CONTENT);
+    json_body(b.login(&person.email, PASSWORD).await, StatusCode::OK).await;
+}

@@ -28,6 +28,8 @@ pub struct TestApp {
     /// The same database the server uses, for assertions about what it wrote.
     pub sql: sqlx::AnyPool,
     pub config: Config,
+    /// Where `/metrics` is served, when `metrics_addr` is configured.
+    pub metrics_addr: Option<SocketAddr>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     dir: TempDir,
 }
@@ -147,6 +149,7 @@ impl TestApp {
             .await
             .expect("test connection to the database");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let state = app.state.clone();
         let server = tokio::spawn(app.run());
         let client = reqwest::Client::builder()
@@ -154,7 +157,7 @@ impl TestApp {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("http client");
-        TestApp { addr, state, client, sql, config, server, dir }
+        TestApp { addr, state, client, sql, config, metrics_addr, server, dir }
     }
 
     /// Stops this instance and starts a new one on the same database and the same address

@@ -8,6 +8,7 @@
 mod access_tokens;
 mod admin;
 mod auth_flow;
+mod backup;
 mod bodies;
 mod browser;
 mod csrf;
@@ -23,6 +24,7 @@ mod key_rotation;
 mod limits;
 mod logs;
 mod mail;
+mod metrics;
 mod new_device;
 mod public_endpoints;
 mod recovery;
