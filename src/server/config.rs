@@ -229,7 +229,7 @@ pub struct Config {
     pub forward_allowed_hosts: Vec<crate::server::service::forward::HostPattern>,
 
     /// Forward-auth: who may enter which host, comma-separated `host=verified` (a verified
-    /// address) or `host=alice@example.com|@example.org` (these verified addresses or domains);
+    /// address), `host=operator` (an operator) or `host=alice@example.com|@example.org` (these verified addresses or domains);
     /// hosts as in GATEHOUSE_FORWARD_ALLOWED_HOSTS; the first matching rule decides. A host
     /// without a rule admits anyone signed in.
     #[arg(long, env = "GATEHOUSE_FORWARD_RULES", value_delimiter = ',', value_parser = crate::server::service::forward::Rule::parse)]

@@ -166,19 +166,18 @@ pub async fn search(db: &Db, query: &str, after: &str, limit: i64) -> Result<Vec
     }
     // Everything that starts with `query` sorts before `query` followed by the last code point.
     let upper = format!("{query}\u{10FFFF}");
+    // The union's `email` is in byte order too (`collate "C"` on PostgreSQL), so `order by`
+    // and `limit` pick the same page the cursor continues from.
+    let union_columns = format!("id, email{c} as email, display_name, created_at, email_verified_at, operator_since, disabled_at");
     let sql = format!(
-        "select {COLUMNS} from users where email{c} >= $1 and email{c} < $2 and email{c} > $3
+        "select {union_columns} from users where email{c} >= $1 and email{c} < $2 and email{c} > $3
          union
-         select {COLUMNS} from users where lower(display_name){c} >= $1 and lower(display_name){c} < $2 and email{c} > $3
+         select {union_columns} from users where lower(display_name){c} >= $1 and lower(display_name){c} < $2 and email{c} > $3
          order by 2 limit $4"
     );
-    let mut rows: Vec<Found> = with_db!(db.read(), |pool| {
+    with_db!(db.read(), |pool| {
         sqlx::query_as::<_, Found>(sqlx::AssertSqlSafe(sql)).bind(&query).bind(&upper).bind(after).bind(limit).fetch_all(pool).await
-    })?;
-    // PostgreSQL's `order by 2` of the union follows the database's collation: page order
-    // (and the cursor) must be byte order.
-    rows.sort_by(|a, b| a.email.as_bytes().cmp(b.email.as_bytes()));
-    Ok(rows)
+    })
 }
 
 /// One entry of the audit log.
