@@ -145,19 +145,22 @@ pub fn AdminUserPage() -> impl IntoView {
         },
         |(id, ..)| async move { with_refresh(|| load_account(id.clone())).await },
     );
-    let outcome = move || {
-        let ok = |v: Option<Result<(), AppError>>, text: &'static str| match v {
-            Some(Ok(())) => Some(text.to_owned()),
-            Some(Err(e)) if !matches!(e, AppError::ReauthenticationRequired { .. }) => Some(e.to_string()),
-            _ => None,
-        };
-        ok(sign_out.value().get(), "Signed out.")
-            .or_else(|| ok(disable.value().get(), "The account is disabled; every session has ended."))
-            .or_else(|| ok(enable.value().get(), "The account is enabled."))
-            .or_else(|| ok(send_reset.value().get(), "A link to set a new password is on its way."))
-            .or_else(|| ok(remove.value().get(), "Two-step verification was removed; a new password is needed at the next sign-in."))
-            .or_else(|| query.read().get("done").and_then(|d| done_text(&d)).map(str::to_owned))
-    };
+    // The latest action's outcome (each action's answer replaces the one before); without
+    // JavaScript, what `?done=` says.
+    let latest = RwSignal::new(None::<String>);
+    fn follow<S: Send + Sync + 'static>(action: Act<S>, done: &'static str, latest: RwSignal<Option<String>>) {
+        Effect::new(move |_| match action.value().get() {
+            Some(Ok(())) => latest.set(done_text(done).map(str::to_owned)),
+            Some(Err(AppError::ReauthenticationRequired { .. })) | None => {}
+            Some(Err(e)) => latest.set(Some(e.to_string())),
+        });
+    }
+    follow(sign_out, "signed-out", latest);
+    follow(disable, "disabled", latest);
+    follow(enable, "enabled", latest);
+    follow(send_reset, "reset-sent", latest);
+    follow(remove, "two-step-removed", latest);
+    let outcome = move || latest.get().or_else(|| query.read().get("done").and_then(|d| done_text(&d)).map(str::to_owned));
     view! {
         <Title text="User — Gatehouse" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
