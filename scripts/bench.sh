@@ -15,7 +15,8 @@
 # (BENCH_DURATION), --repeats 3 (BENCH_REPEATS; rows are medians of the repeats, ratios are
 # medians of per-repeat ratios), --port 3917 (BENCH_PORT), --no-build (BENCH_NO_BUILD=1);
 # BENCH_BIN=path serves another server binary (e.g. a saved copy of an earlier build);
-# --db sqlite|postgres (BENCH_DB, default sqlite).
+# --db sqlite|postgres (BENCH_DB, default sqlite); BENCH_METRICS=1 serves with metrics on
+# (GATEHOUSE_METRICS_ADDR on the next port), to compare with a run without.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -109,12 +110,17 @@ case "$DB_KIND" in
     ;;
   *) echo "bench.sh: --db sqlite or postgres" >&2; exit 2 ;;
 esac
+METRICS_ENV=()
+if [ "${BENCH_METRICS:-0}" = 1 ]; then
+  METRICS_ENV=(GATEHOUSE_METRICS_ADDR="127.0.0.1:$((PORT + 1))")
+  say "metrics on: GATEHOUSE_METRICS_ADDR=127.0.0.1:$((PORT + 1))"
+fi
 say "starting gatehouse on $BASE, database $DB; rate limits OFF (GATEHOUSE_*_RATE_PER_MINUTE=0)"
 env DATABASE_URL="$DATABASE_URL" GATEHOUSE_DATA_DIR="$WORK" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
   LEPTOS_SITE_ROOT="$SITE_ROOT" GATEHOUSE_ACCESS_TTL=3h GATEHOUSE_PUBLIC_URL="$BASE" \
   GATEHOUSE_LOGIN_RATE_PER_MINUTE=0 GATEHOUSE_REGISTER_RATE_PER_MINUTE=0 GATEHOUSE_REFRESH_RATE_PER_MINUTE=0 \
   GATEHOUSE_ARGON2_MEMORY_KIB="$ARGON2_MEMORY_KIB" GATEHOUSE_ARGON2_ITERATIONS="$ARGON2_ITERATIONS" \
-  "${SECRET_ENV[@]}" "$BIN" serve >"$WORK/server.log" 2>&1 &
+  "${SECRET_ENV[@]}" "${METRICS_ENV[@]}" "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "$BASE/livez" 2>/dev/null && break; sleep 0.2; done
 curl -fsS -o /dev/null "$BASE/livez" || { cat "$WORK/server.log" >&2; exit 1; }

@@ -94,7 +94,9 @@ curl -fsS -o /dev/null -H "Host: auth.$FWD_DOMAIN" "http://127.0.0.1:$NGINX_PORT
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
 # Screenshots go under the test output; docs/screenshots changes only by scripts/screenshots.sh.
+# GATEHOUSE_BIN and DEFAULT_DATA_DIR: admin.spec.ts grants operators with `gatehouse admin grant`.
 (cd "$ROOT/end2end" && BASE_URL="http://localhost:$P1" SHORT_TTL_URL="http://localhost:$P2" \
+  GATEHOUSE_BIN="$ROOT/target/debug/gatehouse" DEFAULT_DATA_DIR="$OUT/default" \
   FORWARD_URL="http://app.$FWD_DOMAIN:$NGINX_PORT" FORWARD_AUTH_URL="http://auth.$FWD_DOMAIN:$NGINX_PORT" \
   FORWARD_ADMIN_URL="http://admin.$FWD_DOMAIN:$NGINX_PORT" FORWARD_DIRECT_URL="http://127.0.0.1:$FWD_PORT" \
   SCREENSHOT_DIR="$OUT/screenshots" MAILDIR="$MAILDIR" npx playwright test "$@")

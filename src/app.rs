@@ -1,6 +1,7 @@
 //! The shell, the `<App/>` and its routes (both targets).
 
 use crate::pages::{
+    admin::{AdminAuditPage, AdminPage, AdminUserPage},
     dashboard::DashboardPage, devices::DevicesPage, email::{ConfirmEmailPage, VerifyEmailPage}, home::HomePage,
     login::LoginPage, not_found::NotFound, not_me::NotMePage,
     recovery::{ForgotPasswordPage, ResetPasswordPage}, register::RegisterPage, security::SecurityPage,
@@ -75,6 +76,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/sessions") view=DevicesPage ssr=SsrMode::Async />
                 <Route path=path!("/settings/password") view=SecurityPage ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -55,6 +55,13 @@ pub enum AppError {
     PasskeyRefused,
     #[error("Verify your email address first: follow the link we sent to it, or ask for a new one.")]
     EmailNotVerified,
+    /// The password was right, but an operator removed the account's second factor: a new
+    /// password must be set first. A link to set one has been mailed (no session, no token).
+    #[error("Set a new password to sign in: we've emailed you a link to do it.")]
+    PasswordResetRequired,
+    /// An operator action that needs the account enabled (sending a reset link).
+    #[error("This account is disabled. Enable it first.")]
+    AccountDisabled,
     #[error("Not found")]
     NotFound,
     #[error("{0}")]
@@ -98,6 +105,8 @@ impl AppError {
             AppError::ChallengeExpired => "challenge_expired",
             AppError::ReauthenticationRequired { .. } => "reauthentication_required",
             AppError::PasskeyNotAdded | AppError::PasskeyRefused => "invalid_credential",
+            AppError::PasswordResetRequired => "password_reset_required",
+            AppError::AccountDisabled => "account_disabled",
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::BadRequest(_) => "malformed_request",
@@ -114,7 +123,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::InvalidInput { .. } => 422,
-            AppError::EmailTaken | AppError::TwoStepAlreadyOn => 409,
+            AppError::EmailTaken | AppError::TwoStepAlreadyOn | AppError::AccountDisabled => 409,
             AppError::InvalidCredentials
             | AppError::InvalidToken
             | AppError::TokenExpired
@@ -128,7 +137,10 @@ impl AppError {
             | AppError::PasskeyRefused => 401,
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
-            AppError::Forbidden(_) | AppError::EmailNotVerified | AppError::ReauthenticationRequired { .. } => 403,
+            AppError::Forbidden(_)
+            | AppError::EmailNotVerified
+            | AppError::ReauthenticationRequired { .. }
+            | AppError::PasswordResetRequired => 403,
             AppError::BadRequest(_) | AppError::InvalidLink | AppError::PasskeyNotAdded => 400,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType => 415,

@@ -1,9 +1,9 @@
-//! The `gatehouse` binary: `serve` (default), `migrate` and `keys`.
+//! The `gatehouse` binary: `serve` (default), `migrate`, `keys`, `admin` and `backup`.
 
 use clap::Parser;
 use gatehouse::server::{
     clock,
-    config::{Cli, Command, KeysCommand},
+    config::{AdminCommand, Cli, Command, KeysCommand},
     db,
     startup::Application,
 };
@@ -23,6 +23,8 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => migrate(&cli.config).await,
         Command::Serve => serve(&cli.config).await,
         Command::Keys { action } => keys(&cli.config, action).await,
+        Command::Admin { action } => admin(&cli.config, action).await,
+        Command::Backup { file } => backup(&cli.config, &file).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -74,6 +76,54 @@ async fn keys(config: &gatehouse::server::config::Config, action: KeysCommand) -
         }
         KeysCommand::RotateSecret => return rotate_secret(config),
     }
+    Ok(())
+}
+
+/// `gatehouse admin grant|revoke|list`: operator status, straight in the database (running
+/// instances see it on the next operator request: it is read from the account every time).
+async fn admin(config: &gatehouse::server::config::Config, action: AdminCommand) -> Result<(), String> {
+    use gatehouse::server::operators;
+    let pool = db::connect(&config.database_url(), config.pool_size()).await.map_err(|e| format!("database: {e}"))?;
+    db::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
+    let now = clock::now();
+    match action {
+        AdminCommand::Grant { email } => {
+            let email = email.trim().to_lowercase();
+            if !operators::set_operator(&pool, &email, true, now).await.map_err(|e| format!("granting: {e}"))? {
+                return Err(format!("no account has the address {email}"));
+            }
+            println!("{email} is an operator");
+        }
+        AdminCommand::Revoke { email } => {
+            let email = email.trim().to_lowercase();
+            if !operators::set_operator(&pool, &email, false, now).await.map_err(|e| format!("revoking: {e}"))? {
+                return Err(format!("no account has the address {email}"));
+            }
+            println!("{email} is no longer an operator");
+        }
+        AdminCommand::List => {
+            let operators = operators::list_operators(&pool).await.map_err(|e| format!("listing: {e}"))?;
+            if operators.is_empty() {
+                println!("no operators; make one with `gatehouse admin grant <email>`");
+            }
+            for (email, name, since, disabled) in operators {
+                let state = if disabled.is_some() { "  (account disabled)" } else { "" };
+                println!("{email}  {name}  since {}{state}", clock::rfc3339(since));
+            }
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// `gatehouse backup FILE`: a consistent copy of the SQLite database, while it is in use.
+async fn backup(config: &gatehouse::server::config::Config, file: &std::path::Path) -> Result<(), String> {
+    let url = config.database_url();
+    if db::Kind::of(&url) == db::Kind::Postgres {
+        return Err("this database is PostgreSQL: back it up with `pg_dump` (see docs/operations.md)".into());
+    }
+    let copied = gatehouse::server::backup::sqlite(&url, file).await?;
+    println!("backed up {} accounts to {} ({} bytes)", copied.accounts, file.display(), copied.bytes);
     Ok(())
 }
 

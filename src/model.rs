@@ -248,3 +248,104 @@ pub struct PasskeyInfo {
     /// RFC 3339; null until it is first used to sign in or confirm.
     pub last_used_at: Option<String>,
 }
+
+/// An account as an operator's search lists it (`/admin`, `GET /api/v1/admin/users`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountSummary {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub email_verified: bool,
+    pub operator: bool,
+    /// Disabled by an operator: cannot sign in.
+    pub disabled: bool,
+}
+
+/// One page of a search, by address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountSearch {
+    pub users: Vec<AccountSummary>,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_after: Option<String>,
+}
+
+/// A live session of an account, as an operator sees it (the devices page's detail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountSession {
+    pub id: String,
+    /// The person's name for the device, else "Browser on OS".
+    pub device: String,
+    pub browser: String,
+    pub os: String,
+    pub ip: String,
+    pub signed_in_at: String,
+    pub signed_in_ago: String,
+    pub last_active_at: String,
+    pub last_active_ago: String,
+    pub signed_in_with: String,
+}
+
+/// An account's second factors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountFactors {
+    /// Two-step verification with an authenticator app is on.
+    pub authenticator: bool,
+    pub recovery_codes_left: i64,
+}
+
+/// One line of an account's security activity, as the person reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountEvent {
+    pub kind: String,
+    pub text: String,
+    pub at: String,
+    pub ago: String,
+}
+
+/// One operator action in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: String,
+    pub ago: String,
+    pub operator_email: String,
+    pub target_id: String,
+    pub target_email: String,
+    /// `sign_out`, `sign_out_all`, `disable`, `enable`, `send_reset`, `remove_second_factor`.
+    pub action: String,
+    /// The action in words: "disabled the account".
+    pub text: String,
+}
+
+/// Everything an operator sees about one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountDetail {
+    pub user: AccountSummary,
+    /// Its sessions, by latest activity (at most 100).
+    pub sessions: Vec<AccountSession>,
+    pub factors: AccountFactors,
+    /// The next sign-in must set a new password first (a second factor was removed).
+    pub password_reset_required: bool,
+    /// Its latest security events, newest first.
+    pub events: Vec<AccountEvent>,
+    /// What operators did to it, newest first.
+    pub actions: Vec<AuditEntry>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditLog {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for older entries; null on the last page.
+    pub next_before: Option<String>,
+}

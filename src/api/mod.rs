@@ -4,6 +4,7 @@
 //! `with_refresh` is the client half of transparent refresh: a call that meets an expired
 //! access token refreshes once (POST /auth/refresh) and is retried once.
 
+pub mod admin;
 pub mod auth;
 pub mod dashboard;
 pub mod devices;

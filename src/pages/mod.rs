@@ -1,5 +1,6 @@
 //! One file per page.
 
+pub mod admin;
 pub mod dashboard;
 pub mod devices;
 pub mod email;

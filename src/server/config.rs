@@ -25,6 +25,27 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Manage operators: the accounts that may use /admin.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+    /// Copy the SQLite database to FILE while the server runs (a consistent snapshot; the
+    /// file must not exist). For PostgreSQL use `pg_dump` (docs/operations.md).
+    Backup {
+        /// Where the copy goes.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Make the account with this address an operator.
+    Grant { email: String },
+    /// Take operator status away from the account with this address.
+    Revoke { email: String },
+    /// List the operators.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +82,11 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long = "addr", env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
     pub site_addr: SocketAddr,
+
+    /// Where to serve Prometheus metrics (`/metrics`), on a listener of its own; unset: no
+    /// metrics are recorded at all. Keep it private (e.g. 127.0.0.1:9090).
+    #[arg(long = "metrics-addr", env = "GATEHOUSE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 
     /// The origin people use to reach the app. `https://…` turns on Secure `__Host-` cookies.
     /// Its host is the passkeys' relying party (WebAuthn refuses IP addresses), and page
@@ -205,7 +231,7 @@ pub struct Config {
     pub forward_allowed_hosts: Vec<crate::server::service::forward::HostPattern>,
 
     /// Forward-auth: who may enter which host, comma-separated `host=verified` (a verified
-    /// address) or `host=alice@example.com|@example.org` (these verified addresses or domains);
+    /// address), `host=operator` (an operator) or `host=alice@example.com|@example.org` (these verified addresses or domains);
     /// hosts as in GATEHOUSE_FORWARD_ALLOWED_HOSTS; the first matching rule decides. A host
     /// without a rule admits anyone signed in.
     #[arg(long, env = "GATEHOUSE_FORWARD_RULES", value_delimiter = ',', value_parser = crate::server::service::forward::Rule::parse)]

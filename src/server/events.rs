@@ -42,10 +42,18 @@ pub enum EventKind {
     /// A passkey's signature counter went back (`detail`: its name): the authenticator may
     /// have been cloned. The sign-in was refused.
     PasskeyCounterWentBack,
+    /// An operator disabled the account (every session ended with it).
+    AccountDisabled,
+    /// An operator enabled the account again.
+    AccountEnabled,
+    /// An operator had a link to set a new password mailed to the account.
+    ResetLinkSentByOperator,
+    /// An operator removed the second factor of a person who lost it.
+    SecondFactorRemovedByOperator,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::SignedIn,
         EventKind::PasswordChanged,
         EventKind::SessionRevoked,
@@ -60,6 +68,10 @@ impl EventKind {
         EventKind::PasskeyAdded,
         EventKind::PasskeyRemoved,
         EventKind::PasskeyCounterWentBack,
+        EventKind::AccountDisabled,
+        EventKind::AccountEnabled,
+        EventKind::ResetLinkSentByOperator,
+        EventKind::SecondFactorRemovedByOperator,
     ];
 
     /// The stored text value.
@@ -79,6 +91,10 @@ impl EventKind {
             EventKind::PasskeyAdded => "passkey_added",
             EventKind::PasskeyRemoved => "passkey_removed",
             EventKind::PasskeyCounterWentBack => "passkey_counter_went_back",
+            EventKind::AccountDisabled => "account_disabled",
+            EventKind::AccountEnabled => "account_enabled",
+            EventKind::ResetLinkSentByOperator => "reset_link_sent_by_operator",
+            EventKind::SecondFactorRemovedByOperator => "second_factor_removed_by_operator",
         }
     }
 
@@ -107,10 +123,14 @@ pub enum EndReason {
     /// A sign-in went past the cap on live sessions per account; the least recently used
     /// session made room (`sessions::start`).
     SessionLimit,
+    /// An operator signed the session out (`service::admin`).
+    Operator,
+    /// An operator disabled the account: every session ended.
+    AccountDisabled,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 8] = [
+    pub const ALL: [EndReason; 10] = [
         EndReason::SignedOut,
         EndReason::SignedOutElsewhere,
         EndReason::SignedOutEverywhere,
@@ -119,6 +139,8 @@ impl EndReason {
         EndReason::ReportedByOwner,
         EndReason::PasswordReset,
         EndReason::SessionLimit,
+        EndReason::Operator,
+        EndReason::AccountDisabled,
     ];
 
     /// The stored text value.
@@ -132,6 +154,8 @@ impl EndReason {
             EndReason::ReportedByOwner => "reported_by_owner",
             EndReason::PasswordReset => "password_reset",
             EndReason::SessionLimit => "session_limit",
+            EndReason::Operator => "operator",
+            EndReason::AccountDisabled => "account_disabled",
         }
     }
 
@@ -149,7 +173,9 @@ impl EndReason {
             | EndReason::PasswordChanged
             | EndReason::ReportedByOwner
             | EndReason::PasswordReset
-            | EndReason::SessionLimit => EventKind::SessionRevoked,
+            | EndReason::SessionLimit
+            | EndReason::Operator
+            | EndReason::AccountDisabled => EventKind::SessionRevoked,
         }
     }
 
@@ -161,6 +187,8 @@ impl EndReason {
             EndReason::PasswordChanged => "because the password was changed",
             EndReason::ReportedByOwner => "after you said the sign-in wasn't you",
             EndReason::PasswordReset => "because the password was reset",
+            EndReason::Operator => "by an administrator",
+            EndReason::AccountDisabled => "because an administrator disabled your account",
             EndReason::SessionLimit => {
                 let devices = if max_sessions == 1 { "1 device".to_owned() } else { format!("{max_sessions} devices") };
                 return format!(
@@ -334,6 +362,10 @@ fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<Securi
             let ip = if r.ip.is_empty() { String::new() } else { format!(" from IP {}", r.ip) };
             format!("Password reset with a link from your email, on {device}{ip}; every device was signed out")
         }
+        EventKind::SessionRevoked if reason == EndReason::Operator => {
+            let of = if is_this { "this device".to_owned() } else { device.clone() };
+            format!("An administrator signed you out of {of}")
+        }
         EventKind::SessionRevoked => format!("{which} was signed out {}", reason.how(actor, max_sessions)),
         EventKind::RefreshTokenReused => format!(
             "A refresh token of {which} was used twice — possible theft. That device was signed out to protect you."
@@ -358,6 +390,12 @@ fn describe(r: Row, current: &str, max_sessions: u32, now: i64) -> Option<Securi
                 "A sign-in with your passkey “{}” was refused{ip}: its signature counter went back, so it may have been copied",
                 r.detail.as_deref().unwrap_or("")
             )
+        }
+        EventKind::AccountDisabled => "An administrator disabled your account; every device was signed out".to_owned(),
+        EventKind::AccountEnabled => "An administrator enabled your account again".to_owned(),
+        EventKind::ResetLinkSentByOperator => "An administrator sent you a link to set a new password".to_owned(),
+        EventKind::SecondFactorRemovedByOperator => {
+            "An administrator turned off two-step verification for you; a new password is needed to sign in".to_owned()
         }
     };
     Some(SecurityEvent {
@@ -406,7 +444,11 @@ mod tests {
                 "recovery_code_used",
                 "passkey_added",
                 "passkey_removed",
-                "passkey_counter_went_back"
+                "passkey_counter_went_back",
+                "account_disabled",
+                "account_enabled",
+                "reset_link_sent_by_operator",
+                "second_factor_removed_by_operator"
             ]
         );
         let reasons: Vec<_> = EndReason::ALL.iter().map(|r| r.as_str()).collect();
@@ -420,7 +462,9 @@ mod tests {
                 "refresh_token_reused",
                 "reported_by_owner",
                 "password_reset",
-                "session_limit"
+                "session_limit",
+                "operator",
+                "account_disabled"
             ]
         );
     }
@@ -466,6 +510,18 @@ mod tests {
             "Chrome on Linux was signed out because you signed in on more than 100 devices; \
              the one used least recently makes room for the new sign-in"
         );
+    }
+
+    #[test]
+    fn operator_actions_read_as_an_administrators() {
+        let text = |r: Row| describe(r, "me", 100, 10).map(|e| e.text).unwrap_or_default();
+        assert_eq!(text(row("session_revoked", "other", None, Some("operator"))), "An administrator signed you out of Chrome on Linux");
+        assert_eq!(text(row("session_revoked", "me", None, Some("operator"))), "An administrator signed you out of this device");
+        assert_eq!(
+            text(row("session_revoked", "other", None, Some("account_disabled"))),
+            "Chrome on Linux was signed out because an administrator disabled your account"
+        );
+        assert!(text(row("account_disabled", "other", None, None)).starts_with("An administrator disabled your account"));
     }
 
     #[test]

@@ -13,11 +13,14 @@
 //! - `throttle`, `known_devices`: request rates, and failed checks of secrets counted so that
 //!   they slow the guesser, never the owner (devices that signed in before are known).
 //! - `retention`: old rows (ended sessions, spent tokens, old events) pruned on a schedule.
+//! - `metrics`: Prometheus counters and histograms, on a listener of their own.
+//! - `operators`: operator status, disabled accounts, finding accounts, the audit log.
 //! - `startup`: builds the app from a `Config`; tests call it too.
 //!
 //! Imports run downhill: `http` → `service` → `sessions`, `events`, `tokens` → `db`, `clock`.
 
 pub mod auth;
+pub mod backup;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -28,6 +31,8 @@ pub mod factors;
 pub mod http;
 pub mod known_devices;
 pub mod mail;
+pub mod metrics;
+pub mod operators;
 pub mod password;
 pub mod retention;
 pub mod secret;

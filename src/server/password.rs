@@ -238,7 +238,9 @@ impl Passwords {
         work: impl FnOnce(&mut Workspace) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
+        let queued = std::time::Instant::now();
         let job: Job = Box::new(move |workspace| {
+            crate::server::metrics::hash_queue_wait(queued.elapsed());
             // The caller went away while this waited in the queue (client disconnected): skip it.
             if !answer.is_closed() {
                 let _ = answer.send(work(workspace));

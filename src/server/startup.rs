@@ -45,6 +45,8 @@ pub enum StartError {
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics`, when `GATEHOUSE_METRICS_ADDR` is set.
+    metrics: Option<(TcpListener, Router)>,
     revocation_push: bool,
     router: Router,
     pub state: AppState,
@@ -61,9 +63,22 @@ impl Application {
         if let Ok(addr) = listener.local_addr() {
             config.site_addr = addr;
         }
+        let metrics = match config.metrics_addr {
+            None => None,
+            Some(addr) => {
+                let handle = crate::server::metrics::install().map_err(StartError::Config)?;
+                let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+                Some((listener, crate::server::metrics::router(handle)))
+            }
+        };
         let state = build_state(&config).await?;
         let router = router(state.clone());
-        Ok(Application { listener, revocation_push: config.revocation_push, router, state })
+        Ok(Application { listener, metrics, revocation_push: config.revocation_push, router, state })
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// The address actually bound (port 0 becomes a real port).
@@ -77,8 +92,15 @@ impl Application {
         // (tests do) stops it too, so no task keeps the database busy for a dead instance.
         let mut background = Background(vec![
             spawn_housekeeping(self.state.clone()),
-            mail::worker::spawn(self.state.db.clone(), self.state.mailer.clone()),
+            mail::worker::spawn(self.state.db.clone(), self.state.mailer.clone(), self.state.metrics),
         ]);
+        if let Some((listener, router)) = self.metrics {
+            background.0.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }));
+        }
         if let Some(pg) = self.state.db.postgres() {
             let options = revocation_push::ListenOptions { push: self.revocation_push };
             background.0.push(revocation_push::spawn_listener(self.state.db.clone(), pg, self.state.revoked.clone(), options));
@@ -179,6 +201,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         retention,
         webauthn: crate::server::service::passkeys::relying_party(&origin),
         forward: ForwardSettings::new(config.forward_allowed_hosts.clone(), config.forward_rules.clone()),
+        metrics: config.metrics_addr.is_some(),
     }))
 }
 
@@ -322,6 +345,7 @@ pub fn router(state: AppState) -> Router {
     let fallback_state = state.clone();
     let options = state.leptos_options.clone();
     let https = state.public_origin.starts_with("https://");
+    let metrics = state.metrics;
     let app = Router::new()
         .merge(api::routes())
         .merge(passkey_api::routes())
@@ -342,9 +366,10 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limits::MAX_REQUEST_BODY))
         .layer(middleware::from_fn(limits::json_413))
         .layer(middleware::from_fn(limits::time_limit))
-        .layer(middleware::from_fn(limits::header_size))
-        .with_state(state);
-    headers::layer(app, https)
+        .layer(middleware::from_fn(limits::header_size));
+    // Timing is added only with metrics on: off, it costs nothing at all.
+    let app = if metrics { app.layer(middleware::from_fn(crate::server::metrics::layer)) } else { app };
+    headers::layer(app.with_state(state), https)
 }
 
 async fn shutdown_signal() {

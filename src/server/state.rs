@@ -58,6 +58,8 @@ pub struct State {
     pub webauthn: Option<webauthn_rs::Webauthn>,
     /// Forward-auth: where return URLs may lead, and who may enter which host.
     pub forward: crate::server::service::forward::ForwardSettings,
+    /// Metrics are recorded (`GATEHOUSE_METRICS_ADDR` is set): the router times requests.
+    pub metrics: bool,
 }
 
 impl AppState {

@@ -11,6 +11,13 @@ pub struct UserRow {
     pub created_at: i64,
     /// When the current address was last proven by a link sent to it; `None`: not yet.
     pub email_verified_at: Option<i64>,
+    /// When the account became an operator (`gatehouse admin grant`); `None`: not one.
+    pub operator_since: Option<i64>,
+    /// When an operator disabled the account; `None`: enabled.
+    pub disabled_at: Option<i64>,
+    /// Set when an operator removed a lost second factor: a right password then gets a
+    /// reset link mailed instead of a session, until a new password is set.
+    pub password_reset_required_at: Option<i64>,
 }
 
 impl UserRow {
@@ -35,7 +42,9 @@ impl UserRow {
 /// [`Profiles::FRESH_FOR`], so a change shows everywhere within that time. Nothing that
 /// decides access reads this cache (signing in reads the row itself).
 pub struct Profiles {
-    cache: quick_cache::sync::Cache<String, (User, std::time::Instant)>,
+    /// The public view, whether the account is an operator (only the tokens' hint), and
+    /// when it was read.
+    cache: quick_cache::sync::Cache<String, (User, bool, std::time::Instant)>,
 }
 
 impl Profiles {
@@ -48,18 +57,24 @@ impl Profiles {
 
     /// The account's public view, from the cache or the database.
     pub async fn get(&self, db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
-        if let Some((user, at)) = self.cache.get(id) {
+        Ok(self.get_with_role(db, id).await?.map(|(user, _)| user))
+    }
+
+    /// [`Profiles::get`], and whether the account is an operator — for the access token's
+    /// `op` hint only: operator requests check the account itself.
+    pub async fn get_with_role(&self, db: &Db, id: &str) -> Result<Option<(User, bool)>, sqlx::Error> {
+        if let Some((user, operator, at)) = self.cache.get(id) {
             if at.elapsed() < Self::FRESH_FOR {
-                return Ok(Some(user));
+                return Ok(Some((user, operator)));
             }
         }
         let Some(row) = by_id(db, id).await? else {
             self.cache.remove(id);
             return Ok(None);
         };
-        let user = row.public();
-        self.cache.insert(row.id, (user.clone(), std::time::Instant::now()));
-        Ok(Some(user))
+        let (user, operator) = (row.public(), row.operator_since.is_some());
+        self.cache.insert(row.id, (user.clone(), operator, std::time::Instant::now()));
+        Ok(Some((user, operator)))
     }
 
     /// Drops the account's entry after a change committed.
@@ -70,7 +85,7 @@ impl Profiles {
 
 pub async fn by_email(db: &Db, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
     with_db!(db.read(), |pool| {
-        sqlx::query_as("select id, email, display_name, password_hash, created_at, email_verified_at from users where email = $1")
+        sqlx::query_as("select id, email, display_name, password_hash, created_at, email_verified_at, operator_since, disabled_at, password_reset_required_at from users where email = $1")
             .bind(email)
             .fetch_optional(pool)
             .await
@@ -79,7 +94,7 @@ pub async fn by_email(db: &Db, email: &str) -> Result<Option<UserRow>, sqlx::Err
 
 pub async fn by_id(db: &Db, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
     with_db!(db.read(), |pool| {
-        sqlx::query_as("select id, email, display_name, password_hash, created_at, email_verified_at from users where id = $1")
+        sqlx::query_as("select id, email, display_name, password_hash, created_at, email_verified_at, operator_since, disabled_at, password_reset_required_at from users where id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await
@@ -104,6 +119,9 @@ pub async fn insert_in(tx: &mut Tx, email: &str, display_name: &str, password_ha
         password_hash: password_hash.to_owned(),
         created_at: now,
         email_verified_at: None,
+        operator_since: None,
+        disabled_at: None,
+        password_reset_required_at: None,
     };
     with_tx!(tx, |conn| {
         sqlx::query("insert into users (id, email, display_name, password_hash, created_at) values ($1, $2, $3, $4, $5)")

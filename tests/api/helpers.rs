@@ -31,6 +31,8 @@ pub struct TestApp {
     /// The same database the server uses, for assertions about what it wrote.
     pub sql: sqlx::AnyPool,
     pub config: Config,
+    /// Where `/metrics` is served, when `metrics_addr` is configured.
+    pub metrics_addr: Option<SocketAddr>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     dir: TempDir,
 }
@@ -150,6 +152,7 @@ impl TestApp {
             .await
             .expect("test connection to the database");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let state = app.state.clone();
         let server = tokio::spawn(app.run());
         // Requests name the host the public URL names, as a browser at that URL would; page
@@ -169,7 +172,7 @@ impl TestApp {
             .default_headers(headers)
             .build()
             .expect("http client");
-        TestApp { addr, base, state, client, sql, config, server, dir }
+        TestApp { addr, base, state, client, sql, config, metrics_addr, server, dir }
     }
 
     /// Stops this instance and starts a new one on the same database and the same address

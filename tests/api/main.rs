@@ -6,7 +6,9 @@
 //! `cargo test --features ssr --test api`.
 
 mod access_tokens;
+mod admin;
 mod auth_flow;
+mod backup;
 mod bodies;
 mod browser;
 mod csrf;
@@ -22,6 +24,7 @@ mod key_rotation;
 mod limits;
 mod logs;
 mod mail;
+mod metrics;
 mod new_device;
 mod passkeys;
 mod public_endpoints;

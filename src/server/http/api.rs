@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
         .route("/livez", get(livez))
+        .merge(super::admin::routes())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -330,7 +331,9 @@ pub async fn register(State(state): State<AppState>, client: Client, ApiJson(bod
             `second_factor_required`: the password is right and the account has two-step verification on — no tokens; \
             the error carries `challenge` (5 minutes) and `methods` for `/api/v1/auth/login/second-factor`", body = ErrorBody),
         (status = 403, description = "`email_not_verified`: the password is right, but this server \
-            (`GATEHOUSE_REQUIRE_VERIFIED_EMAIL`) signs in verified addresses only", body = ErrorBody),
+            (`GATEHOUSE_REQUIRE_VERIFIED_EMAIL`) signs in verified addresses only; or `password_reset_required`: the \
+            password is right, but an operator removed the account's second factor — no tokens, a link to set a new \
+            password is mailed. A disabled account answers `invalid_credentials`, as a wrong password does.", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody),
         (status = 429, description = "`too_many_attempts`", body = ErrorBody,

@@ -28,7 +28,7 @@ use tower_cookies::Cookies;
 
 /// Pages that need a signed-in person.
 pub fn is_protected(path: &str) -> bool {
-    ["/dashboard", "/settings"]
+    ["/dashboard", "/settings", "/admin"]
         .iter()
         .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }

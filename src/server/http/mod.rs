@@ -1,5 +1,6 @@
 //! HTTP surfaces that are not Leptos pages (ssr only).
 //!
+//! - `admin`: the operators' part of the JSON API (`/api/v1/admin/…`).
 //! - `api`: the JSON API of SPEC.md's contract, for non-browser clients.
 //! - `browser`: the browser's refresh endpoint and the guard that refreshes before a
 //!   protected page renders.
@@ -11,6 +12,7 @@
 //! - `openapi`: the API's OpenAPI document, generated from `api`'s annotations.
 //! - `server_fns`: server-function errors with the status that fits them.
 
+pub mod admin;
 pub mod api;
 pub mod browser;
 pub mod csrf;

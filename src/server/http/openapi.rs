@@ -1,7 +1,7 @@
 //! The OpenAPI document of the JSON API, generated from the handlers' annotations by
 //! `utoipa` and served at `/api/v1/openapi.json` (ssr only).
 
-use super::{api, json::{ErrorBody, ErrorDetail}, passkeys};
+use super::{admin, api, json::{ErrorBody, ErrorDetail}, passkeys};
 use axum::{response::IntoResponse, Json};
 use serde::Serialize;
 use utoipa::{
@@ -90,6 +90,8 @@ fn error_answer(description: &str) -> RefOr<Response> {
         passkeys::register_options, passkeys::register, passkeys::list, passkeys::remove, passkeys::sign_in_options,
         passkeys::sign_in, passkeys::reauthenticate,
         api::jwks, api::healthz, api::livez,
+        admin::search_users, admin::user_detail, admin::sign_out, admin::disable, admin::enable, admin::send_reset,
+        admin::remove_second_factor, admin::audit_log,
     ),
     components(schemas(ErrorBody, ErrorDetail, Jwks, Jwk, crate::model::User)),
     modifiers(&BearerAuth, &LimitAnswers),

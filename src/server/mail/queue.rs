@@ -73,6 +73,11 @@ pub async fn claim_due(db: &Db, limit: i64, now: i64) -> Result<Vec<Queued>, sql
     })
 }
 
+/// How many messages wait to be sent (the index of due mail covers exactly these).
+pub async fn depth(db: &Db) -> Result<i64, sqlx::Error> {
+    with_db!(db.read(), |pool| sqlx::query_scalar("select count(*) from mail_queue where sent_at is null").fetch_one(pool).await)
+}
+
 /// The server took the message: it is done, and its words (which may hold a link token)
 /// are dropped.
 pub async fn mark_sent(db: &Db, id: &str, now: i64) -> Result<(), sqlx::Error> {

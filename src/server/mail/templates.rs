@@ -132,6 +132,34 @@ pub fn security_change(to: &str, name: &str, at: &Circumstances, subject: &str, 
     )
 }
 
+/// An operator acted on the account (`service::admin`): what they did, and when. The
+/// operator's device and address are theirs, not the person's: not told.
+pub fn by_administrator(to: &str, name: &str, when: &str, subject: &str, what: &str) -> Outgoing {
+    compose(
+        to,
+        subject,
+        name,
+        &[format!("{what} An administrator of {PRODUCT} did this on {when}.")],
+        None,
+        "If you did not expect this, contact the people who run this service.",
+    )
+}
+
+/// A link to set a new password, sent by an operator for the person.
+pub fn reset_by_administrator(to: &str, name: &str, when: &str, link: &str, minutes: i64) -> Outgoing {
+    compose(
+        to,
+        "Set a new password",
+        name,
+        &[
+            format!("An administrator of {PRODUCT} sent you this link to set a new password for your account, on {when}."),
+            format!("It works once, for {minutes} minutes; setting a password signs out every device."),
+        ],
+        Some(("Set a new password", link)),
+        "If you did not expect this, ignore this message: your password stays as it is, and nobody can use the link without this mailbox.",
+    )
+}
+
 fn from_ip(at: &Circumstances) -> String {
     if at.ip.is_empty() { String::new() } else { format!(" (address {})", at.ip) }
 }

@@ -35,11 +35,13 @@ impl Mailer {
     /// Sends what is due; returns how many messages were taken (sent or not).
     pub async fn run_once(&self, db: &Db) -> Result<usize, sqlx::Error> {
         let due = queue::claim_due(db, BATCH, clock::now()).await?;
+
         for message in &due {
             match self.transport.send(&self.from, message, &self.host).await {
                 Ok(()) => queue::mark_sent(db, &message.id, clock::now()).await?,
                 Err(e) => {
                     tracing::warn!(mail_id = %message.id, attempts = message.attempts + 1, error = %e, "sending mail failed; will retry");
+                    crate::server::metrics::mail_failed();
                     queue::mark_failed(db, &message.id, message.attempts, &e.to_string(), clock::now()).await?;
                 }
             }
@@ -49,9 +51,16 @@ impl Mailer {
 }
 
 /// Runs until aborted (it lives exactly as long as the server, see `startup`).
-pub fn spawn(db: Db, mailer: Mailer) -> tokio::task::JoinHandle<()> {
+/// With `record_depth` (metrics on) it also reports how much mail is waiting, every round.
+pub fn spawn(db: Db, mailer: Mailer, record_depth: bool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
+            if record_depth {
+                match queue::depth(&db).await {
+                    Ok(depth) => crate::server::metrics::mail_queue_depth(depth),
+                    Err(e) => tracing::warn!(error = %e, "the mail queue could not be counted"),
+                }
+            }
             match mailer.run_once(&db).await {
                 // A full batch: there may be more right away.
                 Ok(n) if n as i64 == BATCH => continue,

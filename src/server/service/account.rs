@@ -94,9 +94,14 @@ pub async fn register_and_sign_in(
 /// `two_step::second_factor`. A device the account did not know gets its owner mailed (see
 /// `new_device`).
 pub async fn login(state: &AppState, email: &str, password: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
-    let checked = check_password(state, email, password, client, now).await?;
-    super::two_step::challenge_if_on(state, &checked.user, now).await?;
-    start_session(state, checked, client, now).await
+    let result = async {
+        let checked = check_password(state, email, password, client, now).await?;
+        super::two_step::challenge_if_on(state, &checked.user, now).await?;
+        start_session(state, checked, client, now).await
+    }
+    .await;
+    crate::server::metrics::sign_in(&result);
+    result
 }
 
 /// A password found right, and the stored hash it was found right against.
@@ -126,7 +131,17 @@ pub async fn check_password(state: &AppState, email: &str, password: &str, clien
         tracing::info!("sign-in failed");
         return Err(AppError::InvalidCredentials);
     };
+    if user.disabled_at.is_some() {
+        // The same answer, after the same work, as a wrong password; and it counts as a
+        // failed check like one.
+        tracing::info!(user_id = %user.id, "sign-in refused: the account is disabled");
+        return Err(AppError::InvalidCredentials);
+    }
     state.throttle.succeeded(attempt, now).await?;
+    if user.password_reset_required_at.is_some() {
+        super::admin::password_reset_required(state, &user, client, now).await?;
+        return Err(AppError::PasswordResetRequired);
+    }
     if state.require_verified_email && user.email_verified_at.is_none() {
         tracing::info!(user_id = %user.id, "sign-in refused: the address is not verified");
         return Err(AppError::EmailNotVerified);
@@ -163,6 +178,12 @@ pub(crate) async fn start_session_in(
     let known = new_device::is_known(state, client, &user.email, now).await?;
     if !users::replace_password_hash_in(&mut tx, &user.id, &user.password_hash, keep).await? {
         tracing::info!(user_id = %user.id, "sign-in refused: the password changed while it was being checked");
+        return Err(AppError::InvalidCredentials);
+    }
+    // Read under the row lock just taken: an operator disabling the account meanwhile either
+    // committed before (seen here) or waits, and then ends this session with the others.
+    if crate::server::operators::disabled_in(&mut tx, &user.id).await? {
+        tracing::info!(user_id = %user.id, "sign-in refused: the account was disabled while it was being checked");
         return Err(AppError::InvalidCredentials);
     }
     let started = sessions::start::start_with(&mut tx, &user.id, client, &state.sessions, with, now).await?;
@@ -210,6 +231,7 @@ pub(super) async fn issue(state: &AppState, user: &users::UserRow, started: Star
         session_ends_at: started.expires_at,
         auth_time: started.auth_time,
         amr: started.signed_in_with.as_str(),
+        operator: user.operator_since.is_some(),
     };
     let (token, claims) = access::mint_for(&state.keys.current(), &state.access, &subject, now)?;
     let device_token = remember_device(state, &user.id, &started.session_id, client, now).await;
@@ -227,6 +249,12 @@ pub(super) async fn issue(state: &AppState, user: &users::UserRow, started: Star
 /// Exchanges a refresh token for a new pair (rotation), for `client`: inside the grace
 /// window a spent token buys the successor only for the browser that holds it.
 pub async fn refresh(state: &AppState, presented: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
+    let result = rotate(state, presented, client, now).await;
+    crate::server::metrics::refresh(&result);
+    result
+}
+
+async fn rotate(state: &AppState, presented: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
     state.throttle.request(Endpoint::Refresh, client.ip_addr()).map_err(too_many)?;
     let token = refresh::parse(presented).ok_or(AppError::InvalidRefreshToken)?;
     let rotated = sessions::rotate::rotate(&state.db, &state.successor_keys, &state.revoked, &token, client, &state.sessions, now)
@@ -238,7 +266,7 @@ pub async fn refresh(state: &AppState, presented: &str, client: &Client, now: i6
             RotateError::Reused { .. } => AppError::RefreshTokenReused,
             RotateError::Db(e) => e.into(),
         })?;
-    let user = state.profiles.get(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
+    let (user, operator) = state.profiles.get_with_role(&state.db, &rotated.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
     let keys = state.keys.current();
     let subject = access::Subject {
         user_id: &user.id,
@@ -246,6 +274,7 @@ pub async fn refresh(state: &AppState, presented: &str, client: &Client, now: i6
         session_ends_at: rotated.session_expires_at,
         auth_time: rotated.auth_time,
         amr: &rotated.amr,
+        operator,
     };
     let (token, claims) = access::mint_for(&keys, &state.access, &subject, now)?;
     Ok(Issued {
@@ -326,6 +355,7 @@ pub async fn change_password(
         // Another change won the race: the current password checked above is not current.
         return Err(AppError::invalid_field("current_password", "Your current password is not right"));
     }
+    crate::server::operators::clear_reset_required_in(&mut tx, user_id).await?;
     let event = events::NewEvent {
         session_id: Some(session_id),
         actor_session_id: Some(session_id),

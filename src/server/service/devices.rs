@@ -73,7 +73,7 @@ pub async fn list(state: &AppState, caller: &AuthUser, cursor: Option<&str>, now
 }
 
 /// A session as the devices page and the API show it, from the details stored at sign-in.
-fn device(row: &ListedSession, current_session: &str, now: i64) -> Device {
+pub(super) fn device(row: &ListedSession, current_session: &str, now: i64) -> Device {
     let info = row.device();
     Device {
         id: row.id.clone(),

@@ -95,9 +95,12 @@ pub enum Requirement {
     /// compared without regard to case — and the address must be verified, or anyone could
     /// register someone else's address and walk in.
     Emails(Vec<String>),
+    /// An operator (`gatehouse admin grant`), read from the account at every check.
+    Operator,
 }
 
-/// One `GATEHOUSE_FORWARD_RULES` entry: `host=verified` or `host=alice@example.com|@example.org`.
+/// One `GATEHOUSE_FORWARD_RULES` entry: `host=verified`, `host=operator` or
+/// `host=alice@example.com|@example.org`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     pub hosts: HostPattern,
@@ -108,11 +111,13 @@ impl Rule {
     pub fn parse(text: &str) -> Result<Self, String> {
         let (hosts, requirement) = text
             .split_once('=')
-            .ok_or_else(|| format!("`{text}`: a rule reads `host=verified` or `host=alice@example.com|@example.org`"))?;
+            .ok_or_else(|| format!("`{text}`: a rule reads `host=verified`, `host=operator` or `host=alice@example.com|@example.org`"))?;
         let hosts = HostPattern::parse(hosts)?;
         let requirement = requirement.trim();
         let requirement = if requirement.eq_ignore_ascii_case("verified") {
             Requirement::Verified
+        } else if requirement.eq_ignore_ascii_case("operator") {
+            Requirement::Operator
         } else {
             let emails: Vec<String> = requirement.split('|').map(|e| e.trim().to_lowercase()).collect();
             let valid = |e: &String| match e.split_once('@') {
@@ -121,7 +126,7 @@ impl Rule {
             };
             if emails.is_empty() || !emails.iter().all(valid) {
                 return Err(format!(
-                    "`{text}`: after `=`, `verified` or addresses and `@domain`s separated by `|`"
+                    "`{text}`: after `=`, `verified`, `operator`, or addresses and `@domain`s separated by `|`"
                 ));
             }
             Requirement::Emails(emails)
@@ -129,10 +134,11 @@ impl Rule {
         Ok(Rule { hosts, requirement })
     }
 
-    /// Does this account meet the rule?
-    pub fn admits(&self, email: &str, email_verified: bool) -> bool {
+    /// Does this account meet the rule? `operator`: it is an operator and not disabled.
+    pub fn admits(&self, email: &str, email_verified: bool, operator: bool) -> bool {
         match &self.requirement {
             Requirement::Verified => email_verified,
+            Requirement::Operator => operator,
             Requirement::Emails(allowed) => {
                 let email = email.to_lowercase();
                 email_verified
@@ -243,7 +249,7 @@ pub async fn check(state: &AppState, presented: &Presented, host: Option<&str>, 
     if let (Some(rule), Some(token)) = (rule, &presented.access) {
         if let Ok(claims) = access::verify_ignoring_time(&state.keys.current(), &state.access, token.expose()) {
             match users::by_id(&state.db, &claims.sub).await? {
-                Some(row) if !rule.admits(&row.email, row.email_verified_at.is_some()) => {
+                Some(row) if !rule.admits(&row.email, row.email_verified_at.is_some(), row.operator_since.is_some() && row.disabled_at.is_none()) => {
                     return Ok(Verdict::Refused { refreshed: None })
                 }
                 _ => {}
@@ -265,7 +271,7 @@ pub async fn check(state: &AppState, presented: &Presented, host: Option<&str>, 
 async fn decide(state: &AppState, rule: Option<&Rule>, user_id: String, session_id: String, refreshed: Option<Box<Issued>>) -> Result<Verdict, AppError> {
     let user = match rule {
         Some(rule) => match users::by_id(&state.db, &user_id).await? {
-            Some(row) if rule.admits(&row.email, row.email_verified_at.is_some()) => row.public(),
+            Some(row) if rule.admits(&row.email, row.email_verified_at.is_some(), row.operator_since.is_some() && row.disabled_at.is_none()) => row.public(),
             Some(_) => return Ok(Verdict::Refused { refreshed }),
             None => return Ok(Verdict::SignIn { ended: true }),
         },
@@ -342,14 +348,17 @@ mod tests {
     #[test]
     fn rules_admit_verified_accounts_or_listed_verified_addresses() {
         let verified = Rule::parse("admin.example.com=verified").unwrap();
-        assert!(verified.admits("a@x.com", true));
-        assert!(!verified.admits("a@x.com", false));
+        assert!(verified.admits("a@x.com", true, false));
+        assert!(!verified.admits("a@x.com", false, false));
         let listed = Rule::parse(".ops.example.com=Alice@Example.com|@staff.example.com").unwrap();
-        assert!(listed.admits("alice@example.com", true));
-        assert!(listed.admits("bob@staff.example.com", true));
-        assert!(!listed.admits("bob@notstaff.example.com", true));
-        assert!(!listed.admits("alice@example.com", false), "an unproven address proves nothing");
-        assert!(!listed.admits("mallory@example.com", true));
+        assert!(listed.admits("alice@example.com", true, false));
+        assert!(listed.admits("bob@staff.example.com", true, false));
+        assert!(!listed.admits("bob@notstaff.example.com", true, false));
+        assert!(!listed.admits("alice@example.com", false, false), "an unproven address proves nothing");
+        assert!(!listed.admits("mallory@example.com", true, false));
+        let operators = Rule::parse("ops.example.com=operator").unwrap();
+        assert!(operators.admits("a@x.com", false, true));
+        assert!(!operators.admits("a@x.com", true, false));
         for bad in ["admin.example.com", "admin.example.com=", "=verified", "x.com=nobody", "x.com=a@", "x.com=a@b.com|"] {
             assert!(Rule::parse(bad).is_err(), "{bad:?}");
         }

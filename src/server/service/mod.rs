@@ -15,9 +15,12 @@
 //! - `passkeys`: WebAuthn credentials — add, list, remove, sign in and confirm with them.
 //! - `step_up`: "Confirm it's you" before sensitive actions.
 //! - `new_device`: the mail about a sign-in from a new device, and its "This wasn't me" link.
+//! - `admin`: operators — find an account, see it, sign it out, disable or enable it, send
+//!   it a reset link, remove a lost second factor; every action audited.
 //! - `forward`: forward-auth — may a request for another app behind the proxy go through?
 
 pub mod account;
+pub mod admin;
 pub mod dashboard;
 pub mod devices;
 pub mod email;

@@ -47,10 +47,17 @@ pub fn forgot_password(state: &AppState, email: &str, client: &Client, now: i64)
     Ok(())
 }
 
-async fn mail_reset_link(state: &AppState, email: &str, client: &Client, now: i64) -> Result<(), AppError> {
+/// Mails a reset link to the account with this address, if there is one that is enabled
+/// and it has not had [`RESET_LINKS_PER_HOUR`] links this hour.
+pub(super) async fn mail_reset_link(state: &AppState, email: &str, client: &Client, now: i64) -> Result<(), AppError> {
     let Some(user) = users::by_email(&state.db, email).await? else {
         return Ok(());
     };
+    if user.disabled_at.is_some() {
+        // A disabled account gets back in only through an operator: no link is sent.
+        tracing::info!(user_id = %user.id, "reset link not sent: the account is disabled");
+        return Ok(());
+    }
     let mut tx = state.db.begin().await?;
     // The account's row is held until this commits (a no-op update), so requests for one
     // account count its links one after another and the hourly limit is exact.
@@ -61,15 +68,21 @@ async fn mail_reset_link(state: &AppState, email: &str, client: &Client, now: i6
         tracing::info!(user_id = %user.id, "reset link not sent: the account's hourly limit is reached");
         return Ok(());
     }
-    let bound_to = link::fingerprint(&user.password_hash);
-    let token = link::mint_in(&mut tx, &user.id, Purpose::PasswordReset, &bound_to, RESET_LINK_MINUTES * 60, now).await?;
-    let url = state.link(&format!("/reset-password?token={}", token.expose()));
+    let url = reset_link_in(&mut tx, state, &user, now).await?;
     let message = templates::password_reset(&user.email, &user.display_name, &circumstances(client, now), &url, RESET_LINK_MINUTES);
     mail::queue::enqueue_in(&mut tx, &message, now).await?;
     tx.commit().await?;
     state.mailer.wake();
     tracing::info!(user_id = %user.id, "reset link queued");
     Ok(())
+}
+
+/// A new reset link for the account (stored as a hash inside `tx`, bound to its current
+/// password): the URL to mail.
+pub(super) async fn reset_link_in(tx: &mut crate::server::db::Tx, state: &AppState, user: &users::UserRow, now: i64) -> Result<String, AppError> {
+    let bound_to = link::fingerprint(&user.password_hash);
+    let token = link::mint_in(tx, &user.id, Purpose::PasswordReset, &bound_to, RESET_LINK_MINUTES * 60, now).await?;
+    Ok(state.link(&format!("/reset-password?token={}", token.expose())))
 }
 
 /// Whether a reset link would still work (the page it opens asks; nothing changes).
@@ -81,7 +94,7 @@ pub async fn reset_link_usable(state: &AppState, token: &str, now: i64) -> Resul
         return Ok(false);
     };
     let user = users::by_id(&state.db, &found.user_id).await?;
-    Ok(user.is_some_and(|u| link::fingerprint(&u.password_hash) == found.bound_to))
+    Ok(user.is_some_and(|u| u.disabled_at.is_none() && link::fingerprint(&u.password_hash) == found.bound_to))
 }
 
 /// Sets a new password through a reset link, signs out every session of the account, and
@@ -102,11 +115,15 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str, c
     let user = users::by_id(&state.db, &spent.user_id).await?.ok_or(AppError::InvalidLink)?;
     if link::fingerprint(&user.password_hash) != spent.bound_to
         || !users::replace_password_hash_in(&mut tx, &user.id, &user.password_hash, &hash).await?
+        // Checked under the row lock just taken: a link mailed before the account was
+        // disabled neither re-enables it nor signs it in.
+        || crate::server::operators::disabled_in(&mut tx, &user.id).await?
     {
         // The password changed since the link was made (or while this ran): the link died
         // with it. Dropping the transaction leaves everything as it was.
         return Err(AppError::InvalidLink);
     }
+    crate::server::operators::clear_reset_required_in(&mut tx, &user.id).await?;
     let why = Why { reason: EndReason::PasswordReset, actor_session_id: None };
     let reach = sessions::revoke::Reach::new(&state.sessions, &state.revoked);
     let ended = sessions::revoke::revoke_all_of_user_in(&mut tx, &user.id, None, why, reach, now).await?;

@@ -165,6 +165,12 @@ pub async fn challenge_if_on(state: &AppState, user: &UserRow, now: i64) -> Resu
 /// Finishes a sign-in its password started: a code from the authenticator app, or a recovery
 /// code, for the waiting `challenge`. Signs `client` in.
 pub async fn second_factor(state: &AppState, challenge_text: &str, code: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
+    let result = finish_sign_in(state, challenge_text, code, client, now).await;
+    crate::server::metrics::sign_in(&result);
+    result
+}
+
+async fn finish_sign_in(state: &AppState, challenge_text: &str, code: &str, client: &Client, now: i64) -> Result<Issued, AppError> {
     state.throttle.request(Endpoint::Login, client.ip_addr()).map_err(too_many)?;
     let token = challenge::parse(challenge_text).ok_or(AppError::ChallengeExpired)?;
     let pending = challenge::find(&state.db, &token, now).await?.ok_or(AppError::ChallengeExpired)?;

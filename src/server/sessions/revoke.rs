@@ -174,6 +174,7 @@ async fn record_revoked(
         };
         events::record(tx, event, now).await?;
     }
+    crate::server::metrics::revoked(why.reason.as_str(), all.len());
     revocation_push::notify(tx, all, now).await
 }
 

@@ -43,6 +43,11 @@ pub struct AccessClaims {
     /// How: RFC 8176 method names (`pwd`, `otp`, `recovery_code`).
     #[serde(default)]
     pub amr: Vec<String>,
+    /// The account was an operator when the token was minted. A hint for clients (to show
+    /// an "Users" link, say) and nothing more: every operator request checks the account
+    /// itself (`service::admin`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub op: bool,
 }
 
 /// Who issues tokens, for whom, and for how long.
@@ -78,6 +83,8 @@ pub struct Subject<'a> {
     pub auth_time: i64,
     /// Space-separated method names, as stored with the session.
     pub amr: &'a str,
+    /// The account is an operator (the `op` hint).
+    pub operator: bool,
 }
 
 /// [`mint_for`] a session whose person signed in with a password at `now` (tests and
@@ -90,7 +97,7 @@ pub fn mint(
     session_ends_at: i64,
     now: i64,
 ) -> Result<(String, AccessClaims), jsonwebtoken::errors::Error> {
-    mint_for(keys, settings, &Subject { user_id, session_id, session_ends_at, auth_time: now, amr: "pwd" }, now)
+    mint_for(keys, settings, &Subject { user_id, session_id, session_ends_at, auth_time: now, amr: "pwd", operator: false }, now)
 }
 
 /// Mints an access token for one session. It expires after the configured lifetime or at
@@ -101,7 +108,7 @@ pub fn mint_for(
     subject: &Subject<'_>,
     now: i64,
 ) -> Result<(String, AccessClaims), jsonwebtoken::errors::Error> {
-    let Subject { user_id, session_id, session_ends_at, auth_time, amr } = *subject;
+    let Subject { user_id, session_id, session_ends_at, auth_time, amr, operator } = *subject;
     let claims = AccessClaims {
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
@@ -113,6 +120,7 @@ pub fn mint_for(
         jti: uuid::Uuid::new_v4().simple().to_string(),
         auth_time,
         amr: amr.split_whitespace().map(str::to_owned).collect(),
+        op: operator,
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = Some(TOKEN_TYPE.to_owned());

@@ -48,6 +48,9 @@ impl std::fmt::Debug for VerifiedCache {
 }
 
 /// Where a cached token stands against today's key ring and settings.
+// Returned by value and matched at once, once per request: boxing the claims would only add
+// an allocation to the hot path.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Lookup {
     /// Verified before, key and settings unchanged: only the time checks remain.
     Hit(AccessClaims, String),

@@ -1,0 +1,383 @@
+//! `/admin` (operators only): find an account ("Users"), see one account
+//! (`/admin/users/:id`) and help its person, and the audit log (`/admin/audit`). Works with
+//! JavaScript off: the search is a GET form, every action a plain POST form that comes back
+//! to the account's page. Operator status is checked by the server on every call; a
+//! non-operator sees the refusal.
+
+use crate::{
+    api::{
+        admin::{
+            find_accounts, load_account, load_audit_log, DisableAccount, EnableAccount, OperatorSignOut, RemoveSecondFactor,
+            SendResetLink,
+        },
+        security::whoami,
+        with_refresh,
+    },
+    components::{
+        form::{refreshing_action, RefreshingForm},
+        layout::{LoadError, SignedInHeader},
+        time::When,
+    },
+    error::AppError,
+    model::{AccountDetail, AccountSession, AccountSummary, AuditEntry},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Percent-encodes a query or path value (the same on both targets).
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `/admin`: "Users" — search by the start of an address or a name.
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let query = use_query_map();
+    let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
+    let results = Resource::new(
+        move || (query.read().get("q"), query.read().get("after")),
+        |(q, after)| async move { with_refresh(|| find_accounts(q.clone(), after.clone())).await },
+    );
+    view! {
+        <Title text="Users — Gatehouse" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match (me.await, results.await) {
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Users" /> }.into_any(),
+                    (Ok(me), Ok(found)) => {
+                        let q = query.read_untracked().get("q").unwrap_or_default();
+                        let next = found
+                            .next_after
+                            .clone()
+                            .map(|after| format!("/admin?q={}&after={}", encode(&q), encode(&after)));
+                        let empty = found.users.is_empty();
+                        view! {
+                            <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
+                            <main id="main">
+                                <h1>"Users"</h1>
+                                <p class="lead">"Find a person by the start of their email address or name."</p>
+                                <form method="get" action="/admin" class="search" role="search">
+                                    <label for="q">"Email or name"</label>
+                                    <input id="q" name="q" type="search" value=q.clone() maxlength="320" autocomplete="off" />
+                                    <button type="submit">"Search"</button>
+                                </form>
+                                <p><a href="/admin/audit">"Audit log"</a></p>
+                                {if empty {
+                                    view! { <p class="empty-state">"No account matches."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ul class="accounts" aria-label="Accounts">
+                                            {found.users.into_iter().map(|u| view! { <AccountRow account=u /> }).collect_view()}
+                                        </ul>
+                                    }
+                                        .into_any()
+                                }}
+                                {next.map(|href| view! {
+                                    <nav class="pages" aria-label="More accounts"><a href=href rel="next">"Next page"</a></nav>
+                                })}
+                            </main>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AccountRow(account: AccountSummary) -> impl IntoView {
+    let href = format!("/admin/users/{}", encode(&account.id));
+    view! {
+        <li class="account">
+            <a href=href>
+                <strong>{account.display_name.clone()}</strong>
+                " "
+                <span class="email">{account.email.clone()}</span>
+            </a>
+            {account.disabled.then(|| view! { <span class="badge danger">"Disabled"</span> })}
+            {account.operator.then(|| view! { <span class="badge">"Operator"</span> })}
+        </li>
+    }
+}
+
+/// What a no-JS action's `?done=` says.
+fn done_text(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "signed-out" => "Signed out.",
+        "disabled" => "The account is disabled; every session has ended.",
+        "enabled" => "The account is enabled.",
+        "reset-sent" => "A link to set a new password is on its way.",
+        "two-step-removed" => "Two-step verification was removed; a new password is needed at the next sign-in.",
+        _ => return None,
+    })
+}
+
+/// `/admin/users/:id`: one account, and what an operator can do for its person.
+#[component]
+pub fn AdminUserPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let sign_out = refreshing_action::<OperatorSignOut>();
+    let disable = refreshing_action::<DisableAccount>();
+    let enable = refreshing_action::<EnableAccount>();
+    let send_reset = refreshing_action::<SendResetLink>();
+    let remove = refreshing_action::<RemoveSecondFactor>();
+    let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
+    let data = Resource::new(
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                sign_out.version().get(),
+                disable.version().get(),
+                enable.version().get(),
+                send_reset.version().get(),
+                remove.version().get(),
+            )
+        },
+        |(id, ..)| async move { with_refresh(|| load_account(id.clone())).await },
+    );
+    // The latest action's outcome (each action's answer replaces the one before); without
+    // JavaScript, what `?done=` says.
+    let latest = RwSignal::new(None::<String>);
+    fn follow<S: Send + Sync + 'static>(action: Act<S>, done: &'static str, latest: RwSignal<Option<String>>) {
+        Effect::new(move |_| match action.value().get() {
+            Some(Ok(())) => latest.set(done_text(done).map(str::to_owned)),
+            Some(Err(AppError::ReauthenticationRequired { .. })) | None => {}
+            Some(Err(e)) => latest.set(Some(e.to_string())),
+        });
+    }
+    follow(sign_out, "signed-out", latest);
+    follow(disable, "disabled", latest);
+    follow(enable, "enabled", latest);
+    follow(send_reset, "reset-sent", latest);
+    follow(remove, "two-step-removed", latest);
+    let outcome = move || latest.get().or_else(|| query.read().get("done").and_then(|d| done_text(&d)).map(str::to_owned));
+    view! {
+        <Title text="User — Gatehouse" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match (me.await, data.await) {
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="User" /> }.into_any(),
+                    (Ok(me), Ok(detail)) => view! {
+                        <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
+                        <AccountView detail=detail outcome=Signal::derive(outcome) sign_out disable enable send_reset remove />
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+type Act<S> = Action<S, Result<(), AppError>>;
+
+#[component]
+fn AccountView(
+    detail: AccountDetail,
+    outcome: Signal<Option<String>>,
+    sign_out: Act<OperatorSignOut>,
+    disable: Act<DisableAccount>,
+    enable: Act<EnableAccount>,
+    send_reset: Act<SendResetLink>,
+    remove: Act<RemoveSecondFactor>,
+) -> impl IntoView {
+    let user = detail.user.clone();
+    let id = user.id.clone();
+    let (id_enable, id_disable, id_reset, id_remove, id_all) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+    let sessions = detail.sessions.clone();
+    let session_count = sessions.len();
+    view! {
+        <main id="main">
+            <p><a href="/admin">"Users"</a></p>
+            <h1>{user.display_name.clone()}</h1>
+            <p class="status" role="status">{move || outcome.get()}</p>
+            <dl class="facts">
+                <dt>"Email"</dt>
+                <dd class="email">{user.email.clone()}</dd>
+                <dt>"Email verified"</dt>
+                <dd>{if user.email_verified { "Yes" } else { "No" }}</dd>
+                <dt>"Account"</dt>
+                <dd class="account-state">{if user.disabled { "Disabled" } else { "Enabled" }}</dd>
+                <dt>"Operator"</dt>
+                <dd>{if user.operator { "Yes" } else { "No" }}</dd>
+                <dt>"Created"</dt>
+                <dd>{crate::time::exact(&user.created_at)}</dd>
+                <dt>"Two-step verification"</dt>
+                <dd>
+                    {if detail.factors.authenticator {
+                        format!("On (authenticator app; {} recovery codes left)", detail.factors.recovery_codes_left)
+                    } else {
+                        "Off".to_owned()
+                    }}
+                </dd>
+                {detail.password_reset_required.then(|| view! {
+                    <dt>"Next sign-in"</dt>
+                    <dd>"Must set a new password first"</dd>
+                })}
+            </dl>
+
+            <section aria-labelledby="actions-heading">
+                <h2 id="actions-heading">"Actions"</h2>
+                <div class="actions">
+                    {if user.disabled {
+                        view! {
+                            <RefreshingForm action=enable class="inline">
+                                <input type="hidden" name="id" value=id_enable />
+                                <button type="submit">"Enable account"</button>
+                            </RefreshingForm>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <RefreshingForm action=disable class="inline">
+                                <input type="hidden" name="id" value=id_disable />
+                                <button type="submit" class="danger">"Disable account"</button>
+                            </RefreshingForm>
+                        }
+                            .into_any()
+                    }}
+                    {(!user.disabled).then(|| view! {
+                        <RefreshingForm action=send_reset class="inline">
+                            <input type="hidden" name="id" value=id_reset.clone() />
+                            <button type="submit" class="secondary">"Send password reset link"</button>
+                        </RefreshingForm>
+                    })}
+                    {detail.factors.authenticator.then(|| view! {
+                        <RefreshingForm action=remove class="inline">
+                            <input type="hidden" name="id" value=id_remove.clone() />
+                            <button type="submit" class="danger">"Remove two-step verification"</button>
+                        </RefreshingForm>
+                    })}
+                </div>
+            </section>
+
+            <section aria-labelledby="sessions-heading">
+                <h2 id="sessions-heading">"Sessions"</h2>
+                {if session_count == 0 {
+                    view! { <p class="empty-state">"Not signed in anywhere."</p> }.into_any()
+                } else {
+                    view! {
+                        <RefreshingForm action=sign_out class="inline">
+                            <input type="hidden" name="id" value=id_all />
+                            <button type="submit" class="danger">"Sign out all sessions"</button>
+                        </RefreshingForm>
+                        <ul class="devices">
+                            {sessions.into_iter().map(|s| view! { <SessionRow session=s account=id.clone() sign_out /> }).collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }}
+            </section>
+
+            <section aria-labelledby="events-heading">
+                <h2 id="events-heading">"Security activity"</h2>
+                <ul class="events">
+                    {detail.events.into_iter().map(|e| view! {
+                        <li><span class="event-text">{e.text}</span> " " <When at=e.at ago=e.ago /></li>
+                    }).collect_view()}
+                </ul>
+            </section>
+
+            <section aria-labelledby="audit-heading">
+                <h2 id="audit-heading">"Operator actions"</h2>
+                <AuditList entries=detail.actions />
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn SessionRow(session: AccountSession, account: String, sign_out: Act<OperatorSignOut>) -> impl IntoView {
+    let label = format!("Sign out {}", session.device);
+    view! {
+        <li class="device">
+            <div class="device-head"><h3 class="device-name">{session.device.clone()}</h3></div>
+            <dl class="facts">
+                <dt>"Browser"</dt>
+                <dd>{session.browser.clone()}</dd>
+                <dt>"Operating system"</dt>
+                <dd>{session.os.clone()}</dd>
+                <dt>"IP address"</dt>
+                <dd>{if session.ip.is_empty() { "unknown".to_owned() } else { session.ip.clone() }}</dd>
+                <dt>"Signed in"</dt>
+                <dd><When at=session.signed_in_at.clone() ago=session.signed_in_ago.clone() /></dd>
+                <dt>"Signed in with"</dt>
+                <dd>{session.signed_in_with.clone()}</dd>
+                <dt>"Last active"</dt>
+                <dd><When at=session.last_active_at.clone() ago=session.last_active_ago.clone() /></dd>
+            </dl>
+            <RefreshingForm action=sign_out class="inline">
+                <input type="hidden" name="id" value=account />
+                <input type="hidden" name="session_id" value=session.id.clone() />
+                <button type="submit" class="danger" aria-label=label>"Sign out"</button>
+            </RefreshingForm>
+        </li>
+    }
+}
+
+#[component]
+fn AuditList(entries: Vec<AuditEntry>) -> impl IntoView {
+    if entries.is_empty() {
+        return view! { <p class="empty-state">"Nothing yet."</p> }.into_any();
+    }
+    view! {
+        <table class="audit">
+            <thead><tr><th scope="col">"When"</th><th scope="col">"Operator"</th><th scope="col">"Action"</th><th scope="col">"Account"</th></tr></thead>
+            <tbody>
+                {entries.into_iter().map(|e| {
+                    let href = format!("/admin/users/{}", encode(&e.target_id));
+                    view! {
+                        <tr>
+                            <td><When at=e.at ago=e.ago /></td>
+                            <td>{e.operator_email}</td>
+                            <td>{e.text}</td>
+                            <td><a href=href>{e.target_email}</a></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// `/admin/audit`: every operator action, newest first.
+#[component]
+pub fn AdminAuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
+    let log = Resource::new(move || query.read().get("before"), |before| async move { with_refresh(|| load_audit_log(before.clone())).await });
+    view! {
+        <Title text="Audit log — Gatehouse" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match (me.await, log.await) {
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Audit log" /> }.into_any(),
+                    (Ok(me), Ok(log)) => {
+                        let next = log.next_before.clone().map(|b| format!("/admin/audit?before={}", encode(&b)));
+                        view! {
+                            <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
+                            <main id="main">
+                                <p><a href="/admin">"Users"</a></p>
+                                <h1>"Audit log"</h1>
+                                <p class="lead">"Every action an operator took, newest first."</p>
+                                <AuditList entries=log.entries />
+                                {next.map(|href| view! { <nav class="pages" aria-label="Older entries"><a href=href rel="next">"Older entries"</a></nav> })}
+                            </main>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

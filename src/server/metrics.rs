@@ -1,0 +1,158 @@
+//! Operator metrics (ssr only): counters and histograms in Prometheus text, served at
+//! `/metrics` on a listener of its own (`GATEHOUSE_METRICS_ADDR`, off by default).
+//!
+//! The recording functions below are what the rest of the server calls. With metrics off no
+//! recorder is installed, and the `metrics` crate's macros then do nothing but read one
+//! global pointer; the per-route latency layer is not even added to the router.
+//!
+//! Labels are bounded sets: outcomes are error codes (`AppError::code`), reasons are
+//! `EndReason`s, routes are the router's templates (`/api/v1/sessions/{id}`), never raw paths.
+
+use axum::{extract::MatchedPath, extract::Request, middleware::Next, response::Response, routing::get, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::{sync::OnceLock, time::{Duration, Instant}};
+
+/// Sign-ins by outcome: `success`, or the error code that ended them
+/// (`invalid_credentials`, `second_factor_required`, `too_many_attempts`, …).
+pub const SIGN_INS: &str = "gatehouse_sign_ins_total";
+/// Refreshes by outcome: `success`, or the error code (`refresh_token_reused` is a reuse
+/// detection, `session_revoked`, `invalid_refresh_token`, …).
+pub const REFRESHES: &str = "gatehouse_refreshes_total";
+/// Sessions ended, by reason (`EndReason::as_str`).
+pub const REVOCATIONS: &str = "gatehouse_revocations_total";
+/// Requests refused with 429, by route.
+pub const THROTTLED: &str = "gatehouse_throttled_requests_total";
+/// Mail waiting to be sent (queued, not yet sent or given up).
+pub const MAIL_QUEUE_DEPTH: &str = "gatehouse_mail_queue_depth";
+/// Mail delivery attempts that failed.
+pub const MAIL_FAILURES: &str = "gatehouse_mail_failures_total";
+/// Seconds a password hashing job waited for a hashing thread.
+pub const HASH_QUEUE_WAIT: &str = "gatehouse_password_hash_queue_wait_seconds";
+/// Request latency in seconds, by route template, method and status class.
+pub const REQUEST_DURATION: &str = "gatehouse_http_request_duration_seconds";
+
+/// Latency buckets (seconds): from a cached token check to a slow hash under load.
+const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder (once; later calls, as from several test servers in
+/// one process, get the same one) and answers the handle that renders it.
+pub fn install() -> Result<PrometheusHandle, String> {
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let builder = PrometheusBuilder::new().set_buckets(BUCKETS).map_err(|e| format!("metrics: {e}"))?;
+    let recorder = builder.build_recorder();
+    let handle = recorder.handle();
+    // Losing a race to install means another server of this process installed first.
+    if metrics::set_global_recorder(recorder).is_err() {
+        return HANDLE.get().cloned().ok_or_else(|| "metrics: another recorder is installed".to_owned());
+    }
+    describe();
+    let _ = HANDLE.set(handle.clone());
+    Ok(HANDLE.get().cloned().unwrap_or(handle))
+}
+
+fn describe() {
+    metrics::describe_counter!(SIGN_INS, "Sign-ins by outcome (success or the error code)");
+    metrics::describe_counter!(REFRESHES, "Refresh-token rotations by outcome (refresh_token_reused: reuse detected)");
+    metrics::describe_counter!(REVOCATIONS, "Sessions ended, by reason");
+    metrics::describe_counter!(THROTTLED, "Requests answered 429, by route");
+    metrics::describe_gauge!(MAIL_QUEUE_DEPTH, "Mail queued and not yet sent");
+    metrics::describe_counter!(MAIL_FAILURES, "Failed mail delivery attempts");
+    metrics::describe_histogram!(HASH_QUEUE_WAIT, metrics::Unit::Seconds, "Time a password hash waited for a hashing thread");
+    metrics::describe_histogram!(REQUEST_DURATION, metrics::Unit::Seconds, "Request latency by route");
+}
+
+/// The `/metrics` listener's router.
+pub fn router(handle: PrometheusHandle) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move {
+                handle.run_upkeep();
+                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+            }
+        }),
+    )
+}
+
+/// A sign-in ended: `Ok` is `success`, an error counts under its code.
+pub fn sign_in<T>(result: &Result<T, crate::error::AppError>) {
+    metrics::counter!(SIGN_INS, "outcome" => outcome(result)).increment(1);
+}
+
+/// A refresh ended, as [`sign_in`].
+pub fn refresh<T>(result: &Result<T, crate::error::AppError>) {
+    metrics::counter!(REFRESHES, "outcome" => outcome(result)).increment(1);
+}
+
+fn outcome<T>(result: &Result<T, crate::error::AppError>) -> &'static str {
+    match result {
+        Ok(_) => "success",
+        Err(e) => e.code(),
+    }
+}
+
+/// `count` sessions ended for `reason`.
+pub fn revoked(reason: &'static str, count: usize) {
+    if count > 0 {
+        metrics::counter!(REVOCATIONS, "reason" => reason).increment(count as u64);
+    }
+}
+
+pub fn mail_queue_depth(depth: i64) {
+    metrics::gauge!(MAIL_QUEUE_DEPTH).set(depth as f64);
+}
+
+pub fn mail_failed() {
+    metrics::counter!(MAIL_FAILURES).increment(1);
+}
+
+pub fn hash_queue_wait(waited: Duration) {
+    metrics::histogram!(HASH_QUEUE_WAIT).record(waited.as_secs_f64());
+}
+
+/// One request answered: its latency under its route template, and a 429 counted as
+/// throttled. `route` must be a template (`MatchedPath`), or `other` for the fallback.
+pub fn observe_request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    let class = match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    metrics::histogram!(REQUEST_DURATION, "route" => route.to_owned(), "method" => method.to_owned(), "status" => class)
+        .record(elapsed.as_secs_f64());
+    if status == 429 {
+        metrics::counter!(THROTTLED, "route" => route.to_owned()).increment(1);
+    }
+}
+
+/// The layer that feeds [`observe_request`] (added only with metrics on).
+pub async fn layer(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let method = bounded_method(req.method());
+    let started = Instant::now();
+    let response = next.run(req).await;
+    observe_request(route.as_deref().unwrap_or("other"), method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// Methods as labels: the standard ones, anything else `other` (a client picks the method).
+fn bounded_method(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
