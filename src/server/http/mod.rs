@@ -6,7 +6,8 @@
 //! - `forward`: `GET /auth/forward`, the forward-auth check reverse proxies ask before
 //!   letting a request through to another app.
 //! - `json`: JSON bodies in, and the one error body out, with stable codes.
-//! - `csrf`, `headers`, `limits`: what stands in front of every route.
+//! - `pipeline`: what stands in front of every route, as one layer: the checks of `limits`,
+//!   `csrf` and `browser`'s page guard, `server_fns`' error answers and `headers`.
 //! - `openapi`: the API's OpenAPI document, generated from `api`'s annotations.
 //! - `server_fns`: server-function errors with the status that fits them.
 
@@ -18,6 +19,7 @@ pub mod headers;
 pub mod json;
 pub mod limits;
 pub mod openapi;
+pub mod pipeline;
 pub mod server_fns;
 
 use crate::server::{client::{resolve_client_ip, Client}, state::AppState};

@@ -9,8 +9,9 @@
 
 use super::{
     keys::KeyRing,
-    verified_cache::{Lookup, VerifiedCache},
+    verified_cache::{Lookup, VerifiedCache, VerifiedToken},
 };
+use std::sync::Arc;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -151,23 +152,24 @@ pub fn verify_cached(
     settings: &AccessSettings,
     token: &str,
     now: i64,
-) -> Result<(AccessClaims, String), AccessError> {
+) -> Result<Arc<VerifiedToken>, AccessError> {
     if token.len() > MAX_TOKEN_BYTES || token.is_empty() {
         return Err(AccessError::Invalid);
     }
     let key = VerifiedCache::key(token);
-    if let Lookup::Hit(claims, kid) = cache.lookup(&key, keys, settings) {
-        if let Err(e) = check_claims(&claims, settings, now) {
+    if let Lookup::Hit(verified) = cache.lookup(&key, keys, settings) {
+        if let Err(e) = check_claims(&verified.claims, settings, now) {
             if e == AccessError::Expired {
                 cache.remove(&key);
             }
             return Err(e);
         }
-        return Ok((claims, kid));
+        return Ok(verified);
     }
     let (claims, kid) = verify_with_kid(keys, settings, token, now)?;
-    cache.insert(key, keys, &claims, &kid, now);
-    Ok((claims, kid))
+    let verified = Arc::new(VerifiedToken::new(claims, kid));
+    cache.insert(key, keys, &verified, now);
+    Ok(verified)
 }
 
 /// A token that is ours, whatever its age: everything [`verify`] checks but the clock. Only
