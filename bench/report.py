@@ -183,7 +183,8 @@ json.dump(result, open(out_path, "w"), indent=2)
 # ---- the table -------------------------------------------------------------------------
 m = meta["machine"]
 print()
-print(f"Gatehouse benchmarks on {db_name} — {meta['when']} — commit {meta['commit']}{' (+ local changes)' if meta['dirty_tree'] == 'yes' else ''}, binary built {meta['binary_built']}")
+built_from = f"binary {meta['binary']}" if meta.get("binary") else f"commit {meta['commit']}{' (+ local changes)' if meta['dirty_tree'] == 'yes' else ''}"
+print(f"Gatehouse benchmarks on {db_name} — {meta['when']} — {built_from}, built {meta['binary_built']}")
 print(f"{m['cpu']}, {m['cores']} cores, {m['mem_mb']:,} MB, {m['kernel']}; {m['wrk']}; "
       f"{meta['settings']['duration']} per run, median of {meta['settings']['repeats']}; load avg at end {m['loadavg_at_end']}")
 print()

@@ -364,7 +364,7 @@ WASM="$SITE_ROOT/pkg/gatehouse.wasm"
 jq -n \
   --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   --arg commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  --arg built "$(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ)" \
+  --arg built "$(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ)" --arg binary "${BENCH_BIN:+$BENCH_BIN}" \
   --arg dirty "$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo yes || echo no)" \
   --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
   --argjson cores "$CORES" \
@@ -379,7 +379,7 @@ jq -n \
   --argjson load_start "$LOAD_START_MS" --argjson load_end "$LOAD_END_MS" \
   --argjson wasm_raw "$(wc -c <"$WASM")" --argjson wasm_gzip "$(gzip -9 -c "$WASM" | wc -c)" \
   --argjson wasm_br "$(brotli -c -q 11 "$WASM" | wc -c)" \
-  '{when: $when, commit: $commit, dirty_tree: $dirty, binary_built: $built,
+  '{when: $when, commit: $commit, dirty_tree: $dirty, binary_built: $built, binary: $binary,
     database: $database,
     machine: {cpu: $cpu, cores: $cores, mem_mb: $mem_mb, kernel: $kernel, loadavg_at_end: $load, wrk: $wrk},
     settings: {duration: $duration, repeats: $repeats, base_sessions: $base_sessions, scale_sessions: $sessions,
