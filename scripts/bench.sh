@@ -12,7 +12,7 @@
 # also written as JSON to bench/results/<timestamp>.json (git-ignored).
 #
 # Options (or env): --sessions N (BENCH_SESSIONS, default: no scale stage), --duration 10s
-# (BENCH_DURATION), --repeats 3 (BENCH_REPEATS; rows are medians of the repeats, ratios are
+# (BENCH_DURATION), --only "bare livez me_bearer ..." (BENCH_ONLY: just those rows), --repeats 3 (BENCH_REPEATS; rows are medians of the repeats, ratios are
 # medians of per-repeat ratios), --port 3917 (BENCH_PORT), --no-build (BENCH_NO_BUILD=1);
 # BENCH_BIN=path serves another server binary (e.g. a saved copy of an earlier build);
 # --db sqlite|postgres (BENCH_DB, default sqlite); BENCH_METRICS=1 serves with metrics on
@@ -35,8 +35,9 @@ while [ $# -gt 0 ]; do
     --repeats) REPEATS="$2"; shift 2 ;;
     --port) PORT="$2"; shift 2 ;;
     --no-build) NO_BUILD=1; shift ;;
+    --only) export BENCH_ONLY="$2"; shift 2 ;;
     --db) DB_KIND="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -71,10 +72,16 @@ if [ "$NO_BUILD" != 1 ]; then
   LEPTOS_SITE_ROOT="$SITE_ROOT" cargo leptos build --release
   say "building bench/argon2-limit (times one argon2id check at the server's parameters)"
   cargo build --release --quiet --locked --manifest-path bench/argon2-limit/Cargo.toml --target-dir target/bench-tools
+  say "building bench/bare-axum (the physical limit: one axum route answering \"ok\", same axum/hyper/tokio)"
+  cargo build --release --quiet --locked --manifest-path bench/bare-axum/Cargo.toml --target-dir target/bench-tools
 fi
-BIN="${BENCH_BIN:-$ROOT/target/release/gatehouse}" # BENCH_BIN: compare another build
+# BENCH_BIN: compare another build. cargo leptos honours CARGO_TARGET_DIR.
+BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/gatehouse}"
 ARGON2_LIMIT="$ROOT/target/bench-tools/release/argon2-limit"
-[ -x "$BIN" ] && [ -x "$ARGON2_LIMIT" ] && [ -f "$SITE_ROOT/pkg/gatehouse.wasm" ] ||
+BARE_AXUM="$ROOT/target/bench-tools/release/bare-axum"
+BARE_PORT=$((PORT + 1))
+BARE="http://127.0.0.1:$BARE_PORT"
+[ -x "$BIN" ] && [ -x "$ARGON2_LIMIT" ] && [ -x "$BARE_AXUM" ] && [ -f "$SITE_ROOT/pkg/gatehouse.wasm" ] ||
   { echo "bench.sh: build first (run without --no-build)" >&2; exit 1; }
 
 # --- a fresh server ---------------------------------------------------------------------
@@ -82,8 +89,9 @@ WORK="$(mktemp -d /tmp/gatehouse-bench.XXXXXX)"
 SERVER_PID=""
 SAMPLER_PID=""
 FLOOD_PID=""
+BARE_PID=""
 cleanup() {
-  for pid in $FLOOD_PID $SAMPLER_PID $SERVER_PID; do kill "$pid" 2>/dev/null || true; done
+  for pid in $FLOOD_PID $SAMPLER_PID $SERVER_PID $BARE_PID; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ "$DB_KIND" = postgres ] && "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
@@ -92,6 +100,12 @@ trap cleanup EXIT
 if curl -fsS -o /dev/null "$BASE/livez" 2>/dev/null; then
   echo "bench.sh: something already listens on 127.0.0.1:$PORT (use --port)" >&2; exit 1
 fi
+if curl -fsS -o /dev/null "$BARE/livez" 2>/dev/null; then
+  echo "bench.sh: something already listens on 127.0.0.1:$BARE_PORT (bare axum takes --port + 1)" >&2; exit 1
+fi
+say "starting bare axum on $BARE (the physical-limit row)"
+"$BARE_AXUM" "127.0.0.1:$BARE_PORT" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!
 SECRET_ENV=()
 case "$DB_KIND" in
   sqlite)
@@ -226,6 +240,7 @@ check() { # name expected-status grep-pattern curl-args...
     { echo "bench.sh: $name answered $code, not $want with '$pattern'" >&2; head -c 400 "$WORK/check.out" >&2; exit 1; }
 }
 check livez 200 "" "$BASE/livez"
+check "bare axum" 200 "ok" "$BARE/livez"
 check "me (bearer)" 200 '"session_id"' -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/me"
 check "me (cookie)" 200 '"session_id"' -H "Cookie: gh_access=$ACCESS" "$BASE/api/v1/me"
 # The forward-auth check answers 200 with the identity in its headers (its body is empty).
@@ -253,15 +268,19 @@ say "idle: VmRSS ${IDLE_RSS_KB} kB (${IDLE_SETTLED_KB} kB 3 s later), VmHWM ${ID
 export BENCH_LUA_DIR="$ROOT/bench/wrk"
 RUNS="$WORK/runs.jsonl"
 : >"$RUNS"
+: >"$WORK/argon2.jsonl"
 # run_wrk <row> <rep> <threads> <connections> <script> <path> [VAR=value...]: one bounded wrk
 # run in its own process; appends {"row","rep",...,"start_ms","end_ms"} to runs.jsonl.
 run_wrk() {
   local row="$1" rep="$2" t="$3" c="$4" script="$5" path="$6"; shift 6
+  wanted "$row" || return 0
   local sessions; sessions="$(session_count)"
+  local url="$BASE$path"
+  case "$path" in http://*) url="$path" ;; esac # the bare-axum row is another server
   local start; start="$(now_ms)"
   local out
   out="$(env "$@" BENCH_THREADS="$t" wrk -t"$t" -c"$c" -d"$DURATION" --timeout 5s \
-    -s "$BENCH_LUA_DIR/$script" "$BASE$path" 2>&1)" || { echo "$out" >&2; exit 1; }
+    -s "$BENCH_LUA_DIR/$script" "$url" 2>&1)" || { echo "$out" >&2; exit 1; }
   local line; line="$(grep '^BENCH ' <<<"$out" | sed 's/^BENCH //')"
   [ -n "$line" ] || { echo "$out" >&2; exit 1; }
   jq -c --arg row "$row" --argjson rep "$rep" --argjson t "$t" --argjson c "$c" --argjson s "$sessions" \
@@ -271,12 +290,21 @@ run_wrk() {
   printf '   %-28s rep %s: %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms\n' "$row" "$rep" \
     "$(jq -r .rps <<<"$line")" "$(jq -r .p50_ms <<<"$line")" "$(jq -r .p99_ms <<<"$line")" >&2
 }
+# BENCH_ONLY="bare livez me_bearer ...": run only those rows (for quick comparisons while
+# working; the report then leaves out the targets whose rows are missing).
+wanted() {
+  local r="${1%_scaled}"
+  [ "$r" = login_flood ] && r=me_c4_during_flood # the flood is part of that row
+  [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $r "* ]]
+}
 # 32 fresh refresh tokens, each from its own sign-in (not timed).
 fresh_refresh_tokens() {
+  wanted refresh || return 0
   : >"$WORK/refresh.tokens"
   for _ in $(seq 1 32); do login_json login@bench.example | jq -r .refresh_token >>"$WORK/refresh.tokens"; done
 }
 argon2_limit() { # rep
+  wanted login || return 0
   "$ARGON2_LIMIT" "$ARGON2_MEMORY_KIB" "$ARGON2_ITERATIONS" 20 "$CORES" |
     jq -c --argjson rep "$1" --argjson cores "$CORES" '. + {rep: $rep, cores: $cores, limit_per_sec: ($cores * 1000 / .single_ms_median)}' \
     >>"$WORK/argon2.jsonl"
@@ -284,6 +312,7 @@ argon2_limit() { # rep
 AUTH_ME=(BENCH_AUTH=bearer "BENCH_TOKEN=$ACCESS")
 suite() { # rep [suffix]: the rows that the scale stage repeats
   local rep="$1" sfx="${2:-}"
+  run_wrk "bare$sfx" "$rep" 2 32 get.lua "$BARE/livez"
   run_wrk "livez$sfx" "$rep" 2 32 get.lua /livez
   run_wrk "me_bearer$sfx" "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
   fresh_refresh_tokens
@@ -304,6 +333,7 @@ for rep in $(seq 1 "$REPEATS"); do
   run_wrk login "$rep" 1 8 login.lua /api/v1/auth/login BENCH_EMAIL=login@bench.example "BENCH_PASSWORD=$PASSWORD"
   run_wrk me_c4 "$rep" 1 4 get.lua /api/v1/me "${AUTH_ME[@]}"
   # The sign-in flood starts first and ends last, so the whole /me run is inside it.
+  wanted me_c4_during_flood || continue
   FLOOD_DURATION="$(( ${DURATION%s} + 3 ))s"
   ( DURATION="$FLOOD_DURATION" run_wrk login_flood "$rep" 1 8 login.lua /api/v1/auth/login \
       BENCH_EMAIL=login@bench.example "BENCH_PASSWORD=$PASSWORD" ) &
@@ -340,7 +370,7 @@ WASM="$SITE_ROOT/pkg/gatehouse.wasm"
 jq -n \
   --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   --arg commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  --arg built "$(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ)" \
+  --arg built "$(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ)" --arg binary "${BENCH_BIN:+$BENCH_BIN}" \
   --arg dirty "$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo yes || echo no)" \
   --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
   --argjson cores "$CORES" \
@@ -355,7 +385,7 @@ jq -n \
   --argjson load_start "$LOAD_START_MS" --argjson load_end "$LOAD_END_MS" \
   --argjson wasm_raw "$(wc -c <"$WASM")" --argjson wasm_gzip "$(gzip -9 -c "$WASM" | wc -c)" \
   --argjson wasm_br "$(brotli -c -q 11 "$WASM" | wc -c)" \
-  '{when: $when, commit: $commit, dirty_tree: $dirty, binary_built: $built,
+  '{when: $when, commit: $commit, dirty_tree: $dirty, binary_built: $built, binary: $binary,
     database: $database,
     machine: {cpu: $cpu, cores: $cores, mem_mb: $mem_mb, kernel: $kernel, loadavg_at_end: $load, wrk: $wrk},
     settings: {duration: $duration, repeats: $repeats, base_sessions: $base_sessions, scale_sessions: $sessions,

@@ -10,23 +10,31 @@ use crate::{
     server::{
         clock,
         state::AppState,
-        tokens::access::{self, AccessClaims, AccessError},
+        tokens::{
+            access::{self, AccessError},
+            verified_cache::VerifiedToken,
+        },
     },
 };
+use std::sync::Arc;
 use axum::{extract::FromRequestParts, http::request::Parts};
 use http::HeaderMap;
 
-/// A verified caller.
+/// A verified caller: `user_id`, `session_id`, `claims` and `kid` (the key that signed the
+/// token) of a [`VerifiedToken`], shared with the verified cache — a request with a token
+/// seen before copies nothing.
 #[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub user_id: String,
-    pub session_id: String,
-    pub claims: AccessClaims,
-    /// The key that signed the token.
-    pub kid: String,
+pub struct AuthUser(Arc<VerifiedToken>);
+
+impl std::ops::Deref for AuthUser {
+    type Target = VerifiedToken;
+
+    fn deref(&self) -> &VerifiedToken {
+        &self.0
+    }
 }
 
-/// Finds and verifies the caller's access token.
+/// Finds and verifies the caller's access token (read in place from the headers).
 pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<AuthUser, AppError> {
     let token = if let Some(value) = headers.get(http::header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| AppError::InvalidToken)?;
@@ -34,27 +42,26 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, now: i64) -> Result<A
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or(AppError::InvalidToken)?;
-        token.trim().to_owned()
+        token.trim()
     } else {
-        let token = state.cookies.access_token_from_headers(headers).ok_or(AppError::InvalidToken)?;
-        token.expose().to_owned()
+        state.cookies.access_token_in_headers(headers).ok_or(AppError::InvalidToken)?
     };
-    verify(state, &token, now)
+    verify(state, token, now)
 }
 
 /// Verifies one access token as [`authenticate`] does: signature (or the verified cache),
 /// claims, and the revocation list.
 pub fn verify(state: &AppState, token: &str, now: i64) -> Result<AuthUser, AppError> {
-    let (claims, kid) = access::verify_cached(&state.verified, &state.keys.current(), &state.access, token, now).map_err(|e| match e {
+    let verified = access::verify_cached(&state.verified, &state.keys.current(), &state.access, token, now).map_err(|e| match e {
         AccessError::Expired => AppError::TokenExpired,
         AccessError::Invalid => AppError::InvalidToken,
     })?;
-    if state.revoked.is_revoked(&claims.sid) {
+    if state.revoked.is_revoked(&verified.session_id) {
         // The contract knows `invalid_token` here; the client then tries a refresh, which
         // answers `session_revoked`.
         return Err(AppError::InvalidToken);
     }
-    Ok(AuthUser { user_id: claims.sub.clone(), session_id: claims.sid.clone(), claims, kid })
+    Ok(AuthUser(verified))
 }
 
 impl FromRequestParts<AppState> for AuthUser {

@@ -201,10 +201,21 @@ impl CookieSettings {
     pub fn access_token_from_headers(&self, headers: &HeaderMap) -> Option<Secret> {
         cookie_from_headers(headers, self.access_name)
     }
+
+    /// [`Self::access_token_from_headers`] without a copy: the value where it stands in the
+    /// headers, for checking it on the spot.
+    pub fn access_token_in_headers<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        cookie_in_headers(headers, self.access_name)
+    }
 }
 
 /// One cookie's value from the `Cookie` request headers.
 pub fn cookie_from_headers(headers: &HeaderMap, name: &str) -> Option<Secret> {
+    cookie_in_headers(headers, name).map(Secret::new)
+}
+
+/// One cookie's value where it stands in the `Cookie` request headers.
+fn cookie_in_headers<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -212,5 +223,5 @@ pub fn cookie_from_headers(headers: &HeaderMap, name: &str) -> Option<Secret> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(n, _)| *n == name)
-        .map(|(_, v)| Secret::new(v))
+        .map(|(_, v)| v)
 }

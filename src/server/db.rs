@@ -209,9 +209,13 @@ async fn connect_sqlite(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
     // A request that waits this long for a connection fails (500, logged as a pool time-out)
     // before the 30 s request limit: a stall names its cause instead of ending as a bare 408.
     let acquire_timeout = Duration::from_secs(15);
+    // No ping before handing out a connection (sqlx's default): an SQLite connection is a
+    // thread of ours on a local file, and the ping was a round trip to that thread before
+    // every query — half the thread hops of a rotation.
     let writes = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .test_before_acquire(false)
         .acquire_timeout(acquire_timeout)
         .connect_with(options.clone())
         .await?;
@@ -225,6 +229,7 @@ async fn connect_sqlite(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
     let reads = SqlitePoolOptions::new()
         .max_connections(size.max_connections.clamp(1, 2 * cpus))
         .min_connections(1)
+        .test_before_acquire(false)
         .acquire_timeout(acquire_timeout)
         .connect_with(options.read_only(true))
         .await?;

@@ -8,9 +8,9 @@
 //! Labels are bounded sets: outcomes are error codes (`AppError::code`), reasons are
 //! `EndReason`s, routes are the router's templates (`/api/v1/sessions/{id}`), never raw paths.
 
-use axum::{extract::MatchedPath, extract::Request, middleware::Next, response::Response, routing::get, Router};
+use axum::{routing::get, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::{sync::OnceLock, time::{Duration, Instant}};
+use std::{sync::OnceLock, time::Duration};
 
 /// Sign-ins by outcome: `success`, or the error code that ended them
 /// (`invalid_credentials`, `second_factor_required`, `too_many_attempts`, …).
@@ -132,18 +132,8 @@ pub fn observe_request(route: &str, method: &str, status: u16, elapsed: Duration
     }
 }
 
-/// The layer that feeds [`observe_request`] (added only with metrics on).
-pub async fn layer(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let method = bounded_method(req.method());
-    let started = Instant::now();
-    let response = next.run(req).await;
-    observe_request(route.as_deref().unwrap_or("other"), method, response.status().as_u16(), started.elapsed());
-    response
-}
-
 /// Methods as labels: the standard ones, anything else `other` (a client picks the method).
-fn bounded_method(method: &axum::http::Method) -> &'static str {
+pub fn bounded_method(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
     match *method {
         Method::GET => "GET",

@@ -9,7 +9,7 @@ use crate::{
         cookies::CookieSettings,
         db,
         mail::{self, worker::Mailer, Transport},
-        http::{api, browser, csrf, forward, passkeys as passkey_api, headers, json::MAX_BODY_BYTES, limits, server_fns::{self, ErrorSeal}},
+        http::{api, browser, forward, passkeys as passkey_api, pipeline::PipelineLayer, server_fns::ErrorSeal},
         password::Passwords,
         retention::{self, RetentionSettings},
         sessions::{revocation_list::RevocationList, revocation_push, Activity, SessionSettings},
@@ -20,14 +20,12 @@ use crate::{
     },
 };
 use crate::with_db;
-use axum::{extract::DefaultBodyLimit, middleware, Router};
+use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
-use tower_cookies::CookieManagerLayer;
 use crate::server::service::forward::ForwardSettings;
-use tower_http::limit::RequestBodyLimitLayer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -345,8 +343,7 @@ pub fn router(state: AppState) -> Router {
     let fallback_state = state.clone();
     let options = state.leptos_options.clone();
     let https = state.public_origin.starts_with("https://");
-    let metrics = state.metrics;
-    let app = Router::new()
+    Router::new()
         .merge(api::routes())
         .merge(passkey_api::routes())
         .merge(browser::routes())
@@ -356,20 +353,11 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(fallback_state.clone()),
             shell,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), server_fns::error_answers))
-        .layer(middleware::from_fn_with_state(state.clone(), browser::page_guard))
-        .layer(middleware::from_fn_with_state(state.clone(), browser::public_host))
-        .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
-        .layer(CookieManagerLayer::new())
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(limits::buffer_unsized_body))
-        .layer(RequestBodyLimitLayer::new(limits::MAX_REQUEST_BODY))
-        .layer(middleware::from_fn(limits::json_413))
-        .layer(middleware::from_fn(limits::time_limit))
-        .layer(middleware::from_fn(limits::header_size));
-    // Timing is added only with metrics on: off, it costs nothing at all.
-    let app = if metrics { app.layer(middleware::from_fn(crate::server::metrics::layer)) } else { app };
-    headers::layer(app.with_state(state), https)
+        // Header size, time and body limits, cookies, the cross-site check, the public host
+        // name, the page guard, server-function errors, the security headers and (with metrics
+        // on) per-route timing: one layer (see `http::pipeline`).
+        .layer(PipelineLayer::new(state.clone(), https))
+        .with_state(state)
 }
 
 async fn shutdown_signal() {

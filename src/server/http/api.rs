@@ -593,7 +593,7 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<Sta
     ))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<MeBody>, AppError> {
     let profile = account::profile(&state, &user.user_id).await?;
-    Ok(Json(MeBody { user: profile, session_id: user.session_id }))
+    Ok(Json(MeBody { user: profile, session_id: user.session_id.clone() }))
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),

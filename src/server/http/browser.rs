@@ -1,7 +1,7 @@
 //! The browser's side of the flow that is not a page (ssr only).
 //!
 //! A protected page is only rendered with a valid access token. When a navigation arrives
-//! with an expired or missing one, [`page_guard`] sends it through `GET /auth/refresh` — the
+//! with an expired or missing one, [`guard_page`] sends it through `GET /auth/refresh` — the
 //! only place the path-scoped refresh cookie is sent — which rotates the refresh token, sets
 //! the new pair and sends the browser back where it was going. The person never sees the
 //! login page while the refresh token is good.
@@ -18,7 +18,6 @@ use crate::server::{auth, clock, cookies::REFRESH_PATH, service::account, state:
 use axum::{
     extract::{Query, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -57,11 +56,9 @@ pub fn safe_next(next: Option<&str>) -> String {
 /// nobody meets a cross-site refusal or a passkey error because of the name they typed. API
 /// calls, server functions, `/auth/…`, files and health checks are answered wherever they
 /// arrive; so is everything a trusted proxy forwards (it decides which names reach us).
-pub async fn public_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(to) = elsewhere(&state, &req) {
-        return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response();
-    }
-    next.run(req).await
+pub fn public_host(state: &AppState, req: &Request) -> Option<Response> {
+    let to = elsewhere(state, req)?;
+    Some((StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response())
 }
 
 fn elsewhere(state: &AppState, req: &Request) -> Option<String> {
@@ -93,29 +90,37 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/auth/refresh", get(refresh_navigation))
 }
 
-/// Middleware in front of the pages: a protected page gets its caller verified (and handed
-/// on as an `AuthUser` extension) or is redirected through the refresh endpoint first; an
-/// error in the query that our server did not seal is dropped (see `server_fns`).
-pub async fn page_guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// What the page guard decided.
+pub enum Guarded {
+    /// Answered here: a redirect.
+    Answer(Response),
+    /// A protected page with a verified caller (handed on as an `AuthUser` extension); its
+    /// answer must not be cached.
+    SignedIn,
+    /// Not a protected page: go on.
+    Open,
+}
+
+/// In front of the pages: a protected page gets its caller verified (and handed on as an
+/// `AuthUser` extension) or is redirected through the refresh endpoint first; an error in the
+/// query that our server did not seal is dropped (see `server_fns`).
+pub fn guard_page(state: &AppState, req: &mut Request) -> Guarded {
     if req.method() == axum::http::Method::GET {
-        if let Some(redirect) = super::server_fns::unsealed_error_redirect(&state, req.uri(), clock::now()) {
-            return redirect;
+        if let Some(redirect) = super::server_fns::unsealed_error_redirect(state, req.uri(), clock::now()) {
+            return Guarded::Answer(redirect);
         }
     }
-    let path = req.uri().path();
-    if !is_protected(path) {
-        return next.run(req).await;
+    if !is_protected(req.uri().path()) {
+        return Guarded::Open;
     }
-    match auth::authenticate(&state, req.headers(), clock::now()) {
+    match auth::authenticate(state, req.headers(), clock::now()) {
         Ok(user) => {
             req.extensions_mut().insert(user);
-            let mut response = next.run(req).await;
-            no_store(&mut response);
-            response
+            Guarded::SignedIn
         }
         Err(_) => {
             let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/dashboard");
-            see_other(&format!("/auth/refresh?next={}", encode(target)))
+            Guarded::Answer(see_other(&format!("/auth/refresh?next={}", encode(target))))
         }
     }
 }

@@ -10,23 +10,17 @@
 
 use crate::{error::AppError, server::state::AppState};
 use axum::{
-    extract::{Request, State},
-    http::{header, HeaderMap, Method},
-    middleware::Next,
+    extract::Request,
+    http::{header, HeaderMap},
     response::{IntoResponse, Response},
 };
 
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
-    match check(req.headers(), &state.public_origin) {
-        Ok(()) => next.run(req).await,
-        Err(why) => {
-            tracing::warn!(path = %req.uri().path(), why, "cross-site request refused");
-            AppError::Forbidden("Cross-site request refused".into()).into_response()
-        }
-    }
+/// For a request that may change state (anything but GET, HEAD, OPTIONS — the caller
+/// decides): the 403 when it comes from another site, before any handler runs.
+pub fn refuse(state: &AppState, req: &Request) -> Option<Response> {
+    let why = check(req.headers(), &state.public_origin).err()?;
+    tracing::warn!(path = %req.uri().path(), why, "cross-site request refused");
+    Some(AppError::Forbidden("Cross-site request refused".into()).into_response())
 }
 
 /// `Ok` when the request may change state.

@@ -3,10 +3,7 @@
 
 use crate::error::AppError;
 use axum::{
-    body::{to_bytes, Body, HttpBody},
-    extract::Request,
     http::{header, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use std::time::Duration;
@@ -19,48 +16,46 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// A request that takes longer is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Requests whose headers are too large are answered 431 before anything reads them.
-pub async fn header_size(req: Request, next: Next) -> Response {
-    let size = req.uri().to_string().len()
-        + req.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum::<usize>();
-    if size > MAX_HEADER_BYTES {
-        return AppError::HeadersTooLarge { max_kib: MAX_HEADER_BYTES / 1024 }.into_response();
-    }
-    next.run(req).await
+/// The request line's target plus every header name and value, as counted against
+/// [`MAX_HEADER_BYTES`] (each header +4 for ": " and CRLF). Allocates nothing.
+pub fn header_bytes<B>(req: &http::Request<B>) -> usize {
+    req_target_len(req.uri()) + req.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum::<usize>()
 }
 
-/// A request that takes longer than [`REQUEST_TIMEOUT`] is dropped and answered 408.
-pub async fn time_limit(req: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => AppError::Timeout.into_response(),
-    }
+/// The length of the URI as written (`Uri`'s `Display`), without writing it.
+fn req_target_len(uri: &http::Uri) -> usize {
+    uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path().len()
+        + uri.query().map_or(0, |q| q.len() + 1)
 }
 
-/// A body that does not declare its length (chunked) is read here, up to the limit, before
-/// any handler sees it: an oversized stream is then a 413 instead of a read error deep inside
-/// a server function (which Leptos would answer 500).
-pub async fn buffer_unsized_body(req: Request, next: Next) -> Response {
-    if req.body().size_hint().exact().is_some() {
-        return next.run(req).await;
+/// A 413 from anywhere inside (an extractor's own limit, say) gets our JSON error body.
+pub fn json_413(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
     }
-    let (parts, body) = req.into_parts();
-    match to_bytes(body, MAX_REQUEST_BODY).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
-        Err(_) => AppError::PayloadTooLarge.into_response(),
-    }
-}
-
-/// tower-http answers an oversized body with a bare text 413; give it our JSON error body.
-pub async fn json_413(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
-        return AppError::PayloadTooLarge.into_response();
+    if is_json {
+        response
+    } else {
+        AppError::PayloadTooLarge.into_response()
     }
-    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_length_is_the_length_of_the_uri_as_written() {
+        for uri in ["/", "/livez", "/a/b?x=1&y=%20", "http://example.com/a?b", "https://h:8443/", "example.com:443", "*"] {
+            let parsed: http::Uri = uri.parse().unwrap();
+            assert_eq!(req_target_len(&parsed), parsed.to_string().len(), "{uri}");
+        }
+    }
 }

@@ -7,8 +7,9 @@
 //! - `forward`: `GET /auth/forward`, the forward-auth check reverse proxies ask before
 //!   letting a request through to another app.
 //! - `json`: JSON bodies in, and the one error body out, with stable codes.
-//! - `csrf`, `headers`, `limits`: what stands in front of every route.
 //! - `passkeys`: the JSON API's passkey routes (WebAuthn ceremonies).
+//! - `pipeline`: what stands in front of every route, as one layer: the checks of `limits`,
+//!   `csrf` and `browser`'s page guard, `server_fns`' error answers and `headers`.
 //! - `openapi`: the API's OpenAPI document, generated from `api`'s annotations.
 //! - `server_fns`: server-function errors with the status that fits them.
 
@@ -22,6 +23,7 @@ pub mod json;
 pub mod limits;
 pub mod openapi;
 pub mod passkeys;
+pub mod pipeline;
 pub mod server_fns;
 
 use crate::server::{client::{resolve_client_ip, Client}, state::AppState};

@@ -16,9 +16,7 @@
 use crate::{error::AppError, server::state::AppState};
 use axum::{
     body::{to_bytes, Body},
-    extract::{Request, State},
     http::{header, HeaderValue, StatusCode, Uri},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
@@ -73,10 +71,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// On every server-function answer: the error's own status, and a seal on error URLs.
-pub async fn error_answers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+pub async fn error_answers(state: &AppState, mut response: Response) -> Response {
     if response.status().is_redirection() {
-        seal_error_location(&state, &mut response);
+        seal_error_location(state, &mut response);
         return response;
     }
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {

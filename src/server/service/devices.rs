@@ -115,7 +115,7 @@ pub async fn sign_out_everywhere(
     now: i64,
 ) -> Result<(), AppError> {
     let (user_id, session_id) = match (caller, refresh) {
-        (Ok(me), _) => (me.user_id, me.session_id),
+        (Ok(me), _) => (me.user_id.clone(), me.session_id.clone()),
         (Err(e), Some(token)) => sessions::live_by_refresh_token(&state.db, token, &state.sessions, now).await?.ok_or(e)?,
         (Err(e), None) => return Err(e),
     };

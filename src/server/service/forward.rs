@@ -232,13 +232,13 @@ pub async fn check(state: &AppState, presented: &Presented, host: Option<&str>, 
     if let Some(bearer) = &presented.bearer {
         // An API client: its token decides, there is nothing to refresh with.
         return match auth::verify(state, bearer.expose(), now) {
-            Ok(caller) => decide(state, rule, caller.user_id, caller.session_id, None).await,
+            Ok(caller) => decide(state, rule, caller.user_id.clone(), caller.session_id.clone(), None).await,
             Err(_) => Ok(Verdict::SignIn { ended: false }),
         };
     }
     if let Some(token) = &presented.access {
         if let Ok(caller) = auth::verify(state, token.expose(), now) {
-            return decide(state, rule, caller.user_id, caller.session_id, None).await;
+            return decide(state, rule, caller.user_id.clone(), caller.session_id.clone(), None).await;
         }
     }
     let Some(refresh_token) = &presented.refresh else {

@@ -360,7 +360,7 @@ pub async fn reauthenticate(state: &AppState, caller: &AuthUser, client: &Client
         return Err(AppError::SessionRevoked);
     };
     tx.commit().await?;
-    let subject = access::Subject { user_id: &user.id, session_id: &caller.session_id, session_ends_at, auth_time: now, amr };
+    let subject = access::Subject { user_id: &user.id, session_id: &caller.session_id, session_ends_at, auth_time: now, amr, operator: user.operator_since.is_some() };
     let (token, claims) = access::mint_for(&state.keys.current(), &state.access, &subject, now)?;
     tracing::info!(user_id = %user.id, session_id = %caller.session_id, "identity confirmed with a passkey (step-up)");
     Ok(Confirmed { access_token: Secret::new(token), claims, user: user.public(), session_ends_at })

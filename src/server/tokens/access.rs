@@ -9,8 +9,9 @@
 
 use super::{
     keys::KeyRing,
-    verified_cache::{Lookup, VerifiedCache},
+    verified_cache::{Lookup, VerifiedCache, VerifiedToken},
 };
+use std::sync::Arc;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -125,8 +126,21 @@ pub fn mint_for(
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = Some(TOKEN_TYPE.to_owned());
     header.kid = Some(keys.signing_kid().to_owned());
-    let token = jsonwebtoken::encode(&header, &claims, keys.signing_key())?;
+    let token = encode(keys, &header, &claims)?;
     Ok((token, claims))
+}
+
+/// `jsonwebtoken::encode`, byte for byte (JWS compact: base64url of the header's and the
+/// claims' JSON, then of the signature), signing with the ring's parsed key.
+fn encode(keys: &KeyRing, header: &Header, claims: &AccessClaims) -> Result<String, jsonwebtoken::errors::Error> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
+    let mut token = B64.encode(serde_json::to_vec(header)?);
+    token.push('.');
+    B64.encode_string(serde_json::to_vec(claims)?, &mut token);
+    let signature = keys.sign(token.as_bytes());
+    token.push('.');
+    B64.encode_string(signature.to_bytes(), &mut token);
+    Ok(token)
 }
 
 /// Verifies an access token: size, header, algorithm allow-list, known `kid`, signature,
@@ -159,23 +173,24 @@ pub fn verify_cached(
     settings: &AccessSettings,
     token: &str,
     now: i64,
-) -> Result<(AccessClaims, String), AccessError> {
+) -> Result<Arc<VerifiedToken>, AccessError> {
     if token.len() > MAX_TOKEN_BYTES || token.is_empty() {
         return Err(AccessError::Invalid);
     }
     let key = VerifiedCache::key(token);
-    if let Lookup::Hit(claims, kid) = cache.lookup(&key, keys, settings) {
-        if let Err(e) = check_claims(&claims, settings, now) {
+    if let Lookup::Hit(verified) = cache.lookup(&key, keys, settings) {
+        if let Err(e) = check_claims(&verified.claims, settings, now) {
             if e == AccessError::Expired {
                 cache.remove(&key);
             }
             return Err(e);
         }
-        return Ok((claims, kid));
+        return Ok(verified);
     }
     let (claims, kid) = verify_with_kid(keys, settings, token, now)?;
-    cache.insert(key, keys, &claims, &kid, now);
-    Ok((claims, kid))
+    let verified = Arc::new(VerifiedToken::new(claims, kid));
+    cache.insert(key, keys, &verified, now);
+    Ok(verified)
 }
 
 /// A token that is ours, whatever its age: everything [`verify`] checks but the clock. Only
@@ -249,6 +264,17 @@ mod tests {
 
     fn settings() -> AccessSettings {
         AccessSettings { issuer: "http://127.0.0.1:3000".into(), audience: "gatehouse".into(), ttl_secs: 900 }
+    }
+
+    #[test]
+    fn minted_tokens_are_what_jsonwebtoken_would_encode() {
+        let keys = KeyRing::ephemeral();
+        let (token, claims) = mint(&keys, &settings(), "user-1", "session-1", NO_END, NOW).unwrap();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        header.kid = Some(keys.signing_kid().to_owned());
+        assert_eq!(token, jsonwebtoken::encode(&header, &claims, keys.signing_key()).unwrap());
+        assert_eq!(verify(&keys, &settings(), &token, NOW), Ok(claims));
     }
 
     const NOW: i64 = 1_800_000_000;

@@ -18,7 +18,10 @@ use crate::{
     with_db,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
-use ed25519_dalek::{pkcs8::EncodePrivateKey, SigningKey};
+use ed25519_dalek::{
+    pkcs8::{DecodePrivateKey, EncodePrivateKey},
+    SigningKey,
+};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
 use std::{
@@ -47,6 +50,9 @@ pub fn activation_delay_secs(db: &Db) -> i64 {
 pub struct KeyRing {
     signing_kid: String,
     signing_key: EncodingKey,
+    /// The same private key, parsed once: `jsonwebtoken::encode` re-reads the PKCS#8 bytes
+    /// and recomputes the public key (a second scalar multiplication) on every token.
+    signer: SigningKey,
     verifying: HashMap<String, DecodingKey>,
     jwks: serde_json::Value,
 }
@@ -170,8 +176,9 @@ impl KeyRing {
         // The oldest key not yet retired signs (rows come newest first): after a rotation
         // that is the old key until its retirement, then the new one.
         let signer = keys.iter().rev().find(|k| k.signing)?;
-        let der = B64.decode(signer.private_der.expose()).ok()?;
+        let der = zeroize::Zeroizing::new(B64.decode(signer.private_der.expose()).ok()?);
         let signing_key = EncodingKey::from_ed_der(&der);
+        let parsed = SigningKey::from_pkcs8_der(&der).ok()?;
         let signing_kid = signer.kid.clone();
         let mut verifying = HashMap::new();
         let mut jwks = Vec::new();
@@ -183,7 +190,7 @@ impl KeyRing {
                 "kid": k.kid, "alg": ALGORITHM, "use": "sig",
             }));
         }
-        Some(KeyRing { signing_kid, signing_key, verifying, jwks: serde_json::json!({ "keys": jwks }) })
+        Some(KeyRing { signing_kid, signing_key, signer: parsed, verifying, jwks: serde_json::json!({ "keys": jwks }) })
     }
 
     pub fn signing_kid(&self) -> &str {
@@ -192,6 +199,11 @@ impl KeyRing {
 
     pub fn signing_key(&self) -> &EncodingKey {
         &self.signing_key
+    }
+
+    /// The Ed25519 signature of `message` by the signing key.
+    pub fn sign(&self, message: &[u8]) -> ed25519_dalek::Signature {
+        ed25519_dalek::Signer::sign(&self.signer, message)
     }
 
     pub fn verifying_key(&self, kid: &str) -> Option<&DecodingKey> {

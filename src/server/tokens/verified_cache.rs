@@ -28,10 +28,28 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 /// How often (in the tokens' own seconds) a write also sweeps out expired entries.
 const SWEEP_EVERY_SECS: i64 = 60;
 
+/// A token whose signature checked out: whom it names, what it says, which key signed it.
+/// One per token, shared (`Arc`) by every request that presents it: a hit copies nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// `claims.sub`.
+    pub user_id: String,
+    /// `claims.sid`.
+    pub session_id: String,
+    pub claims: AccessClaims,
+    /// The key that signed it.
+    pub kid: String,
+}
+
+impl VerifiedToken {
+    pub fn new(claims: AccessClaims, kid: String) -> Self {
+        VerifiedToken { user_id: claims.sub.clone(), session_id: claims.sid.clone(), claims, kid }
+    }
+}
+
 /// One verified token.
 struct Entry {
-    claims: AccessClaims,
-    kid: String,
+    token: Arc<VerifiedToken>,
     /// The public key the signature was checked with: a hit needs this very key in the ring.
     public_key: Vec<u8>,
 }
@@ -53,7 +71,7 @@ impl std::fmt::Debug for VerifiedCache {
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Lookup {
     /// Verified before, key and settings unchanged: only the time checks remain.
-    Hit(AccessClaims, String),
+    Hit(Arc<VerifiedToken>),
     /// Not cached, or cached under a key or settings that no longer hold: verify in full.
     Miss,
 }
@@ -79,24 +97,25 @@ impl VerifiedCache {
         let Some(entry) = self.entries.get(key) else {
             return Lookup::Miss;
         };
+        let token = &entry.token;
         let same_key = keys
-            .verifying_key(&entry.kid)
+            .verifying_key(&token.kid)
             .and_then(|k| k.try_get_as_bytes().ok())
             .is_some_and(|bytes| bytes == entry.public_key.as_slice());
-        if !same_key || entry.claims.iss != settings.issuer || entry.claims.aud != settings.audience {
+        if !same_key || token.claims.iss != settings.issuer || token.claims.aud != settings.audience {
             self.entries.remove(key);
             return Lookup::Miss;
         }
-        Lookup::Hit(entry.claims.clone(), entry.kid.clone())
+        Lookup::Hit(entry.token.clone())
     }
 
     /// Remembers a token that has just passed full verification with `keys`.
-    pub(super) fn insert(&self, key: [u8; 32], keys: &KeyRing, claims: &AccessClaims, kid: &str, now: i64) {
-        let Some(public_key) = keys.verifying_key(kid).and_then(|k| k.try_get_as_bytes().ok()) else {
+    pub(super) fn insert(&self, key: [u8; 32], keys: &KeyRing, token: &Arc<VerifiedToken>, now: i64) {
+        let Some(public_key) = keys.verifying_key(&token.kid).and_then(|k| k.try_get_as_bytes().ok()) else {
             return;
         };
         self.sweep_if_due(now);
-        let entry = Entry { claims: claims.clone(), kid: kid.to_owned(), public_key: public_key.to_vec() };
+        let entry = Entry { token: token.clone(), public_key: public_key.to_vec() };
         self.entries.insert(key, Arc::new(entry));
     }
 
@@ -111,7 +130,7 @@ impl VerifiedCache {
         if now - last >= SWEEP_EVERY_SECS
             && self.last_sweep.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
         {
-            self.entries.retain(|_, entry| entry.claims.exp > now);
+            self.entries.retain(|_, entry| entry.token.claims.exp > now);
         }
     }
 }
@@ -141,7 +160,8 @@ mod tests {
         assert!(cached(&cache, &token));
         let second = verify_cached(&cache, &keys, &settings(), &token, NOW + 5).unwrap();
         assert_eq!(first, second);
-        assert_eq!(second, (claims, keys.signing_kid().to_owned()));
+        assert_eq!(*second, VerifiedToken::new(claims, keys.signing_kid().to_owned()));
+        assert!(Arc::ptr_eq(&first, &second), "a hit shares the one verified token");
     }
 
     #[test]
