@@ -100,11 +100,7 @@ pub fn ConfirmItsYou() -> impl IntoView {
         }
     });
     // "Use a passkey": options, the browser's assertion, then the confirmation.
-    let with_passkey = Action::new_local(|_: &()| async move {
-        let ceremony = crate::api::passkeys::passkey_options().await?;
-        let credential = crate::components::passkey::get(ceremony.public_key).await?;
-        with_refresh(|| crate::api::passkeys::reauthenticate_with_passkey(ceremony.ceremony.clone(), credential.clone())).await
-    });
+    let with_passkey = Action::new_local(|_: &()| async move { with_refresh(crate::components::passkey::confirm).await });
     Effect::new(move |_| {
         if let Some(Ok(())) = with_passkey.value().get() {
             with_passkey.value().set(None);

@@ -3,16 +3,16 @@
 //! ceremony (`components::passkey`), so it needs JavaScript; the section says so without.
 
 use crate::{
-    api::passkeys::{add_passkey, list_passkeys, passkey_add_options, RemovePasskey},
+    api::passkeys::{list_passkeys, RemovePasskey},
     components::{
-        form::{refreshing_action, FormErrors, RefreshingForm},
+        form::FormErrors,
         passkey,
         step_up::{with_step_up, StepUp},
     },
     model::PasskeyInfo,
     time::exact,
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -26,16 +26,19 @@ pub fn PasskeysSection(initial: Vec<PasskeyInfo>) -> impl IntoView {
     let add = Action::new_local(move |name: &String| {
         let name = name.clone();
         async move {
-            let ceremony = with_step_up(step_up, passkey_add_options).await?;
-            let credential = passkey::create(ceremony.public_key).await?;
-            let added = with_step_up(step_up, || add_passkey(ceremony.ceremony.clone(), credential.clone(), name.clone())).await?;
+            let added = with_step_up(step_up, || passkey::add(name.clone())).await?;
             if let Ok(all) = crate::api::with_refresh(list_passkeys).await {
                 list.set(all);
             }
             Ok(added)
         }
     });
-    let remove = refreshing_action::<RemovePasskey>();
+    // Through the script (and "Confirm it's you" when asked); without JavaScript, the form
+    // posts to the server function and the page comes back.
+    let remove = Action::new_local(move |id: &String| {
+        let id = id.clone();
+        async move { with_step_up(step_up, || passkey::remove(id.clone())).await }
+    });
     // After a removal, the list as the server has it now.
     let reload = Action::new(|_: &()| async move { crate::api::with_refresh(list_passkeys).await });
     Effect::new(move |_| {
@@ -55,8 +58,8 @@ pub fn PasskeysSection(initial: Vec<PasskeyInfo>) -> impl IntoView {
     // What happened last, said once.
     let said = RwSignal::new(query.read_untracked().get("passkey").filter(|p| p == "removed").map(|_| "Passkey removed.".to_owned()));
     Effect::new(move |_| {
-        if let Some(Ok(p)) = add.value().get() {
-            said.set(Some(format!("Passkey \u{201c}{}\u{201d} added.", p.name)));
+        if let Some(Ok(name)) = add.value().get() {
+            said.set(Some(format!("Passkey \u{201c}{name}\u{201d} added.")));
         }
     });
     Effect::new(move |_| {
@@ -117,8 +120,13 @@ pub fn PasskeysSection(initial: Vec<PasskeyInfo>) -> impl IntoView {
 }
 
 #[component]
-fn PasskeyItem(passkey: PasskeyInfo, remove: Action<RemovePasskey, Result<(), crate::error::AppError>>) -> impl IntoView {
+fn PasskeyItem(passkey: PasskeyInfo, remove: Action<String, Result<(), crate::error::AppError>>) -> impl IntoView {
     let label = format!("Remove {}", passkey.name);
+    let id = passkey.id.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        remove.dispatch(id.clone());
+    };
     view! {
         <li class="passkey">
             <h3 class="passkey-name">{passkey.name.clone()}</h3>
@@ -129,10 +137,10 @@ fn PasskeyItem(passkey: PasskeyInfo, remove: Action<RemovePasskey, Result<(), cr
                     None => "not used yet".to_owned(),
                 }}
             </p>
-            <RefreshingForm action=remove class="remove">
+            <form action=RemovePasskey::url() method="post" class="remove" on:submit=on_submit>
                 <input type="hidden" name="id" value=passkey.id.clone() />
                 <button type="submit" class="secondary" aria-label=label>"Remove"</button>
-            </RefreshingForm>
+            </form>
         </li>
     }
 }
