@@ -182,7 +182,10 @@ function offer(tries = 20) {
   }
 }
 
-window.gatehousePasskey = { isSupported: () => supported, add, remove, confirm, offer: () => offer() };
+// One entry for the WebAssembly (one import, one way of waiting): `run("add", name)`,
+// `run("remove", id)`, `run("confirm")`.
+const ceremonies = { add, remove, confirm };
+window.gatehousePasskey = { isSupported: () => supported, run: (what, arg) => ceremonies[what](arg), offer: () => offer() };
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => offer(0));
 else offer(0);
 if (supported) {

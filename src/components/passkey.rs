@@ -12,11 +12,7 @@ mod js {
     #[wasm_bindgen]
     extern "C" {
         #[wasm_bindgen(catch, js_namespace = gatehousePasskey)]
-        pub fn add(name: &str) -> Result<js_sys::Promise, JsValue>;
-        #[wasm_bindgen(catch, js_namespace = gatehousePasskey)]
-        pub fn remove(id: &str) -> Result<js_sys::Promise, JsValue>;
-        #[wasm_bindgen(catch, js_namespace = gatehousePasskey)]
-        pub fn confirm() -> Result<js_sys::Promise, JsValue>;
+        pub fn run(what: &str, arg: &str) -> Result<js_sys::Promise, JsValue>;
         #[wasm_bindgen(catch, js_namespace = gatehousePasskey)]
         pub fn offer() -> Result<(), JsValue>;
         #[wasm_bindgen(catch, js_namespace = gatehousePasskey, js_name = isSupported)]
@@ -24,7 +20,7 @@ mod js {
     }
 
     /// The promise's text, or the error it was refused with.
-    pub async fn run(promise: Result<js_sys::Promise, JsValue>) -> Result<String, super::AppError> {
+    pub async fn wait(promise: Result<js_sys::Promise, JsValue>) -> Result<String, super::AppError> {
         let refused = |e: JsValue| {
             e.as_string()
                 .and_then(|text| serde_json::from_str(&text).ok())
@@ -39,34 +35,30 @@ mod js {
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const NOT_DONE: &str = "The passkey request was cancelled or timed out. Try again.";
 
-/// "Add a passkey" named `name`; answers the name it got.
-pub async fn add(name: String) -> Result<String, AppError> {
-    #[cfg(feature = "hydrate")]
-    return js::run(js::add(&name)).await;
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = name;
-        Err(AppError::BadRequest(NOT_DONE.into()))
-    }
+/// A ceremony of the script: `Ceremony::Add` (a name), `Remove` (an id) or `Confirm`;
+/// answers its text (the new passkey's name, for `Add`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ceremony {
+    Add,
+    Remove,
+    Confirm,
 }
 
-/// "Remove" one of the account's passkeys.
-pub async fn remove(id: String) -> Result<(), AppError> {
+pub async fn run(what: Ceremony, arg: String) -> Result<String, AppError> {
     #[cfg(feature = "hydrate")]
-    return js::run(js::remove(&id)).await.map(|_| ());
+    {
+        let what = match what {
+            Ceremony::Add => "add",
+            Ceremony::Remove => "remove",
+            Ceremony::Confirm => "confirm",
+        };
+        js::wait(js::run(what, &arg)).await
+    }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = id;
+        let _ = (what, arg);
         Err(AppError::BadRequest(NOT_DONE.into()))
     }
-}
-
-/// "Confirm it's you" with one of the account's passkeys.
-pub async fn confirm() -> Result<(), AppError> {
-    #[cfg(feature = "hydrate")]
-    return js::run(js::confirm()).await.map(|_| ());
-    #[cfg(not(feature = "hydrate"))]
-    Err(AppError::BadRequest(NOT_DONE.into()))
 }
 
 /// True in a browser that can use passkeys (and has the script).
