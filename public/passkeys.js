@@ -1,6 +1,7 @@
 // Passkeys in the browser: WebAuthn's JSON forms in and out (binary as base64url), so the
 // WebAssembly and the server only ever handle text. The security page and "Confirm it's
-// you" call `gatehousePasskey.create/get` from Rust; the sign-in page's button and autofill
+// you" call `gatehousePasskey.add/confirm` from Rust (whole ceremonies, server calls
+// included, so the WebAssembly stays small); the sign-in page's button and autofill
 // are wired here, with no WebAssembly involved. Loaded as a module from our own origin,
 // so the page's Content-Security-Policy stays as strict as it was.
 
@@ -44,7 +45,7 @@ function toJSON(cred) {
 }
 
 /** A new passkey for creation options (JSON text); answers the credential as JSON text. */
-export async function create(optionsText) {
+async function create(optionsText) {
   const cred = await navigator.credentials.create({ publicKey: creationOptions(JSON.parse(optionsText)) });
   return JSON.stringify(toJSON(cred));
 }
@@ -53,7 +54,7 @@ let conditional = null; // the autofill request's AbortController, while one wai
 
 /** An assertion for request options (JSON text); answers the credential as JSON text. A
  * modal request first ends a waiting autofill one (a browser takes one at a time). */
-export async function get(optionsText, mediation, signal) {
+async function get(optionsText, mediation, signal) {
   if (mediation !== "conditional" && conditional) {
     conditional.abort();
     conditional = null;
@@ -65,9 +66,10 @@ export async function get(optionsText, mediation, signal) {
   return JSON.stringify(toJSON(cred));
 }
 
-window.gatehousePasskey = { isSupported: () => supported, create, get };
+
 
 // A server function, called the way the page's own calls are: form-encoded in, JSON out.
+// A refusal throws the server's error (the AppError, as JSON text).
 async function call(name, fields) {
   const answer = await fetch(`/fn/${name}`, {
     method: "POST",
@@ -75,8 +77,47 @@ async function call(name, fields) {
     body: new URLSearchParams(fields || {}),
     credentials: "same-origin",
   });
-  if (!answer.ok) throw new Error("refused");
-  return answer.json();
+  const text = await answer.text();
+  if (!answer.ok) throw text;
+  return JSON.parse(text);
+}
+
+// For the WebAssembly: whole ceremonies, which resolve with text or reject with an AppError
+// as JSON text (a browser refusal — cancelled, timed out — becomes a `BadRequest`).
+const NOT_DONE = "The passkey request was cancelled or timed out. Try again.";
+async function ceremony(run) {
+  try {
+    return await run();
+  } catch (e) {
+    throw typeof e === "string" ? e : JSON.stringify({ BadRequest: NOT_DONE });
+  }
+}
+
+/** "Add a passkey" (the server may ask to confirm first): resolves with its name. */
+function add(name) {
+  return ceremony(async () => {
+    const { ceremony, public_key } = await call("passkey-add-options");
+    const credential = await create(public_key);
+    return (await call("passkey-add", { ceremony, credential, name })).name;
+  });
+}
+
+/** "Remove" (the server may ask to confirm first). */
+function remove(id) {
+  return ceremony(async () => {
+    await call("passkey-remove", { id });
+    return "";
+  });
+}
+
+/** "Confirm it's you" with a passkey. */
+function confirm() {
+  return ceremony(async () => {
+    const { ceremony, public_key } = await call("passkey-options");
+    const credential = await get(public_key);
+    await call("reauthenticate-passkey", { ceremony, credential });
+    return "";
+  });
 }
 
 // The sign-in page: "Sign in with a passkey", and passkeys offered in the email field's
@@ -141,7 +182,10 @@ function offer(tries = 20) {
   }
 }
 
-window.gatehousePasskey.offer = () => offer();
+// One entry for the WebAssembly (one import, one way of waiting): `run("add", name)`,
+// `run("remove", id)`, `run("confirm")`.
+const ceremonies = { add, remove, confirm };
+window.gatehousePasskey = { isSupported: () => supported, run: (what, arg) => ceremonies[what](arg), offer: () => offer() };
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => offer(0));
 else offer(0);
 if (supported) {

@@ -101,19 +101,18 @@ pub fn ConfirmItsYou() -> impl IntoView {
     });
     // "Use a passkey": options, the browser's assertion, then the confirmation.
     let with_passkey = Action::new_local(|_: &()| async move {
-        let ceremony = crate::api::passkeys::passkey_options().await?;
-        let credential = crate::components::passkey::get(ceremony.public_key).await?;
-        with_refresh(|| crate::api::passkeys::reauthenticate_with_passkey(ceremony.ceremony.clone(), credential.clone())).await
+        use crate::components::passkey::{run, Ceremony};
+        with_refresh(|| run(Ceremony::Confirm, String::new())).await
     });
     Effect::new(move |_| {
-        if let Some(Ok(())) = with_passkey.value().get() {
+        if let Some(Ok(_)) = with_passkey.value().get() {
             with_passkey.value().set(None);
             step_up.finish(true);
         }
     });
-    let passkeys = RwSignal::new(false);
-    Effect::new(move |_| passkeys.set(crate::components::passkey::supported()));
-    let passkeys = move || passkeys.get() && step_up.passkey.get();
+    // The account has a passkey (the server said so); a browser that cannot use it says so
+    // when the button is pressed.
+    let passkeys = move || step_up.passkey.get();
     let error = Signal::derive(move || with_passkey.value().get().and_then(Result::err).or_else(|| confirm.value().get().and_then(Result::err)));
     let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
     let form_error = move || error.get().filter(|e| !matches!(e, AppError::InvalidInput { .. })).map(|e| e.to_string());

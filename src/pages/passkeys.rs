@@ -1,138 +1,116 @@
 //! The security page's "Passkeys" section: the account's passkeys (name, added, last used),
-//! "Add a passkey" and "Remove" — both sensitive (step-up). Adding runs the browser's
-//! ceremony (`components::passkey`), so it needs JavaScript; the section says so without.
+//! "Add a passkey" and "Remove" — both sensitive (step-up). The ceremonies run in
+//! `public/passkeys.js` (`components::passkey`); after one, the page loads again with the
+//! list as the server has it. Kept free of reactive lists on purpose: the WebAssembly grows
+//! by little. Adding needs JavaScript (the browser creates the passkey); removing works
+//! without it (a plain form to the server function).
 
 use crate::{
-    api::passkeys::{add_passkey, list_passkeys, passkey_add_options, RemovePasskey},
+    api::passkeys::RemovePasskey,
     components::{
-        form::{refreshing_action, FormErrors, RefreshingForm},
-        passkey,
+        form::FormErrors,
+        passkey::{self, Ceremony},
         step_up::{with_step_up, StepUp},
     },
     model::PasskeyInfo,
     time::exact,
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_query_map;
+
+/// Back to the security page, which says what happened.
+fn done(what: &str) {
+    #[cfg(feature = "hydrate")]
+    let _ = window().location().set_href(&format!("/settings/password?passkey={what}"));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = what;
+}
 
 #[component]
 pub fn PasskeysSection(initial: Vec<PasskeyInfo>) -> impl IntoView {
     let step_up = use_context::<StepUp>();
-    let list = RwSignal::new(initial);
-    let name = RwSignal::new(String::new());
     // False on the server and without JavaScript: adding needs the browser's ceremony.
     let can_add = RwSignal::new(false);
     Effect::new(move |_| can_add.set(passkey::supported()));
-    let add = Action::new_local(move |name: &String| {
-        let name = name.clone();
+    // Adding and removing: one action (one way of asking "Confirm it's you" and waiting).
+    let act = Action::new_local(move |(what, arg): &(Ceremony, String)| {
+        let (what, arg) = (*what, arg.clone());
         async move {
-            let ceremony = with_step_up(step_up, passkey_add_options).await?;
-            let credential = passkey::create(ceremony.public_key).await?;
-            let added = with_step_up(step_up, || add_passkey(ceremony.ceremony.clone(), credential.clone(), name.clone())).await?;
-            if let Ok(all) = crate::api::with_refresh(list_passkeys).await {
-                list.set(all);
-            }
-            Ok(added)
+            with_step_up(step_up, || passkey::run(what, arg.clone())).await?;
+            done(if what == Ceremony::Add { "added" } else { "removed" });
+            Ok(())
         }
     });
-    let remove = refreshing_action::<RemovePasskey>();
-    // After a removal, the list as the server has it now.
-    let reload = Action::new(|_: &()| async move { crate::api::with_refresh(list_passkeys).await });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = remove.value().get() {
-            reload.dispatch(());
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(all)) = reload.value().get() {
-            list.set(all);
-        }
-    });
-    let add_errors = FormErrors::of(add.value());
-    let name_error = add_errors.field("name");
-    let remove_errors = FormErrors::of(remove.value());
-    let query = use_query_map();
-    // What happened last, said once.
-    let said = RwSignal::new(query.read_untracked().get("passkey").filter(|p| p == "removed").map(|_| "Passkey removed.".to_owned()));
-    Effect::new(move |_| {
-        if let Some(Ok(p)) = add.value().get() {
-            said.set(Some(format!("Passkey \u{201c}{}\u{201d} added.", p.name)));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = remove.value().get() {
-            said.set(Some("Passkey removed.".to_owned()));
-        }
-    });
-    let done = move || said.get();
-    let pending = add.pending();
+    let errors = FormErrors::of(act.value());
+    let said = match use_query_map().read_untracked().get("passkey").as_deref() {
+        Some("added") => Some("Passkey added."),
+        Some("removed") => Some("Passkey removed."),
+        _ => None,
+    };
+    let name = NodeRef::<leptos::html::Input>::new();
     let on_add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        add.dispatch(name.get_untracked());
+        act.dispatch((Ceremony::Add, name.get().map(|input| input.value()).unwrap_or_default()));
+    };
+    let items = if initial.is_empty() {
+        view! { <p class="passkeys-none">"You have no passkeys yet."</p> }.into_any()
+    } else {
+        view! {
+            <ul class="passkeys">
+                {initial.into_iter().map(|p| view! { <PasskeyItem passkey=p act=act /> }).collect_view()}
+            </ul>
+        }
+        .into_any()
     };
     view! {
         <h2>"Passkeys"</h2>
         <p>"A passkey signs you in with your device's screen lock or a security key instead of your password and code. It only works on this site, so it cannot be phished."</p>
-        {move || {
-            let all = list.get();
-            if all.is_empty() {
-                view! { <p class="passkeys-none">"You have no passkeys yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="passkeys">
-                        {all.into_iter().map(|p| view! { <PasskeyItem passkey=p remove=remove /> }).collect_view()}
-                    </ul>
-                }.into_any()
-            }
-        }}
-        <p class="form-error" role="alert">{move || remove_errors.form()}</p>
-        <noscript><p class="notice">"Adding a passkey needs JavaScript: your browser creates it."</p></noscript>
-        {move || can_add.get().then(|| view! {
-            <form class="stack panel passkey-add" on:submit=on_add>
-                <div class="field">
-                    <label for="field-passkey_name">"Passkey name"</label>
-                    <div class="input-row plain">
-                        <input
-                            id="field-passkey_name"
-                            name="passkey_name"
-                            maxlength="64"
-                            autocomplete="off"
-                            aria-describedby="field-passkey_name-hint"
-                            aria-invalid=move || name_error.get().is_some().then_some("true")
-                            bind:value=name
-                        />
-                    </div>
-                    <p class="hint" id="field-passkey_name-hint">"For example \u{201c}Work laptop\u{201d} or \u{201c}Blue security key\u{201d}; leave it empty to name it after this device."</p>
-                    <p class="field-error" role="alert">{move || name_error.get()}</p>
+        {items}
+        <p class="status" role="status">{said}</p>
+        <form class="stack panel passkey-add" hidden=move || !can_add.get() on:submit=on_add>
+            <div class="field">
+                <label for="field-passkey_name">"Passkey name"</label>
+                <div class="input-row plain">
+                    <input
+                        id="field-passkey_name"
+                        name="passkey_name"
+                        maxlength="64"
+                        autocomplete="off"
+                        aria-describedby="field-passkey_name-hint"
+                        node_ref=name
+                    />
                 </div>
-                <p class="form-error" role="alert">{move || add_errors.form()}</p>
-                <button type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Adding…" } else { "Add a passkey" }}
-                </button>
-            </form>
-        })}
-        <p class="status" role="status">{done}</p>
+                <p class="hint" id="field-passkey_name-hint">"For example \u{201c}Work laptop\u{201d} or \u{201c}Blue security key\u{201d}; leave it empty to name it after this device."</p>
+                <p class="field-error" role="alert">{move || errors.field("name").get()}</p>
+            </div>
+            <p class="form-error" role="alert">{move || errors.form()}</p>
+            <button type="submit" disabled=move || act.pending().get()>"Add a passkey"</button>
+        </form>
+        <p class="notice" hidden=move || can_add.get()>"Adding a passkey needs JavaScript: your browser creates it."</p>
     }
     .into_any()
 }
 
 #[component]
-fn PasskeyItem(passkey: PasskeyInfo, remove: Action<RemovePasskey, Result<(), crate::error::AppError>>) -> impl IntoView {
+fn PasskeyItem(passkey: PasskeyInfo, act: Action<(Ceremony, String), Result<(), crate::error::AppError>>) -> impl IntoView {
     let label = format!("Remove {}", passkey.name);
+    let id = passkey.id.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        act.dispatch((Ceremony::Remove, id.clone()));
+    };
+    let used = match &passkey.last_used_at {
+        Some(at) => format!("last used {}", exact(at)),
+        None => "not used yet".to_owned(),
+    };
     view! {
         <li class="passkey">
-            <h3 class="passkey-name">{passkey.name.clone()}</h3>
-            <p class="facts">
-                "Added " {exact(&passkey.created_at)} " · "
-                {match &passkey.last_used_at {
-                    Some(at) => format!("last used {}", exact(at)),
-                    None => "not used yet".to_owned(),
-                }}
-            </p>
-            <RefreshingForm action=remove class="remove">
-                <input type="hidden" name="id" value=passkey.id.clone() />
+            <h3 class="passkey-name">{passkey.name}</h3>
+            <p class="facts">"Added " {exact(&passkey.created_at)} " · " {used}</p>
+            <form action=RemovePasskey::url() method="post" class="remove" on:submit=on_submit>
+                <input type="hidden" name="id" value=passkey.id />
                 <button type="submit" class="secondary" aria-label=label>"Remove"</button>
-            </RefreshingForm>
+            </form>
         </li>
     }
 }
