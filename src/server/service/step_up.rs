@@ -90,6 +90,9 @@ pub async fn reauthenticate(
     };
     // (Before the transaction: on SQLite the throttle's own write would wait for it.)
     state.throttle.succeeded(attempt, now).await?;
+    // The proof is complete now, not when the request arrived: a hash that waited its turn
+    // under load must not eat into the window it opens.
+    let now = now.max(crate::server::clock::now());
     let mut tx = state.db.begin().await?;
     let amr = match step {
         None => "pwd",
