@@ -126,8 +126,8 @@ case "$DB_KIND" in
 esac
 METRICS_ENV=()
 if [ "${BENCH_METRICS:-0}" = 1 ]; then
-  METRICS_ENV=(GATEHOUSE_METRICS_ADDR="127.0.0.1:$((PORT + 1))")
-  say "metrics on: GATEHOUSE_METRICS_ADDR=127.0.0.1:$((PORT + 1))"
+  METRICS_ENV=(GATEHOUSE_METRICS_ADDR="127.0.0.1:$((PORT + 2))")
+  say "metrics on: GATEHOUSE_METRICS_ADDR=127.0.0.1:$((PORT + 2)) (bare axum has PORT+1)"
 fi
 say "starting gatehouse on $BASE, database $DB; rate limits OFF (GATEHOUSE_*_RATE_PER_MINUTE=0)"
 env DATABASE_URL="$DATABASE_URL" GATEHOUSE_DATA_DIR="$WORK" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
