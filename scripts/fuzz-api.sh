@@ -34,10 +34,14 @@ curl -fsS -H 'Content-Type: application/json' \
 
 # positive_data_acceptance is left out on purpose: schema-valid input can still be wrong
 # (a random email and password are valid JSON but not an account → 401, as documented).
+# One worker: CPython before 3.11.8 (pyenv's 3.11.7 and Debian's 3.11.2 here) keeps the AST
+# builder's recursion depth per interpreter, so hypothesis describing strategies in two threads
+# at once now and then dies with "AST constructor recursion depth mismatch" (cpython#106905) —
+# a fuzzer crash, not a finding. One worker spends the same time budget without the race.
 cd "$ROOT/tests/fuzz"
 st run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance \
-  --max-time "$BUDGET" --workers 2 --seed 42
+  --max-time "$BUDGET" --workers 1 --seed 42
 if grep -q "panicked" "$OUT/server.log"; then
   echo "the server panicked during fuzzing; see $OUT/server.log" >&2
   exit 1
