@@ -15,8 +15,11 @@
 # (BENCH_DURATION), --only "bare livez me_bearer ..." (BENCH_ONLY: just those rows), --repeats 3 (BENCH_REPEATS; rows are medians of the repeats, ratios are
 # medians of per-repeat ratios), --port 3917 (BENCH_PORT), --no-build (BENCH_NO_BUILD=1);
 # BENCH_BIN=path serves another server binary (e.g. a saved copy of an earlier build);
-# --db sqlite|postgres (BENCH_DB, default sqlite); BENCH_METRICS=1 serves with metrics on
-# (GATEHOUSE_METRICS_ADDR on the next port), to compare with a run without.
+# --db sqlite|postgres (BENCH_DB, default sqlite).
+# Ports: --port serves Gatehouse (metrics off), +1 bare axum, +3 a twin of the same binary on
+# the same database with metrics on (its /metrics listener on +2): the me_metrics row, run next
+# to me_bearer in every repeat, is what metrics cost on /api/v1/me. BENCH_TWIN_METRICS=0 runs the
+# twin with metrics off too: an A/A run, the noise floor of that comparison.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
     --no-build) NO_BUILD=1; shift ;;
     --only) export BENCH_ONLY="$2"; shift 2 ;;
     --db) DB_KIND="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -90,8 +93,9 @@ SERVER_PID=""
 SAMPLER_PID=""
 FLOOD_PID=""
 BARE_PID=""
+TWIN_PID=""
 cleanup() {
-  for pid in $FLOOD_PID $SAMPLER_PID $SERVER_PID $BARE_PID; do kill "$pid" 2>/dev/null || true; done
+  for pid in $FLOOD_PID $SAMPLER_PID $SERVER_PID $TWIN_PID $BARE_PID; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ "$DB_KIND" = postgres ] && "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
@@ -124,20 +128,38 @@ case "$DB_KIND" in
     ;;
   *) echo "bench.sh: --db sqlite or postgres" >&2; exit 2 ;;
 esac
-METRICS_ENV=()
-if [ "${BENCH_METRICS:-0}" = 1 ]; then
-  METRICS_ENV=(GATEHOUSE_METRICS_ADDR="127.0.0.1:$((PORT + 2))")
-  say "metrics on: GATEHOUSE_METRICS_ADDR=127.0.0.1:$((PORT + 2)) (bare axum has PORT+1)"
-fi
+serve() { # port log [VAR=value...]: the server under test, every rate limit off (run with &:
+  # exec, so the background job's pid is the server's own, whose memory is sampled)
+  local port="$1" log="$2"; shift 2
+  exec env DATABASE_URL="$DATABASE_URL" GATEHOUSE_DATA_DIR="$WORK" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+    LEPTOS_SITE_ROOT="$SITE_ROOT" GATEHOUSE_ACCESS_TTL=3h GATEHOUSE_PUBLIC_URL="$BASE" \
+    GATEHOUSE_LOGIN_RATE_PER_MINUTE=0 GATEHOUSE_REGISTER_RATE_PER_MINUTE=0 GATEHOUSE_REFRESH_RATE_PER_MINUTE=0 \
+    GATEHOUSE_ARGON2_MEMORY_KIB="$ARGON2_MEMORY_KIB" GATEHOUSE_ARGON2_ITERATIONS="$ARGON2_ITERATIONS" \
+    "${SECRET_ENV[@]}" "$@" "$BIN" serve >"$log" 2>&1
+}
+up() { # base log
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1/livez" 2>/dev/null && return 0; sleep 0.2; done
+  cat "$2" >&2; exit 1
+}
 say "starting gatehouse on $BASE, database $DB; rate limits OFF (GATEHOUSE_*_RATE_PER_MINUTE=0)"
-env DATABASE_URL="$DATABASE_URL" GATEHOUSE_DATA_DIR="$WORK" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
-  LEPTOS_SITE_ROOT="$SITE_ROOT" GATEHOUSE_ACCESS_TTL=3h GATEHOUSE_PUBLIC_URL="$BASE" \
-  GATEHOUSE_LOGIN_RATE_PER_MINUTE=0 GATEHOUSE_REGISTER_RATE_PER_MINUTE=0 GATEHOUSE_REFRESH_RATE_PER_MINUTE=0 \
-  GATEHOUSE_ARGON2_MEMORY_KIB="$ARGON2_MEMORY_KIB" GATEHOUSE_ARGON2_ITERATIONS="$ARGON2_ITERATIONS" \
-  "${SECRET_ENV[@]}" "${METRICS_ENV[@]}" "$BIN" serve >"$WORK/server.log" 2>&1 &
+serve "$PORT" "$WORK/server.log" &
 SERVER_PID=$!
-for _ in $(seq 1 100); do curl -fsS -o /dev/null "$BASE/livez" 2>/dev/null && break; sleep 0.2; done
-curl -fsS -o /dev/null "$BASE/livez" || { cat "$WORK/server.log" >&2; exit 1; }
+up "$BASE" "$WORK/server.log"
+# The twin: same binary, database, keys and settings, metrics on. Started once the first has
+# migrated; idle except during its own row.
+TWIN_PORT=$((PORT + 3))
+TWIN="http://127.0.0.1:$TWIN_PORT"
+METRICS_URL="http://127.0.0.1:$((PORT + 2))/metrics"
+TWIN_ENV=(GATEHOUSE_METRICS_ADDR="127.0.0.1:$((PORT + 2))")
+if [ "${BENCH_TWIN_METRICS:-1}" = 0 ]; then
+  TWIN_ENV=()
+  say "starting its twin at $TWIN with metrics OFF (BENCH_TWIN_METRICS=0: an A/A run)"
+else
+  say "starting its twin with metrics on at $TWIN (GATEHOUSE_METRICS_ADDR=127.0.0.1:$((PORT + 2)))"
+fi
+serve "$TWIN_PORT" "$WORK/twin.log" "${TWIN_ENV[@]}" &
+TWIN_PID=$!
+up "$TWIN" "$WORK/twin.log"
 START_RSS_KB="$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status")"
 
 now_ms() { date +%s%3N; }
@@ -242,6 +264,8 @@ check() { # name expected-status grep-pattern curl-args...
 check livez 200 "" "$BASE/livez"
 check "bare axum" 200 "ok" "$BARE/livez"
 check "me (bearer)" 200 '"session_id"' -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/me"
+check "me (metrics on)" 200 '"session_id"' -H "Authorization: Bearer $ACCESS" "$TWIN/api/v1/me"
+[ "${BENCH_TWIN_METRICS:-1}" = 0 ] || check "the twin's /metrics" 200 'route="/api/v1/me"' "$METRICS_URL"
 check "me (cookie)" 200 '"session_id"' -H "Cookie: gh_access=$ACCESS" "$BASE/api/v1/me"
 # The forward-auth check answers 200 with the identity in its headers (its body is empty).
 FWD_CODE="$(curl -sS -o /dev/null -D "$WORK/forward.headers" -w '%{http_code}' -H "Cookie: gh_access=$ACCESS" \
@@ -314,7 +338,15 @@ suite() { # rep [suffix]: the rows that the scale stage repeats
   local rep="$1" sfx="${2:-}"
   run_wrk "bare$sfx" "$rep" 2 32 get.lua "$BARE/livez"
   run_wrk "livez$sfx" "$rep" 2 32 get.lua /livez
-  run_wrk "me_bearer$sfx" "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
+  if [ -n "$sfx" ]; then
+    run_wrk "me_bearer$sfx" "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
+  elif [ $((rep % 2)) = 1 ]; then # off then on, on then off: drift within a repeat cancels
+    run_wrk me_bearer "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
+    run_wrk me_metrics "$rep" 2 32 get.lua "$TWIN/api/v1/me" "${AUTH_ME[@]}"
+  else
+    run_wrk me_metrics "$rep" 2 32 get.lua "$TWIN/api/v1/me" "${AUTH_ME[@]}"
+    run_wrk me_bearer "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
+  fi
   fresh_refresh_tokens
   run_wrk "refresh$sfx" "$rep" 2 32 refresh.lua /api/v1/auth/refresh "BENCH_TOKENS_FILE=$WORK/refresh.tokens"
 }

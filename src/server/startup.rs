@@ -44,7 +44,7 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     /// `/metrics`, when `GATEHOUSE_METRICS_ADDR` is set.
-    metrics: Option<(TcpListener, Router)>,
+    metrics: Option<(TcpListener, Router, metrics_exporter_prometheus::PrometheusHandle)>,
     revocation_push: bool,
     router: Router,
     pub state: AppState,
@@ -66,7 +66,7 @@ impl Application {
             Some(addr) => {
                 let handle = crate::server::metrics::install().map_err(StartError::Config)?;
                 let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
-                Some((listener, crate::server::metrics::router(handle)))
+                Some((listener, crate::server::metrics::router(handle.clone()), handle))
             }
         };
         let state = build_state(&config).await?;
@@ -76,7 +76,7 @@ impl Application {
 
     /// Where `/metrics` is served, when it is.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
+        self.metrics.as_ref().and_then(|(listener, ..)| listener.local_addr().ok())
     }
 
     /// The address actually bound (port 0 becomes a real port).
@@ -92,7 +92,8 @@ impl Application {
             spawn_housekeeping(self.state.clone()),
             mail::worker::spawn(self.state.db.clone(), self.state.mailer.clone(), self.state.metrics),
         ]);
-        if let Some((listener, router)) = self.metrics {
+        if let Some((listener, router, handle)) = self.metrics {
+            background.0.push(crate::server::metrics::spawn_upkeep(handle));
             background.0.push(tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, router).await {
                     tracing::error!(error = %e, "the metrics listener stopped");
@@ -284,6 +285,7 @@ fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
                             mail = pruned.mail,
                             links = pruned.links,
                             passkey_ceremonies = pruned.ceremonies,
+                            operator_actions = pruned.operator_actions,
                             "pruned rows past their retention"
                         );
                     }
