@@ -7,7 +7,9 @@
 //!   can still be valid: until then the revocation list must be able to reload a revoked
 //!   session from the database (a restart, another instance catching up). Live sessions keep
 //!   their spent tokens: a replayed one is how theft is detected.
-//! - **Security events** older than their retention (at least 90 days).
+//! - **Security events** older than their retention (at least 90 days), and the operators'
+//!   **audit log** (`operator_actions`) after the same time: an action is a security event
+//!   of the person it was done to, and their activity shows it no longer either.
 //! - **Sent mail** after 30 days (its words were already dropped when it was delivered), and
 //!   **link tokens** and **sign-in challenges** (the step between password and code) a day
 //!   after they expired.
@@ -50,6 +52,8 @@ pub struct Pruned {
     pub challenges: u64,
     /// Passkey ceremonies begun and never finished, once expired.
     pub ceremonies: u64,
+    /// Operator actions (the audit log), after the security events' retention.
+    pub operator_actions: u64,
 }
 
 /// Sent mail is kept this long (who was told what, when), then goes.
@@ -78,6 +82,12 @@ pub async fn prune(db: &Db, settings: &RetentionSettings, now: i64) -> Result<Pr
         now - settings.events_secs,
     )
     .await?;
+    let operator_actions = in_batches(
+        db,
+        "delete from operator_actions where id in (select id from operator_actions where created_at < $1 limit $2)",
+        now - settings.events_secs,
+    )
+    .await?;
     let mail = in_batches(db, "delete from mail_queue where id in (select id from mail_queue where sent_at <= $1 limit $2)", now - SENT_MAIL_SECS)
         .await?;
     let links = in_batches(
@@ -98,7 +108,7 @@ pub async fn prune(db: &Db, settings: &RetentionSettings, now: i64) -> Result<Pr
         now,
     )
     .await?;
-    Ok(Pruned { sessions, events, mail, links, challenges, ceremonies })
+    Ok(Pruned { sessions, events, mail, links, challenges, ceremonies, operator_actions })
 }
 
 async fn in_batches(db: &Db, sql: &'static str, before: i64) -> Result<u64, sqlx::Error> {

@@ -104,6 +104,27 @@ async fn security_events_are_kept_90_days_and_pruned_after_that() {
 }
 
 #[tokio::test]
+async fn the_operators_audit_log_is_kept_as_long_as_security_events() {
+    let app = TestApp::spawn().await;
+    let t = now();
+    for (id, age) in [("action-89-days", 89 * DAY), ("action-91-days", 91 * DAY)] {
+        sqlx::query(
+            "insert into operator_actions (id, operator_id, operator_email, target_id, target_email, action, created_at)
+             values ($1, 'op', 'op@example.com', 'someone', 'someone@example.com', 'disable', $2)",
+        )
+        .bind(id)
+        .bind(t - age)
+        .execute(&app.sql)
+        .await
+        .unwrap();
+    }
+
+    assert_eq!(prune(&app, t).await, Pruned { operator_actions: 1, ..Pruned::default() });
+    let left: Vec<String> = sqlx::query_scalar("select id from operator_actions").fetch_all(&app.sql).await.unwrap();
+    assert_eq!(left, ["action-89-days"]);
+}
+
+#[tokio::test]
 async fn a_longer_event_retention_keeps_them_longer() {
     let app = TestApp::spawn_with(|config| config.event_retention = std::time::Duration::from_secs(365 * DAY as u64)).await;
     let person = app.signed_in("Archivist Arno").await;
