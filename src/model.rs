@@ -226,6 +226,14 @@ pub struct TwoStepStatus {
     pub recovery_codes_left: i64,
 }
 
+/// The security page's second factors: two-step verification and the passkeys, fetched in one
+/// call (one server function, one resource on the page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorState {
+    pub two_step: TwoStepStatus,
+    pub passkeys: Vec<PasskeyInfo>,
+}
+
 /// A new authenticator, pending until a code from it is entered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpSetup {

@@ -27,14 +27,6 @@ fn credential_json(text: &str, refused: AppError) -> Result<serde_json::Value, A
     serde_json::from_str(text).map_err(|_| refused)
 }
 
-/// The account's passkeys.
-#[server(prefix = "/fn", endpoint = "passkeys")]
-pub async fn list_passkeys() -> Result<Vec<PasskeyInfo>, AppError> {
-    use crate::server::service::passkeys;
-    let (state, me) = super::ctx::caller()?;
-    passkeys::list(&state, &me.user_id).await
-}
-
 /// "Add a passkey", first half (step-up): the creation options.
 #[server(prefix = "/fn", endpoint = "passkey-add-options")]
 pub async fn passkey_add_options() -> Result<PasskeyCeremony, AppError> {

@@ -3,16 +3,18 @@
 
 use crate::{
     error::AppError,
-    model::{TotpSetup, TwoStepStatus},
+    model::{SecondFactorState, TotpSetup},
 };
 use leptos::prelude::*;
 
-/// Whether two-step verification is on, and recovery codes left.
-#[server(prefix = "/fn", endpoint = "two-step")]
-pub async fn two_step_state() -> Result<TwoStepStatus, AppError> {
-    use crate::server::service::two_step;
+/// The security page's second factors: whether two-step verification is on (and recovery
+/// codes left), and the account's passkeys.
+#[server(prefix = "/fn", endpoint = "second-factors")]
+pub async fn second_factors() -> Result<SecondFactorState, AppError> {
+    use crate::server::service::{passkeys, two_step};
     let (state, me) = super::ctx::caller()?;
-    two_step::status(&state, &me.user_id).await
+    let (two_step, passkeys) = tokio::try_join!(two_step::status(&state, &me.user_id), passkeys::list(&state, &me.user_id))?;
+    Ok(SecondFactorState { two_step, passkeys })
 }
 
 /// "Set up authenticator app": a new secret, its QR code, pending until a code is entered.

@@ -89,9 +89,17 @@ pub fn ConfirmItsYou() -> impl IntoView {
         }
     }
     let here = use_location().pathname;
-    let confirm = Action::new(|input: &Reauthenticate| {
+    // One action for both ways of confirming: the password (and code), or `None` for "Use a
+    // passkey" (options, the browser's assertion, then the confirmation).
+    let confirm = Action::new_local(|input: &Option<Reauthenticate>| {
         let input = input.clone();
-        async move { with_refresh(|| input.clone().run_on_client()).await }
+        async move {
+            use crate::components::passkey::{run, Ceremony};
+            match input {
+                Some(input) => with_refresh(|| input.clone().run_on_client()).await,
+                None => with_refresh(|| run(Ceremony::Confirm, String::new())).await.map(drop),
+            }
+        }
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = confirm.value().get() {
@@ -99,21 +107,10 @@ pub fn ConfirmItsYou() -> impl IntoView {
             step_up.finish(true);
         }
     });
-    // "Use a passkey": options, the browser's assertion, then the confirmation.
-    let with_passkey = Action::new_local(|_: &()| async move {
-        use crate::components::passkey::{run, Ceremony};
-        with_refresh(|| run(Ceremony::Confirm, String::new())).await
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = with_passkey.value().get() {
-            with_passkey.value().set(None);
-            step_up.finish(true);
-        }
-    });
     // The account has a passkey (the server said so); a browser that cannot use it says so
     // when the button is pressed.
     let passkeys = move || step_up.passkey.get();
-    let error = Signal::derive(move || with_passkey.value().get().and_then(Result::err).or_else(|| confirm.value().get().and_then(Result::err)));
+    let error = Signal::derive(move || confirm.value().get().and_then(Result::err));
     let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(name)));
     let form_error = move || error.get().filter(|e| !matches!(e, AppError::InvalidInput { .. })).map(|e| e.to_string());
     let pending = confirm.pending();
@@ -121,7 +118,7 @@ pub fn ConfirmItsYou() -> impl IntoView {
         ev.prevent_default();
         use leptos::form::FromFormData;
         if let Ok(input) = Reauthenticate::from_event(&ev) {
-            confirm.dispatch(input);
+            confirm.dispatch(Some(input));
         }
     };
     view! {
@@ -140,11 +137,9 @@ pub fn ConfirmItsYou() -> impl IntoView {
                         <button type="submit" disabled=move || pending.get()>
                             {move || if pending.get() { "Confirming…" } else { "Confirm it's you" }}
                         </button>
-                        {move || passkeys().then(|| view! {
-                            <button type="button" class="secondary" disabled=move || with_passkey.pending().get() on:click=move |_| {
-                                with_passkey.dispatch(());
-                            }>"Use a passkey"</button>
-                        })}
+                        <button type="button" class="secondary" hidden=move || !passkeys() disabled=move || pending.get() on:click=move |_| {
+                            confirm.dispatch(None);
+                        }>"Use a passkey"</button>
                         <button type="button" class="secondary" on:click=move |_| step_up.finish(false)>"Cancel"</button>
                     </div>
                 </form>

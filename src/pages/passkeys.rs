@@ -8,6 +8,7 @@
 use crate::{
     api::passkeys::RemovePasskey,
     components::{
+        field::Field,
         form::FormErrors,
         passkey::{self, Ceremony},
         step_up::{with_step_up, StepUp},
@@ -47,48 +48,54 @@ pub fn PasskeysSection(initial: Vec<PasskeyInfo>) -> impl IntoView {
         Some("removed") => Some("Passkey removed."),
         _ => None,
     };
-    let name = NodeRef::<leptos::html::Input>::new();
     let on_add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        act.dispatch((Ceremony::Add, name.get().map(|input| input.value()).unwrap_or_default()));
+        act.dispatch((Ceremony::Add, typed_name(&ev)));
     };
-    let items = if initial.is_empty() {
-        view! { <p class="passkeys-none">"You have no passkeys yet."</p> }.into_any()
-    } else {
-        view! {
-            <ul class="passkeys">
-                {initial.into_iter().map(|p| view! { <PasskeyItem passkey=p act=act /> }).collect_view()}
-            </ul>
-        }
-        .into_any()
-    };
+    // Either line, fixed for this page load (no type-erased views: each costs the bundle).
+    let none = initial.is_empty().then(|| view! { <p class="passkeys-none">"You have no passkeys yet."</p> });
+    let list = (!initial.is_empty()).then(|| view! {
+        <ul class="passkeys">
+            {initial.into_iter().map(|p| view! { <PasskeyItem passkey=p act=act /> }).collect_view()}
+        </ul>
+    });
     view! {
         <h2>"Passkeys"</h2>
         <p>"A passkey signs you in with your device's screen lock or a security key instead of your password and code. It only works on this site, so it cannot be phished."</p>
-        {items}
+        {none}
+        {list}
         <p class="status" role="status">{said}</p>
         <form class="stack panel passkey-add" hidden=move || !can_add.get() on:submit=on_add>
-            <div class="field">
-                <label for="field-passkey_name">"Passkey name"</label>
-                <div class="input-row plain">
-                    <input
-                        id="field-passkey_name"
-                        name="passkey_name"
-                        maxlength="64"
-                        autocomplete="off"
-                        aria-describedby="field-passkey_name-hint"
-                        node_ref=name
-                    />
-                </div>
-                <p class="hint" id="field-passkey_name-hint">"For example \u{201c}Work laptop\u{201d} or \u{201c}Blue security key\u{201d}; leave it empty to name it after this device."</p>
-                <p class="field-error" role="alert">{move || errors.field("name").get()}</p>
-            </div>
+            <Field
+                label="Passkey name"
+                name="passkey_name"
+                autocomplete="off"
+                hint="For example \u{201c}Work laptop\u{201d} or \u{201c}Blue security key\u{201d}; leave it empty to name it after this device (at most 64 characters)."
+                error=errors.field("name")
+            />
             <p class="form-error" role="alert">{move || errors.form()}</p>
             <button type="submit" disabled=move || act.pending().get()>"Add a passkey"</button>
         </form>
         <p class="notice" hidden=move || can_add.get()>"Adding a passkey needs JavaScript: your browser creates it."</p>
     }
-    .into_any()
+}
+
+/// The name typed into the form being sent.
+fn typed_name(ev: &leptos::ev::SubmitEvent) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        ev.target()
+            .and_then(|target| target.dyn_into::<web_sys::HtmlFormElement>().ok())
+            .and_then(|form| web_sys::FormData::new_with_form(&form).ok())
+            .and_then(|data| data.get("passkey_name").as_string())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        String::new()
+    }
 }
 
 #[component]

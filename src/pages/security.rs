@@ -3,7 +3,7 @@
 //! verification and passkeys.
 
 use crate::{
-    api::{email::ChangeEmail, passkeys::list_passkeys, security::{whoami, ChangePassword}, two_step::two_step_state, with_refresh},
+    api::{email::ChangeEmail, security::{whoami, ChangePassword}, two_step::second_factors, with_refresh},
     components::{
         field::Field,
         form::{refreshing_action, FormErrors, RefreshingForm},
@@ -18,8 +18,7 @@ use leptos_router::hooks::use_query_map;
 pub fn SecurityPage() -> impl IntoView {
     let change = refreshing_action::<ChangePassword>();
     let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
-    let two_step = Resource::new(|| (), |_| async move { with_refresh(two_step_state).await });
-    let passkeys = Resource::new(|| (), |_| async move { with_refresh(list_passkeys).await });
+    let factors = Resource::new(|| (), |_| async move { with_refresh(second_factors).await });
     let query = use_query_map();
     let reported = move || query.read().get("reported").is_some();
     let errors = FormErrors::of(change.value());
@@ -35,9 +34,9 @@ pub fn SecurityPage() -> impl IntoView {
         <Title text="Security — Gatehouse" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match (me.await, two_step.await, passkeys.await) {
-                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => view! { <LoadError error=e heading="Security" /> }.into_any(),
-                    (Ok(me), Ok(two_step), Ok(passkeys)) => view! {
+                match (me.await, factors.await) {
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Security" /> }.into_any(),
+                    (Ok(me), Ok(factors)) => view! {
                         <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
                         <main class="narrow" id="main">
                             <h1>"Security"</h1>
@@ -58,8 +57,8 @@ pub fn SecurityPage() -> impl IntoView {
                             </RefreshingForm>
                             <p class="status" role="status">{done}</p>
                             <EmailSection email=me.email.clone() verified=me.email_verified />
-                            <crate::pages::two_step::TwoStepSection initial=two_step />
-                            <crate::pages::passkeys::PasskeysSection initial=passkeys />
+                            <crate::pages::two_step::TwoStepSection initial=factors.two_step />
+                            <crate::pages::passkeys::PasskeysSection initial=factors.passkeys />
                         </main>
                     }.into_any(),
                 }
