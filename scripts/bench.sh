@@ -16,10 +16,11 @@
 # medians of per-repeat ratios), --port 3917 (BENCH_PORT), --no-build (BENCH_NO_BUILD=1);
 # BENCH_BIN=path serves another server binary (e.g. a saved copy of an earlier build);
 # --db sqlite|postgres (BENCH_DB, default sqlite).
-# Ports: --port serves Gatehouse (metrics off), +1 bare axum, +3 a twin of the same binary on
-# the same database with metrics on (its /metrics listener on +2): the me_metrics row, run next
-# to me_bearer in every repeat, is what metrics cost on /api/v1/me. BENCH_TWIN_METRICS=0 runs the
-# twin with metrics off too: an A/A run, the noise floor of that comparison.
+# Ports: --port serves Gatehouse (metrics off), +1 bare axum; +3 and +4 are two twins of it (same
+# binary, database and settings, started together): +3 with metrics on (its /metrics listener on
+# +2), +4 without. Their rows, me_metrics and me_twin, run next to each other in every repeat
+# (the order turning round each time): me_metrics ÷ me_twin is what metrics cost on
+# /api/v1/me, and me_twin ÷ me_bearer (two servers alike) the noise of such a comparison.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -94,8 +95,9 @@ SAMPLER_PID=""
 FLOOD_PID=""
 BARE_PID=""
 TWIN_PID=""
+TWIN_OFF_PID=""
 cleanup() {
-  for pid in $FLOOD_PID $SAMPLER_PID $SERVER_PID $TWIN_PID $BARE_PID; do kill "$pid" 2>/dev/null || true; done
+  for pid in $FLOOD_PID $SAMPLER_PID $SERVER_PID $TWIN_PID $TWIN_OFF_PID $BARE_PID; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ "$DB_KIND" = postgres ] && "$ROOT/scripts/pg.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
@@ -145,21 +147,18 @@ say "starting gatehouse on $BASE, database $DB; rate limits OFF (GATEHOUSE_*_RAT
 serve "$PORT" "$WORK/server.log" &
 SERVER_PID=$!
 up "$BASE" "$WORK/server.log"
-# The twin: same binary, database, keys and settings, metrics on. Started once the first has
-# migrated; idle except during its own row.
-TWIN_PORT=$((PORT + 3))
-TWIN="http://127.0.0.1:$TWIN_PORT"
+# The twins: same binary, database, keys and settings, one with metrics on. Started once the
+# first has migrated; idle except during their own rows.
+TWIN="http://127.0.0.1:$((PORT + 3))"
+TWIN_OFF="http://127.0.0.1:$((PORT + 4))"
 METRICS_URL="http://127.0.0.1:$((PORT + 2))/metrics"
-TWIN_ENV=(GATEHOUSE_METRICS_ADDR="127.0.0.1:$((PORT + 2))")
-if [ "${BENCH_TWIN_METRICS:-1}" = 0 ]; then
-  TWIN_ENV=()
-  say "starting its twin at $TWIN with metrics OFF (BENCH_TWIN_METRICS=0: an A/A run)"
-else
-  say "starting its twin with metrics on at $TWIN (GATEHOUSE_METRICS_ADDR=127.0.0.1:$((PORT + 2)))"
-fi
-serve "$TWIN_PORT" "$WORK/twin.log" "${TWIN_ENV[@]}" &
+say "starting two twins: metrics on at $TWIN (GATEHOUSE_METRICS_ADDR=127.0.0.1:$((PORT + 2))), off at $TWIN_OFF"
+serve "$((PORT + 3))" "$WORK/twin.log" GATEHOUSE_METRICS_ADDR="127.0.0.1:$((PORT + 2))" &
 TWIN_PID=$!
+serve "$((PORT + 4))" "$WORK/twin-off.log" &
+TWIN_OFF_PID=$!
 up "$TWIN" "$WORK/twin.log"
+up "$TWIN_OFF" "$WORK/twin-off.log"
 START_RSS_KB="$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status")"
 
 now_ms() { date +%s%3N; }
@@ -265,7 +264,8 @@ check livez 200 "" "$BASE/livez"
 check "bare axum" 200 "ok" "$BARE/livez"
 check "me (bearer)" 200 '"session_id"' -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/me"
 check "me (metrics on)" 200 '"session_id"' -H "Authorization: Bearer $ACCESS" "$TWIN/api/v1/me"
-[ "${BENCH_TWIN_METRICS:-1}" = 0 ] || check "the twin's /metrics" 200 'route="/api/v1/me"' "$METRICS_URL"
+check "me (the other twin)" 200 '"session_id"' -H "Authorization: Bearer $ACCESS" "$TWIN_OFF/api/v1/me"
+check "the twin's /metrics" 200 'route="/api/v1/me"' "$METRICS_URL"
 check "me (cookie)" 200 '"session_id"' -H "Cookie: gh_access=$ACCESS" "$BASE/api/v1/me"
 # The forward-auth check answers 200 with the identity in its headers (its body is empty).
 FWD_CODE="$(curl -sS -o /dev/null -D "$WORK/forward.headers" -w '%{http_code}' -H "Cookie: gh_access=$ACCESS" \
@@ -319,6 +319,7 @@ run_wrk() {
 wanted() {
   local r="${1%_scaled}"
   [ "$r" = login_flood ] && r=me_c4_during_flood # the flood is part of that row
+  [ "$r" = me_twin ] && r=me_metrics # the two twins' rows go together
   [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $r "* ]]
 }
 # 32 fresh refresh tokens, each from its own sign-in (not timed).
@@ -338,14 +339,13 @@ suite() { # rep [suffix]: the rows that the scale stage repeats
   local rep="$1" sfx="${2:-}"
   run_wrk "bare$sfx" "$rep" 2 32 get.lua "$BARE/livez"
   run_wrk "livez$sfx" "$rep" 2 32 get.lua /livez
-  if [ -n "$sfx" ]; then
-    run_wrk "me_bearer$sfx" "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
-  elif [ $((rep % 2)) = 1 ]; then # off then on, on then off: drift within a repeat cancels
-    run_wrk me_bearer "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
+  run_wrk "me_bearer$sfx" "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
+  if [ -z "$sfx" ] && [ $((rep % 2)) = 1 ]; then # off then on, on then off: drift cancels
+    run_wrk me_twin "$rep" 2 32 get.lua "$TWIN_OFF/api/v1/me" "${AUTH_ME[@]}"
     run_wrk me_metrics "$rep" 2 32 get.lua "$TWIN/api/v1/me" "${AUTH_ME[@]}"
-  else
+  elif [ -z "$sfx" ]; then
     run_wrk me_metrics "$rep" 2 32 get.lua "$TWIN/api/v1/me" "${AUTH_ME[@]}"
-    run_wrk me_bearer "$rep" 2 32 get.lua /api/v1/me "${AUTH_ME[@]}"
+    run_wrk me_twin "$rep" 2 32 get.lua "$TWIN_OFF/api/v1/me" "${AUTH_ME[@]}"
   fi
   fresh_refresh_tokens
   run_wrk "refresh$sfx" "$rep" 2 32 refresh.lua /api/v1/auth/refresh "BENCH_TOKENS_FILE=$WORK/refresh.tokens"

@@ -13,7 +13,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::{
     cell::RefCell,
     collections::HashMap,
-    sync::OnceLock,
+    sync::{Mutex, OnceLock},
     time::Duration,
 };
 
@@ -141,57 +141,70 @@ pub fn hash_queue_wait(waited: Duration) {
     metrics::histogram!(HASH_QUEUE_WAIT).record(waited.as_secs_f64());
 }
 
-/// One request answered: its latency under its route template, and a 429 counted as
-/// throttled. `route` must be a template (`MatchedPath`), or `other` for the fallback.
+/// Per route template, the request-duration histograms by method and status class: made once
+/// for the process (a route's template is one of the router's, so there are as many as it has
+/// routes, plus `other` for the fallback) and kept for its life.
+pub struct RouteTimer {
+    route: &'static str,
+    handles: [[OnceLock<metrics::Histogram>; 5]; 8],
+}
+
+/// The timer of `route` (a template, from `MatchedPath`, or `other`).
 ///
-/// Every request of a busy server comes here, so each thread keeps its own histogram handles:
-/// one per route, method and status class, made on the thread's first such request. A
-/// request then costs a lookup in a map no other thread touches and one record — no label
-/// strings built, no registry lookup, no lock shared between threads.
-pub fn observe_request(route: &str, method: &str, status: u16, elapsed: Duration) {
-    let class = match status {
-        100..=199 => 0,
-        200..=299 => 1,
-        300..=399 => 2,
-        400..=499 => 3,
-        _ => 4,
-    };
-    let method = METHODS.iter().position(|m| *m == method).unwrap_or(METHODS.len() - 1);
-    ROUTES.with_borrow_mut(|routes| {
-        let handles = match routes.get_mut(route) {
-            Some(handles) => handles,
-            None => routes.entry(route.to_owned()).or_default(),
+/// Every request of a busy server asks, so each thread remembers the timers it has seen: a
+/// request costs one lookup in a map no other thread touches; the timer it gets needs no
+/// lookup at all when the answer is recorded. No label strings built, no registry lookup, no
+/// lock or reference count shared between threads — only the histogram's own append.
+pub fn route_timer(route: &str) -> &'static RouteTimer {
+    thread_local! {
+        static SEEN: RefCell<HashMap<Box<str>, &'static RouteTimer>> = RefCell::new(HashMap::new());
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some(timer) = seen.get(route) {
+            return *timer;
+        }
+        static ALL: Mutex<Vec<&'static RouteTimer>> = Mutex::new(Vec::new());
+        let mut all = ALL.lock().unwrap_or_else(|p| p.into_inner());
+        let timer = match all.iter().find(|t| t.route == route) {
+            Some(timer) => *timer,
+            None => {
+                let route: &'static str = Box::leak(route.into());
+                let timer: &'static RouteTimer =
+                    Box::leak(Box::new(RouteTimer { route, handles: std::array::from_fn(|_| std::array::from_fn(|_| OnceLock::new())) }));
+                all.push(timer);
+                timer
+            }
         };
-        handles.record(route, method, class, elapsed);
-    });
-    if status == 429 {
-        metrics::counter!(THROTTLED, "route" => route.to_owned()).increment(1);
+        seen.insert(route.into(), timer);
+        timer
+    })
+}
+
+impl RouteTimer {
+    /// One request answered: its latency, and a 429 counted as throttled.
+    pub fn observe(&self, method: &str, status: u16, elapsed: Duration) {
+        let class = match status {
+            100..=199 => 0,
+            200..=299 => 1,
+            300..=399 => 2,
+            400..=499 => 3,
+            _ => 4,
+        };
+        let method = METHODS.iter().position(|m| *m == method).unwrap_or(METHODS.len() - 1);
+        self.handles[method][class]
+            .get_or_init(|| {
+                metrics::histogram!(REQUEST_DURATION, "route" => self.route, "method" => METHODS[method], "status" => CLASSES[class])
+            })
+            .record(elapsed.as_secs_f64());
+        if status == 429 {
+            metrics::counter!(THROTTLED, "route" => self.route).increment(1);
+        }
     }
 }
 
 /// Method labels (the last one for any other method).
 const METHODS: [&str; 8] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other"];
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
-
-thread_local! {
-    /// This thread's request-duration histograms, by route template.
-    static ROUTES: RefCell<HashMap<String, RouteHandles>> = RefCell::new(HashMap::new());
-}
-
-/// The request-duration histograms of one route, by method and status class (each a handle
-/// on the one histogram all threads record into).
-#[derive(Default)]
-struct RouteHandles([[Option<metrics::Histogram>; 5]; 8]);
-
-impl RouteHandles {
-    fn record(&mut self, route: &str, method: usize, class: usize, elapsed: Duration) {
-        self.0[method][class]
-            .get_or_insert_with(|| {
-                metrics::histogram!(REQUEST_DURATION, "route" => route.to_owned(), "method" => METHODS[method], "status" => CLASSES[class])
-            })
-            .record(elapsed.as_secs_f64());
-    }
-}
 
 /// Methods as labels: the standard ones, anything else `other` (a client picks the method).
 pub fn bounded_method(method: &axum::http::Method) -> &'static str {

@@ -216,10 +216,10 @@ fn finish(response: Response, private: bool, https: bool, timing: Option<Timing>
     response
 }
 
-/// A request being timed (metrics on only): its route template, method and start.
+/// A request being timed (metrics on only): its route's timer, method and start.
 #[derive(Clone)]
 struct Timing {
-    route: Option<MatchedPath>,
+    route: &'static metrics::RouteTimer,
     method: &'static str,
     started: Instant,
 }
@@ -227,14 +227,13 @@ struct Timing {
 impl Timing {
     fn start(req: &Request) -> Timing {
         Timing {
-            route: req.extensions().get::<MatchedPath>().cloned(),
+            route: metrics::route_timer(req.extensions().get::<MatchedPath>().map_or("other", |p| p.as_str())),
             method: metrics::bounded_method(req.method()),
             started: Instant::now(),
         }
     }
 
     fn observe(self, response: &Response) {
-        let route = self.route.as_ref().map_or("other", |p| p.as_str());
-        metrics::observe_request(route, self.method, response.status().as_u16(), self.started.elapsed());
+        self.route.observe(self.method, response.status().as_u16(), self.started.elapsed());
     }
 }
