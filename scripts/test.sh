@@ -22,15 +22,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A suite that hangs fails here, named, instead of running into CI's time limit: the tests run
+# under a time limit (each suite takes minutes; compiling happens first, without one). timeout
+# signals its whole process group, so the test binary goes too.
+bounded() { # minutes what command...
+  local minutes="$1" what="$2"; shift 2
+  timeout --kill-after=30s "${minutes}m" "$@" || {
+    local rc=$?
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo "test.sh: $what ran past $minutes minutes: a test hangs" >&2; fi
+    return "$rc"
+  }
+}
+
 say "unit and HTTP integration tests (SQLite)"
-cargo test --features ssr
+cargo test --features ssr --no-run
+bounded 20 "the unit and SQLite tests" cargo test --features ssr
 
 say "HTTP integration tests on PostgreSQL, with the two-instance tests (throwaway cluster)"
 PGDIR="$(mktemp -d /tmp/gatehouse-pg.XXXXXX)"
 chmod 755 "$PGDIR"
 PG_ADMIN_URL="$("$ROOT/scripts/pg.sh" start "$PGDIR")"
 echo "cluster: $PG_ADMIN_URL (data in $PGDIR)"
-GATEHOUSE_TEST_POSTGRES="$PG_ADMIN_URL" cargo test --features ssr --test api
+GATEHOUSE_TEST_POSTGRES="$PG_ADMIN_URL" bounded 20 "the PostgreSQL tests" cargo test --features ssr --test api
 
 say "gatehouse migrate: two instances migrating one empty PostgreSQL database at once"
 psql "$PG_ADMIN_URL" -qc "create database gh_migrate_check"

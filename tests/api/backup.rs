@@ -25,13 +25,34 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Waits until the writers have done `n` rounds in all. A writer that stopped (one of its
+/// requests failed) fails the test with its own panic rather than leaving this to wait forever.
+async fn rounds(written: &AtomicUsize, load: &mut Vec<tokio::task::JoinHandle<()>>, n: usize) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    while written.load(Ordering::Relaxed) < n {
+        if let Some(stopped) = load.iter().position(|task| task.is_finished()) {
+            load.remove(stopped).await.expect("a writer failed");
+            panic!("a writer stopped before it was told to");
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the writers did not finish {n} rounds in 2 minutes");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_backup_taken_under_write_load_restores_and_every_account_signs_in() {
     if on_postgres() {
         eprintln!("skipped: `gatehouse backup` copies SQLite; PostgreSQL is backed up with pg_dump");
         return;
     }
-    let app = TestApp::spawn().await;
+    // The writers register, sign in and rotate as fast as they can: load, not an attack, so
+    // the per-address limits are off here (tests/api/throttling.rs tests them).
+    let app = TestApp::spawn_with(|c| {
+        c.register_rate_per_minute = 0;
+        c.login_rate_per_minute = 0;
+        c.refresh_rate_per_minute = 0;
+    })
+    .await;
     for i in 0..4 {
         app.signed_in(&format!("Before {i}")).await;
     }
@@ -58,9 +79,7 @@ async fn a_backup_taken_under_write_load_restores_and_every_account_signs_in() {
             }
         }));
     }
-    while written.load(Ordering::Relaxed) < 2 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    rounds(&written, &mut load, 2).await;
     let copy_dir = tempfile::tempdir().unwrap();
     let copy = copy_dir.path().join("gatehouse-backup.db");
     let data_dir = app.config.data_dir.clone();
@@ -68,9 +87,7 @@ async fn a_backup_taken_under_write_load_restores_and_every_account_signs_in() {
     let output = tokio::task::spawn_blocking(move || gatehouse(&data_dir, &["backup", &copy_arg])).await.unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let during = written.load(Ordering::Relaxed);
-    while written.load(Ordering::Relaxed) < during + 2 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    rounds(&written, &mut load, during + 2).await;
     stop.store(true, Ordering::Relaxed);
     for task in load {
         task.await.unwrap();
