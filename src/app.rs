@@ -7,6 +7,7 @@ use crate::pages::{
     recovery::{ForgotPasswordPage, ResetPasswordPage}, register::RegisterPage, security::SecurityPage,
     two_step::SecondFactorPage,
 };
+use crate::components::erase::page;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -63,22 +64,22 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <Title text="Gatehouse" />
         <Router>
-            <Routes fallback=|| view! { <NotFound /> }>
-                <Route path=path!("/") view=HomePage />
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/login/code") view=SecondFactorPage />
-                <Route path=path!("/register") view=RegisterPage />
-                <Route path=path!("/forgot-password") view=ForgotPasswordPage />
-                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
-                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
-                <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
-                <Route path=path!("/not-me") view=NotMePage ssr=SsrMode::Async />
-                <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
-                <Route path=path!("/settings/sessions") view=DevicesPage ssr=SsrMode::Async />
-                <Route path=path!("/settings/password") view=SecurityPage ssr=SsrMode::Async />
-                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
+            <Routes fallback=page(NotFound)>
+                <Route path=path!("/") view=page(HomePage) />
+                <Route path=path!("/login") view=page(LoginPage) />
+                <Route path=path!("/login/code") view=page(SecondFactorPage) />
+                <Route path=path!("/register") view=page(RegisterPage) />
+                <Route path=path!("/forgot-password") view=page(ForgotPasswordPage) />
+                <Route path=path!("/reset-password") view=page(ResetPasswordPage) ssr=SsrMode::Async />
+                <Route path=path!("/verify-email") view=page(VerifyEmailPage) ssr=SsrMode::Async />
+                <Route path=path!("/confirm-email") view=page(ConfirmEmailPage) ssr=SsrMode::Async />
+                <Route path=path!("/not-me") view=page(NotMePage) ssr=SsrMode::Async />
+                <Route path=path!("/dashboard") view=page(DashboardPage) ssr=SsrMode::Async />
+                <Route path=path!("/settings/sessions") view=page(DevicesPage) ssr=SsrMode::Async />
+                <Route path=path!("/settings/password") view=page(SecurityPage) ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=page(AdminPage) ssr=SsrMode::Async />
+                <Route path=path!("/admin/users/:id") view=page(AdminUserPage) ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=page(AdminAuditPage) ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

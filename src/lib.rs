@@ -21,6 +21,9 @@ pub mod time;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Readable panics in the console while developing; a release bundle goes without the
+    // hook and its formatting (a panic there still stops the page, as "unreachable").
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
 }

@@ -2,6 +2,7 @@
 
 use crate::model::DeviceKind;
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 
 /// The icon for a kind of device, named for screen readers.
 #[component]
@@ -13,7 +14,7 @@ pub fn DeviceIcon(kind: DeviceKind) -> impl IntoView {
                 <rect x="3" y="4" width="18" height="12" rx="1.5" />
                 <path d="M8 20h8M12 16v4" />
             }
-            .into_any(),
+            .erase(),
         ),
         DeviceKind::Phone => (
             "Phone",
@@ -21,7 +22,7 @@ pub fn DeviceIcon(kind: DeviceKind) -> impl IntoView {
                 <rect x="7" y="2.5" width="10" height="19" rx="2" />
                 <path d="M11 18.5h2" />
             }
-            .into_any(),
+            .erase(),
         ),
         DeviceKind::Tablet => (
             "Tablet",
@@ -29,7 +30,7 @@ pub fn DeviceIcon(kind: DeviceKind) -> impl IntoView {
                 <rect x="4" y="3" width="16" height="18" rx="2" />
                 <path d="M11 18h2" />
             }
-            .into_any(),
+            .erase(),
         ),
         DeviceKind::Bot => (
             "Automated client",
@@ -38,7 +39,7 @@ pub fn DeviceIcon(kind: DeviceKind) -> impl IntoView {
                 <path d="M12 8V4.5M9.5 13h.01M14.5 13h.01M9.5 16h5" />
                 <circle cx="12" cy="4" r="1" />
             }
-            .into_any(),
+            .erase(),
         ),
         DeviceKind::Other => (
             "Other device",
@@ -46,7 +47,7 @@ pub fn DeviceIcon(kind: DeviceKind) -> impl IntoView {
                 <circle cx="12" cy="12" r="9" />
                 <path d="M3 12h18M12 3c2.5 2.7 3.5 5.7 3.5 9s-1 6.3-3.5 9c-2.5-2.7-3.5-5.7-3.5-9s1-6.3 3.5-9z" />
             }
-            .into_any(),
+            .erase(),
         ),
     };
     view! {

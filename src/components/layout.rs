@@ -2,6 +2,7 @@
 
 use crate::api::{auth::Logout, email::ResendVerification};
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_router::components::A;
 
 /// The frame of signed-in pages. `unverified_email`: the account's address while it is not
@@ -33,7 +34,7 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
         {unverified_email.map(|email| view! { <VerifyNotice email=email /> })}
         <crate::components::step_up::ConfirmItsYou />
     }
-    .into_any()
+    .erase()
 }
 
 /// "Verify your email address", until it is.
@@ -73,7 +74,7 @@ pub fn PublicHeader() -> impl IntoView {
             </nav>
         </header>
     }
-    .into_any()
+    .erase()
 }
 
 /// The mark beside the name: a gate, drawn inline.

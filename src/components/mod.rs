@@ -1,5 +1,6 @@
 //! Reusable view pieces.
 
+pub mod erase;
 pub mod field;
 pub mod form;
 pub mod icons;

@@ -21,6 +21,7 @@ use leptos::{
     server::ServerActionError,
     server_fn::{error::ServerFnUrlError, ServerFn},
 };
+use crate::components::erase::Erase as _;
 use leptos_router::hooks::use_location;
 use std::future::Future;
 
@@ -81,7 +82,7 @@ where
 /// The panel: shown while a question is open.
 #[component]
 pub fn ConfirmItsYou() -> impl IntoView {
-    let Some(step_up) = use_context::<StepUp>() else { return ().into_any() };
+    let Some(step_up) = use_context::<StepUp>() else { return ().erase() };
     // A form sent without JavaScript that was refused for want of a recent sign-in.
     if let Some(e) = use_context::<ServerActionError>() {
         if let AppError::ReauthenticationRequired { two_step, .. } = ServerFnUrlError::<AppError>::decode_err(e.err()) {
@@ -131,7 +132,7 @@ pub fn ConfirmItsYou() -> impl IntoView {
                     <Field label="Your password" name="confirm_password" kind="password" autocomplete="current-password" error=field("password") />
                     {two_step.then(|| view! {
                         <Field label="Code from your app" name="confirm_code" autocomplete="one-time-code" error=field("code") />
-                    }.into_any())}
+                    }.erase())}
                     <p class="form-error" role="alert">{form_error}</p>
                     <div class="actions">
                         <button type="submit" disabled=move || pending.get()>
@@ -144,7 +145,7 @@ pub fn ConfirmItsYou() -> impl IntoView {
                     </div>
                 </form>
             </section>
-        }.into_any())}
+        }.erase())}
     }
-    .into_any()
+    .erase()
 }

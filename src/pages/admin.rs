@@ -22,6 +22,7 @@ use crate::{
     model::{AccountDetail, AccountSession, AccountSummary, AuditEntry},
 };
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -51,7 +52,7 @@ pub fn AdminPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (me.await, results.await) {
-                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Users" /> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Users" /> }.erase(),
                     (Ok(me), Ok(found)) => {
                         let q = query.read_untracked().get("q").unwrap_or_default();
                         let next = found
@@ -71,21 +72,21 @@ pub fn AdminPage() -> impl IntoView {
                                 </form>
                                 <p><a href="/admin/audit">"Audit log"</a></p>
                                 {if empty {
-                                    view! { <p class="empty-state">"No account matches."</p> }.into_any()
+                                    view! { <p class="empty-state">"No account matches."</p> }.erase()
                                 } else {
                                     view! {
                                         <ul class="accounts" aria-label="Accounts">
                                             {found.users.into_iter().map(|u| view! { <AccountRow account=u /> }).collect_view()}
                                         </ul>
                                     }
-                                        .into_any()
+                                        .erase()
                                 }}
                                 {next.map(|href| view! {
                                     <nav class="pages" aria-label="More accounts"><a href=href rel="next">"Next page"</a></nav>
                                 })}
                             </main>
                         }
-                            .into_any()
+                            .erase()
                     }
                 }
             })}
@@ -166,12 +167,12 @@ pub fn AdminUserPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (me.await, data.await) {
-                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="User" /> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="User" /> }.erase(),
                     (Ok(me), Ok(detail)) => view! {
                         <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
                         <AccountView detail=detail outcome=Signal::derive(outcome) sign_out disable enable send_reset remove />
                     }
-                        .into_any(),
+                        .erase(),
                 }
             })}
         </Suspense>
@@ -235,7 +236,7 @@ fn AccountView(
                                 <button type="submit">"Enable account"</button>
                             </RefreshingForm>
                         }
-                            .into_any()
+                            .erase()
                     } else {
                         view! {
                             <RefreshingForm action=disable class="inline">
@@ -243,7 +244,7 @@ fn AccountView(
                                 <button type="submit" class="danger">"Disable account"</button>
                             </RefreshingForm>
                         }
-                            .into_any()
+                            .erase()
                     }}
                     {(!user.disabled).then(|| view! {
                         <RefreshingForm action=send_reset class="inline">
@@ -263,7 +264,7 @@ fn AccountView(
             <section aria-labelledby="sessions-heading">
                 <h2 id="sessions-heading">"Sessions"</h2>
                 {if session_count == 0 {
-                    view! { <p class="empty-state">"Not signed in anywhere."</p> }.into_any()
+                    view! { <p class="empty-state">"Not signed in anywhere."</p> }.erase()
                 } else {
                     view! {
                         <RefreshingForm action=sign_out class="inline">
@@ -274,7 +275,7 @@ fn AccountView(
                             {sessions.into_iter().map(|s| view! { <SessionRow session=s account=id.clone() sign_out /> }).collect_view()}
                         </ul>
                     }
-                        .into_any()
+                        .erase()
                 }}
             </section>
 
@@ -327,7 +328,7 @@ fn SessionRow(session: AccountSession, account: String, sign_out: Act<OperatorSi
 #[component]
 fn AuditList(entries: Vec<AuditEntry>) -> impl IntoView {
     if entries.is_empty() {
-        return view! { <p class="empty-state">"Nothing yet."</p> }.into_any();
+        return view! { <p class="empty-state">"Nothing yet."</p> }.erase();
     }
     view! {
         <table class="audit">
@@ -347,7 +348,7 @@ fn AuditList(entries: Vec<AuditEntry>) -> impl IntoView {
             </tbody>
         </table>
     }
-    .into_any()
+    .erase()
 }
 
 /// `/admin/audit`: every operator action, newest first.
@@ -361,7 +362,7 @@ pub fn AdminAuditPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (me.await, log.await) {
-                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Audit log" /> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Audit log" /> }.erase(),
                     (Ok(me), Ok(log)) => {
                         let next = log.next_before.clone().map(|b| format!("/admin/audit?before={}", encode(&b)));
                         view! {
@@ -374,7 +375,7 @@ pub fn AdminAuditPage() -> impl IntoView {
                                 {next.map(|href| view! { <nav class="pages" aria-label="Older entries"><a href=href rel="next">"Older entries"</a></nav> })}
                             </main>
                         }
-                            .into_any()
+                            .erase()
                     }
                 }
             })}

@@ -11,6 +11,7 @@ use crate::{
     time::{exact, exact_secs, relative},
 };
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 
 #[component]
@@ -21,8 +22,8 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <DashboardView data=d /> }.into_any(),
-                    Err(e) => view! { <LoadError error=e heading="Dashboard" /> }.into_any(),
+                    Ok(d) => view! { <DashboardView data=d /> }.erase(),
+                    Err(e) => view! { <LoadError error=e heading="Dashboard" /> }.erase(),
                 }
             })}
         </Suspense>
@@ -154,7 +155,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             <ActivityPanel events=data.events />
         </main>
     }
-    .into_any()
+    .erase()
 }
 
 /// The seed's flow, told with this session's own data.
@@ -167,8 +168,8 @@ fn FlowPanel(flow: FlowView, countdown: Signal<String>) -> impl IntoView {
                 <When at=at ago=ago />
             </span>
         }
-        .into_any(),
-        _ => view! { <span>"not yet — it rotates the first time your access token is renewed"</span> }.into_any(),
+        .erase(),
+        _ => view! { <span>"not yet — it rotates the first time your access token is renewed"</span> }.erase(),
     };
     view! {
         <section class="card flow" aria-labelledby="flow-heading">
@@ -216,7 +217,7 @@ fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
             <h2 id="activity-heading">"Security activity"</h2>
             <p class="form-error" role="alert">{error}</p>
             {if events.is_empty() {
-                view! { <p class="empty">"Nothing yet. Sign-ins, password changes and devices signed out will be listed here."</p> }.into_any()
+                view! { <p class="empty">"Nothing yet. Sign-ins, password changes and devices signed out will be listed here."</p> }.erase()
             } else {
                 view! {
                     <ul class="events">
@@ -241,7 +242,7 @@ fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
                             .collect_view()}
                     </ul>
                 }
-                    .into_any()
+                    .erase()
             }}
         </section>
     }

@@ -16,6 +16,7 @@ use crate::{
     model::Device,
 };
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -53,7 +54,7 @@ pub fn DevicesPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => view! { <LoadError error=e heading="Devices" /> }.into_any(),
+                    Err(e) => view! { <LoadError error=e heading="Devices" /> }.erase(),
                     Ok(view_data) => {
                         // Every other device, on this page or another.
                         let others = (view_data.total - 1).max(0);
@@ -90,7 +91,7 @@ pub fn DevicesPage() -> impl IntoView {
                                             <p>"When you sign in on another phone, tablet or computer, it appears here and you can sign it out from this page."</p>
                                         </div>
                                     }
-                                        .into_any()
+                                        .erase()
                                 } else {
                                     let explain = if others == 1 {
                                         "This signs out the 1 other device where you are signed in. It will need your password to sign in again; this device stays signed in.".to_string()
@@ -110,7 +111,7 @@ pub fn DevicesPage() -> impl IntoView {
                                             </div>
                                         </details>
                                     }
-                                        .into_any()
+                                        .erase()
                                 }}
                                 <section class="card quiet" aria-labelledby="everywhere-heading">
                                     <h2 id="everywhere-heading">"Leaving this device too?"</h2>
@@ -121,7 +122,7 @@ pub fn DevicesPage() -> impl IntoView {
                                 </section>
                             </main>
                         }
-                            .into_any()
+                            .erase()
                     }
                 }
             })}

@@ -9,6 +9,7 @@ use crate::{
     error::AppError,
 };
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -29,7 +30,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
                             <p class="notice" role="status">"Thank you: your email address is verified."</p>
                             <p><a href="/dashboard">"Go to your dashboard"</a></p>
                         }
-                            .into_any(),
+                            .erase(),
                         Err(AppError::InvalidLink) => view! {
                             <p class="notice warning" role="status">
                                 "This link is no longer valid: it was used, it expired, or the address has changed since. "
@@ -37,8 +38,8 @@ pub fn VerifyEmailPage() -> impl IntoView {
                             </p>
                             <p><a href="/dashboard">"Sign in"</a></p>
                         }
-                            .into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                            .erase(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.erase(),
                     }
                 })}
             </Suspense>
@@ -71,15 +72,15 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <p class="loading">"Checking the link…"</p> }>
                     {move || Suspend::new(async move {
                         match target.await {
-                            Ok(Some(new_email)) => view! { <ConfirmForm token=token() new_email=new_email action=confirm /> }.into_any(),
+                            Ok(Some(new_email)) => view! { <ConfirmForm token=token() new_email=new_email action=confirm /> }.erase(),
                             Ok(None) => view! {
                                 <p class="notice warning" role="status">
                                     "This link is no longer valid: it was used, it expired, or the address has changed since."
                                 </p>
                                 <p><a href="/settings/password">"Ask for a new one"</a></p>
                             }
-                                .into_any(),
-                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                                .erase(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.erase(),
                         }
                     })}
                 </Suspense>

@@ -8,6 +8,7 @@ use crate::{
     model::ReportedSignIn,
 };
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -31,13 +32,13 @@ pub fn NotMePage() -> impl IntoView {
                     <p>"Whoever signed in knew your password: set a new one now, then review your devices."</p>
                     <p class="aside"><a href="/forgot-password">"Didn't get the link? Ask for another"</a></p>
                 }
-                    .into_any()
+                    .erase()
             } else {
                 view! {
                     <Suspense fallback=|| view! { <p class="loading">"Checking the link…"</p> }>
                         {move || Suspend::new(async move {
                             match found.await {
-                                Some(sign_in) => view! { <Report sign_in token=token() /> }.into_any(),
+                                Some(sign_in) => view! { <Report sign_in token=token() /> }.erase(),
                                 None => view! {
                                     <p class="notice warning" role="status">
                                         "This link is no longer valid: it was used already, or it expired."
@@ -48,12 +49,12 @@ pub fn NotMePage() -> impl IntoView {
                                         " and review your devices."
                                     </p>
                                 }
-                                    .into_any(),
+                                    .erase(),
                             }
                         })}
                     </Suspense>
                 }
-                    .into_any()
+                    .erase()
             }}
         </main>
     }

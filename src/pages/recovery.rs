@@ -6,6 +6,7 @@ use crate::{
     components::{field::Field, layout::PublicHeader},
 };
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -54,7 +55,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Checking the link…"</p> }>
                 {move || Suspend::new(async move {
                     if usable.await {
-                        view! { <ResetForm token=token() /> }.into_any()
+                        view! { <ResetForm token=token() /> }.erase()
                     } else {
                         view! {
                             <p class="notice warning" role="status">
@@ -62,7 +63,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                             </p>
                             <p><a href="/forgot-password">"Ask for a new link"</a></p>
                         }
-                            .into_any()
+                            .erase()
                     }
                 })}
             </Suspense>

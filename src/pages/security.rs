@@ -11,6 +11,7 @@ use crate::{
     },
 };
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -35,7 +36,7 @@ pub fn SecurityPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (me.await, factors.await) {
-                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Security" /> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="Security" /> }.erase(),
                     (Ok(me), Ok(factors)) => view! {
                         <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
                         <main class="narrow" id="main">
@@ -60,7 +61,7 @@ pub fn SecurityPage() -> impl IntoView {
                             <crate::pages::two_step::TwoStepSection initial=factors.two_step />
                             <crate::pages::passkeys::PasskeysSection initial=factors.passkeys />
                         </main>
-                    }.into_any(),
+                    }.erase(),
                 }
             })}
         </Suspense>

@@ -16,6 +16,7 @@ use crate::{
     model::{TotpSetup, TwoStepStatus},
 };
 use leptos::prelude::*;
+use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -101,21 +102,21 @@ pub fn TwoStepSection(initial: TwoStepStatus) -> impl IntoView {
                         </RefreshingForm>
                     </div>
                 }
-                    .into_any()
+                    .erase()
             } else {
                 view! {
                     <p>"Sign in with your password and a code from an authenticator app on your phone, so a stolen password alone is not enough."</p>
                     {move || match setup.value().get() {
-                        Some(Ok(pending)) => view! { <Enrol setup=pending confirm=confirm /> }.into_any(),
+                        Some(Ok(pending)) => view! { <Enrol setup=pending confirm=confirm /> }.erase(),
                         other => view! {
                             <button type="button" on:click=move |_| { setup.dispatch(()); }>"Set up authenticator app"</button>
                             <p class="form-error" role="alert">{other.and_then(Result::err).map(|e| e.to_string())}</p>
                             <noscript><p>"Setting up two-step verification needs JavaScript."</p></noscript>
                         }
-                            .into_any(),
+                            .erase(),
                     }}
                 }
-                    .into_any()
+                    .erase()
             }
         }}
         {move || codes().map(|codes| view! {
