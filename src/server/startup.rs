@@ -198,6 +198,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         step_up_max_age: secs(config.step_up_max_age),
         sealer,
         retention,
+        prune_runs: Default::default(),
         webauthn: crate::server::service::passkeys::relying_party(&origin),
         forward: ForwardSettings::new(config.forward_allowed_hosts.clone(), config.forward_rules.clone()),
         metrics: config.metrics_addr.is_some(),
@@ -292,6 +293,7 @@ fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "pruning rows past their retention failed"),
                 }
+                state.prune_runs.fetch_add(1, std::sync::atomic::Ordering::Release);
             }
         }
     })

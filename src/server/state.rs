@@ -54,6 +54,8 @@ pub struct State {
     pub require_verified_email: bool,
     /// What pruning removes, and when.
     pub retention: RetentionSettings,
+    /// How many times this instance's housekeeping has pruned (the first time at start-up).
+    pub prune_runs: std::sync::atomic::AtomicU64,
     /// Passkeys' relying party (the public URL's host); `None` when that is an IP address.
     pub webauthn: Option<webauthn_rs::Webauthn>,
     /// Forward-auth: where return URLs may lead, and who may enter which host.

@@ -8,6 +8,17 @@ use reqwest::StatusCode;
 
 const DAY: i64 = 86400;
 
+/// The server prunes by itself at start-up: each test waits for that pass to end before
+/// it puts rows in, so no count below is shared with a race against it.
+async fn settled(app: TestApp) -> TestApp {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.state.prune_runs.load(std::sync::atomic::Ordering::Acquire) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the server did not prune at start-up");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    app
+}
+
 async fn prune(app: &TestApp, now: i64) -> Pruned {
     retention::prune(&app.state.db, &app.state.retention, now).await.expect("pruning works")
 }
@@ -52,7 +63,7 @@ async fn event_exists(app: &TestApp, id: &str) -> bool {
 
 #[tokio::test]
 async fn ended_sessions_and_their_spent_tokens_go_once_no_access_token_of_theirs_can_be_valid() {
-    let app = TestApp::spawn().await;
+    let app = settled(TestApp::spawn().await).await;
     let live = rotated(&app, app.signed_in_from("Kept Kim", Some(FIREFOX_ON_WINDOWS)).await).await;
     let signed_out = rotated(&app, app.another_session(&live, Some(SAFARI_ON_IPHONE)).await).await;
     assert_eq!(app.logout(&signed_out.access_token).await.status(), StatusCode::NO_CONTENT);
@@ -90,7 +101,7 @@ async fn ended_sessions_and_their_spent_tokens_go_once_no_access_token_of_theirs
 
 #[tokio::test]
 async fn security_events_are_kept_90_days_and_pruned_after_that() {
-    let app = TestApp::spawn().await;
+    let app = settled(TestApp::spawn().await).await;
     let person = app.signed_in("Historic Hana").await;
     let t = now();
     insert_event(&app, "event-89-days", &person.user_id, t - 89 * DAY).await;
@@ -105,7 +116,7 @@ async fn security_events_are_kept_90_days_and_pruned_after_that() {
 
 #[tokio::test]
 async fn the_operators_audit_log_is_kept_as_long_as_security_events() {
-    let app = TestApp::spawn().await;
+    let app = settled(TestApp::spawn().await).await;
     let t = now();
     for (id, age) in [("action-89-days", 89 * DAY), ("action-91-days", 91 * DAY)] {
         sqlx::query(
@@ -119,14 +130,15 @@ async fn the_operators_audit_log_is_kept_as_long_as_security_events() {
         .unwrap();
     }
 
-    assert_eq!(prune(&app, t).await, Pruned { operator_actions: 1, ..Pruned::default() });
+    let pruned = prune(&app, t).await;
+    assert_eq!(pruned.operator_actions, 1, "{pruned:?}");
     let left: Vec<String> = sqlx::query_scalar("select id from operator_actions").fetch_all(&app.sql).await.unwrap();
     assert_eq!(left, ["action-89-days"]);
 }
 
 #[tokio::test]
 async fn a_longer_event_retention_keeps_them_longer() {
-    let app = TestApp::spawn_with(|config| config.event_retention = std::time::Duration::from_secs(365 * DAY as u64)).await;
+    let app = settled(TestApp::spawn_with(|config| config.event_retention = std::time::Duration::from_secs(365 * DAY as u64)).await).await;
     let person = app.signed_in("Archivist Arno").await;
     let t = now();
     insert_event(&app, "event-91-days", &person.user_id, t - 91 * DAY).await;
@@ -139,7 +151,7 @@ async fn a_longer_event_retention_keeps_them_longer() {
 
 #[tokio::test]
 async fn the_activity_still_names_a_device_after_its_session_is_pruned() {
-    let app = TestApp::spawn().await;
+    let app = settled(TestApp::spawn().await).await;
     let laptop = app.signed_in_from("Remembering Rea", Some(FIREFOX_ON_WINDOWS)).await;
     let phone = app.another_session(&laptop, Some(SAFARI_ON_IPHONE)).await;
     assert_eq!(app.delete_session(&laptop.access_token, &phone.session_id).await.status(), StatusCode::NO_CONTENT);
@@ -154,7 +166,7 @@ async fn the_activity_still_names_a_device_after_its_session_is_pruned() {
 
 #[tokio::test]
 async fn the_housekeeping_task_prunes_on_its_own() {
-    let app = TestApp::spawn().await;
+    let app = settled(TestApp::spawn().await).await;
     let person = app.signed_in("Tidy Theo").await;
     let other = app.another_session(&person, None).await;
     assert_eq!(app.delete_session(&person.access_token, &other.session_id).await.status(), StatusCode::NO_CONTENT);
@@ -167,7 +179,7 @@ async fn the_housekeeping_task_prunes_on_its_own() {
     insert_event(&app, "event-100-days", &person.user_id, now() - 100 * DAY).await;
 
     // Housekeeping prunes when an instance starts, then every GATEHOUSE_PRUNE_INTERVAL.
-    let app = app.restart().await;
+    let app = settled(app.restart().await).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while session_exists(&app, &other.session_id).await || event_exists(&app, "event-100-days").await {
         assert!(std::time::Instant::now() < deadline, "pruned within a few seconds of start-up");
@@ -192,7 +204,7 @@ async fn an_ended_session_retention_shorter_than_an_access_token_lives_is_refuse
 
 #[tokio::test]
 async fn sent_mail_goes_after_30_days_and_expired_links_a_day_after_they_expired() {
-    let app = TestApp::spawn().await;
+    let app = settled(TestApp::spawn().await).await;
     let person = app.signed_in("Old Mail Mo").await;
     let t = now();
     for (id, sent_at) in [("sent-long-ago", Some(t - 31 * DAY)), ("sent-lately", Some(t - 29 * DAY)), ("not-sent-yet", None)] {
@@ -233,7 +245,7 @@ async fn sent_mail_goes_after_30_days_and_expired_links_a_day_after_they_expired
 
 #[tokio::test]
 async fn sign_in_challenges_go_a_day_after_they_expired_and_a_live_one_still_works() {
-    let app = TestApp::spawn().await;
+    let app = settled(TestApp::spawn().await).await;
     let person = app.signed_in("Two Step Tilda").await;
     let (authenticator, _) = crate::two_step::turn_on(&app, &person).await;
     let t = now();
