@@ -431,3 +431,4 @@ mkdir -p bench/results
 OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-$DB_KIND.json"
 python3 bench/report.py "$WORK/meta.json" "$RUNS" "$WORK/argon2.jsonl" "$WORK/rss.log" "$OUT"
 echo "JSON: $OUT" >&2
+"$ROOT/scripts/bundle-size.sh" --site "$SITE_ROOT" # the browser bundle against the framework's floor
