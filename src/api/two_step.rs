@@ -11,10 +11,9 @@ use leptos::prelude::*;
 /// codes left), and the account's passkeys.
 #[server(prefix = "/fn", endpoint = "second-factors")]
 pub async fn second_factors() -> Result<SecondFactorState, AppError> {
-    use crate::server::service::{passkeys, two_step};
+    use crate::server::service::two_step;
     let (state, me) = super::ctx::caller()?;
-    let (two_step, passkeys) = tokio::try_join!(two_step::status(&state, &me.user_id), passkeys::list(&state, &me.user_id))?;
-    Ok(SecondFactorState { two_step, passkeys })
+    two_step::second_factors(&state, &me.user_id).await
 }
 
 /// "Set up authenticator app": a new secret, its QR code, pending until a code is entered.

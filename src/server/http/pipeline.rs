@@ -220,7 +220,7 @@ fn finish(response: Response, private: bool, https: bool, timing: Option<Timing>
 #[derive(Clone)]
 struct Timing {
     route: &'static metrics::RouteTimer,
-    method: &'static str,
+    method: usize,
     started: Instant,
 }
 
@@ -228,7 +228,7 @@ impl Timing {
     fn start(req: &Request) -> Timing {
         Timing {
             route: metrics::route_timer(req.extensions().get::<MatchedPath>().map_or("other", |p| p.as_str())),
-            method: metrics::bounded_method(req.method()),
+            method: metrics::method_label(req.method()),
             started: Instant::now(),
         }
     }

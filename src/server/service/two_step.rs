@@ -17,7 +17,7 @@
 use super::account::{circumstances, start_session_in, too_many};
 use crate::{
     error::AppError,
-    model::{TotpSetup, TwoStepStatus},
+    model::{SecondFactorState, TotpSetup, TwoStepStatus},
     server::{
         auth::AuthUser,
         client::Client,
@@ -43,6 +43,12 @@ pub async fn status(state: &AppState, user_id: &str) -> Result<TwoStepStatus, Ap
     let enabled = totp::is_on(&state.db, user_id).await?;
     let recovery_codes_left = if enabled { recovery_codes::left(&state.db, user_id).await? } else { 0 };
     Ok(TwoStepStatus { enabled, recovery_codes_left })
+}
+
+/// The security page's second factors: two-step verification's state and the passkeys.
+pub async fn second_factors(state: &AppState, user_id: &str) -> Result<SecondFactorState, AppError> {
+    let (two_step, passkeys) = tokio::try_join!(status(state, user_id), super::passkeys::list(state, user_id))?;
+    Ok(SecondFactorState { two_step, passkeys })
 }
 
 /// Starts setting up an authenticator: a new secret, pending until [`confirm`]. Asking again
