@@ -1,4 +1,4 @@
-//! The shell, the `<App/>` and its routes (both targets).
+//! The shell, the `<App/>` and its routes (server only in islands mode; `Hydrated` is an island).
 
 use crate::pages::{
     admin::{AdminAuditPage, AdminPage, AdminUserPage},
@@ -40,7 +40,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 // Passkeys' browser side (before the app, which calls it).
                 <script type="module" src="/passkeys.js"></script>
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -50,16 +50,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Runs on the server only (islands mode): the router, the pages and everything not marked
+/// `#[island]` never reach the browser. Following a link loads the next page.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // For the server's render of the panel (a form sent without JavaScript that needs a
+    // recent sign-in); the browser provides its own in `hydrate()`.
     crate::components::step_up::StepUp::provide();
-    // Tests (and people) can tell when the page has come alive.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <Title text="Gatehouse" />
@@ -82,5 +80,18 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/audit") view=page(AdminAuditPage) ssr=SsrMode::Async />
             </Routes>
         </Router>
+        <Hydrated />
     }
+}
+
+/// Tests (and people) can tell when the page has come alive: `data-hydrated` on `<body>`.
+/// The island script hydrates islands in document order and this one comes last, so its
+/// effect runs once every island of the page has hydrated.
+#[island]
+fn Hydrated() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }

@@ -1,6 +1,7 @@
 //! Gatehouse: sign-in with short-lived access tokens and rotating refresh tokens.
 //!
-//! - `app`, `pages`, `components`: the UI, rendered on the server and hydrated in the browser.
+//! - `app`, `pages`, `components`: the UI, rendered on the server; only its `#[island]`s are
+//!   hydrated in the browser (Leptos islands mode).
 //! - `api`: server functions, the browser's calls into the server.
 //! - `error`, `model`: what crosses the wire.
 //! - `time`, `csp`: small pieces both sides use (time in words, the page's security policy).
@@ -17,13 +18,35 @@ pub mod pages;
 pub mod server;
 pub mod time;
 
-/// The wasm entry point: hydrates the server-rendered page.
+/// The wasm entry point. Islands mode: the page is the server's; this only sets up what every
+/// island of the page shares, and the island script then hydrates each `#[island]` in turn.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    use leptos::prelude::*;
     // Readable panics in the console while developing; a release bundle goes without the
     // hook and its formatting (a panic there still stops the page, as "unreachable").
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // The root owner every island's owner hangs from: context provided here reaches them all
+    // (islands that are not nested share nothing else).
+    leptos::mount::hydrate_islands();
+    // A form sent without JavaScript that failed comes back with its error in the URL. On
+    // the server the router hands it to the page; there is no router in the browser, so the
+    // islands' actions get it from here and start out holding it, as the server rendered.
+    if let Ok(search) = window().location().search() {
+        if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) {
+            if let (Some(path), Some(err)) = (params.get("__path"), params.get("__err")) {
+                provide_context(leptos::server::ServerActionError::new(&path, &err));
+            }
+        }
+    }
+    // "Confirm it's you": one question per page, asked by any island's action and answered
+    // in the panel (its own island in the header).
+    components::step_up::StepUp::provide();
+    // A server function that answers with a redirect (signing in, out, ...): there is no
+    // client-side router to follow it, so the browser loads the page.
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
+        let _ = window().location().set_href(to);
+    });
 }

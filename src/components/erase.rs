@@ -2,8 +2,9 @@
 //!
 //! Every `AnyView` keeps a pointer to its inner view's `hydrate_async`, so each `.into_any()`
 //! (ours, and the router's on every route) compiles the whole asynchronous hydration of that
-//! view tree into the wasm — about a fifth of the bundle, and never run: the page hydrates
-//! synchronously (`hydrate_body`; only lazy routes and islands hydrate asynchronously).
+//! view tree into the wasm, never run: each island hydrates synchronously (only lazy routes
+//! and `#[island(lazy)]` hydrate asynchronously). In islands mode only the erased views inside
+//! islands reach the wasm at all; the server-only pages' erasures cost the bundle nothing.
 //! [`Hydrate`] wraps a view and changes nothing but that: asked to hydrate asynchronously, it
 //! hydrates synchronously (the trait's default), so the chain stops at the wrapper.
 //!

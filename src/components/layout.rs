@@ -1,15 +1,18 @@
-//! The frame around pages: who is signed in, navigation, sign out.
+//! The frame around pages: who is signed in, navigation, sign out. Rendered on the server;
+//! its live parts (signing out, resending the verification link, the step-up panel) are
+//! islands.
 
 use crate::api::{auth::Logout, email::ResendVerification};
 use leptos::prelude::*;
 use crate::components::erase::Erase as _;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_location};
 
 /// The frame of signed-in pages. `unverified_email`: the account's address while it is not
 /// verified, which puts a notice with "Resend the link" under the header.
 #[component]
 pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)] unverified_email: Option<String>) -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
+    // The router runs on the server only: the page's path goes to the panel as a prop.
+    let here = use_location().pathname.get_untracked();
     // `<A>` marks the link to the current page with aria-current="page" itself.
     let initial = display_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     view! {
@@ -24,21 +27,30 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
             <div class="who">
                 <span class="avatar" aria-hidden="true">{initial}</span>
                 <span class="signed-in-as">"Signed in as " <strong>{display_name}</strong></span>
-                <ActionForm action=logout attr:class="inline">
-                    <button type="submit" class="secondary" disabled=move || logout.pending().get()>
-                        {move || if logout.pending().get() { "Signing out…" } else { "Sign out" }}
-                    </button>
-                </ActionForm>
+                <SignOut />
             </div>
         </header>
         {unverified_email.map(|email| view! { <VerifyNotice email=email /> })}
-        <crate::components::step_up::ConfirmItsYou />
+        <crate::components::step_up::ConfirmItsYou here=here />
     }
     .erase()
 }
 
+/// "Sign out", saying so while it happens.
+#[island]
+fn SignOut() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=logout attr:class="inline">
+            <button type="submit" class="secondary" disabled=move || logout.pending().get()>
+                {move || if logout.pending().get() { "Signing out…" } else { "Sign out" }}
+            </button>
+        </ActionForm>
+    }
+}
+
 /// "Verify your email address", until it is.
-#[component]
+#[island]
 fn VerifyNotice(email: String) -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
     let pending = resend.pending();
@@ -91,14 +103,20 @@ fn Logo() -> impl IntoView {
 /// What a protected page shows when its data could not be loaded.
 #[component]
 pub fn LoadError(error: crate::error::AppError, heading: &'static str) -> impl IntoView {
-    if error.session_ended() || error.wants_refresh() {
-        crate::api::go_to_login(error.session_ended());
-    }
+    let to_login = (error.session_ended() || error.wants_refresh()).then(|| view! { <GoToLogin ended=error.session_ended() /> });
     view! {
+        {to_login}
         <main class="narrow" id="main">
             <h1>{heading}</h1>
             <p class="form-error" role="alert">{error.to_string()}</p>
             <p><a href="/login">"Sign in"</a></p>
         </main>
     }
+}
+
+/// A page whose session could not be used: in the browser, straight on to the login page
+/// (coming back here afterwards). Without JavaScript the page's "Sign in" link does it.
+#[island]
+fn GoToLogin(ended: bool) -> impl IntoView {
+    crate::api::go_to_login(ended);
 }

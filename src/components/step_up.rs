@@ -22,7 +22,6 @@ use leptos::{
     server_fn::{error::ServerFnUrlError, ServerFn},
 };
 use crate::components::erase::Erase as _;
-use leptos_router::hooks::use_location;
 use std::future::Future;
 
 /// The open question "is it you?", shared by the page's actions and the panel.
@@ -36,7 +35,8 @@ pub struct StepUp {
 }
 
 impl StepUp {
-    /// Makes the question available to the whole app (called once, in `App`).
+    /// Makes the question available: on the server to the whole app (in `App`), in the
+    /// browser to every island of the page (at the root, in `hydrate()`).
     pub fn provide() {
         provide_context(StepUp { asking: RwSignal::new(None), passkey: RwSignal::new(false), waiter: StoredValue::new(None) });
     }
@@ -79,9 +79,11 @@ where
     }
 }
 
-/// The panel: shown while a question is open.
-#[component]
-pub fn ConfirmItsYou() -> impl IntoView {
+/// The panel: shown while a question is open. An island of its own in the frame of every
+/// signed-in page; the page's other islands ask through the shared [`StepUp`].
+/// `here`: this page's path, where the no-JavaScript form comes back to.
+#[island]
+pub fn ConfirmItsYou(here: String) -> impl IntoView {
     let Some(step_up) = use_context::<StepUp>() else { return ().erase() };
     // A form sent without JavaScript that was refused for want of a recent sign-in.
     if let Some(e) = use_context::<ServerActionError>() {
@@ -89,7 +91,6 @@ pub fn ConfirmItsYou() -> impl IntoView {
             step_up.asking.set(Some(two_step));
         }
     }
-    let here = use_location().pathname;
     // One action for both ways of confirming: the password (and code), or `None` for "Use a
     // passkey" (options, the browser's assertion, then the confirmation).
     let confirm = Action::new_local(|input: &Option<Reauthenticate>| {
@@ -128,7 +129,7 @@ pub fn ConfirmItsYou() -> impl IntoView {
                 <h2 id="step-up-heading">"Confirm it's you"</h2>
                 <p>"This change needs you to prove it's you again."</p>
                 <form action=Reauthenticate::url() method="post" class="stack" on:submit=on_submit>
-                    <input type="hidden" name="next" value=move || here.get() />
+                    <input type="hidden" name="next" value=here.clone() />
                     <Field label="Your password" name="confirm_password" kind="password" autocomplete="current-password" error=field("password") />
                     {two_step.then(|| view! {
                         <Field label="Code from your app" name="confirm_code" autocomplete="one-time-code" error=field("code") />

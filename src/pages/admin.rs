@@ -127,25 +127,68 @@ fn done_text(done: &str) -> Option<&'static str> {
 pub fn AdminUserPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
+    // Without JavaScript, what the last action did comes back as `?done=`.
+    let done = query.read_untracked().get("done");
+    let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
+    let data = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        |id| async move { with_refresh(|| load_account(id.clone())).await },
+    );
+    view! {
+        <Title text="User — Gatehouse" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let done = done.clone();
+                Suspend::new(async move {
+                    match (me.await, data.await) {
+                        (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="User" /> }.erase(),
+                        (Ok(me), Ok(detail)) => view! {
+                            <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
+                            <AccountMain initial=detail done />
+                        }
+                            .erase(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The account and the operator's actions, an island: after each action the account is
+/// loaded again and shown in place, with what the action did. `initial`: the account the
+/// server rendered; `done`: the `?done=` of a form sent without JavaScript.
+#[island]
+fn AccountMain(initial: AccountDetail, done: Option<String>) -> impl IntoView {
     let sign_out = refreshing_action::<OperatorSignOut>();
     let disable = refreshing_action::<DisableAccount>();
     let enable = refreshing_action::<EnableAccount>();
     let send_reset = refreshing_action::<SendResetLink>();
     let remove = refreshing_action::<RemoveSecondFactor>();
-    let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
-    let data = Resource::new(
-        move || {
-            (
-                params.read().get("id").unwrap_or_default(),
-                sign_out.version().get(),
-                disable.version().get(),
-                enable.version().get(),
-                send_reset.version().get(),
-                remove.version().get(),
-            )
-        },
-        |(id, ..)| async move { with_refresh(|| load_account(id.clone())).await },
-    );
+    let id = initial.user.id.clone();
+    let detail = RwSignal::new(initial);
+    let reload = Action::new_local(move |_: &()| {
+        let id = id.clone();
+        async move { with_refresh(|| load_account(id.clone())).await }
+    });
+    // Each finished action loads the account again (a failed load keeps what is shown).
+    Effect::new(move |before: Option<[usize; 5]>| {
+        let now = [
+            sign_out.version().get(),
+            disable.version().get(),
+            enable.version().get(),
+            send_reset.version().get(),
+            remove.version().get(),
+        ];
+        if before.is_some_and(|before| before != now) {
+            reload.dispatch(());
+        }
+        now
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(fresh)) = reload.value().get() {
+            detail.set(fresh);
+        }
+    });
     // The latest action's outcome (each action's answer replaces the one before); without
     // JavaScript, what `?done=` says.
     let latest = RwSignal::new(None::<String>);
@@ -161,21 +204,9 @@ pub fn AdminUserPage() -> impl IntoView {
     follow(enable, "enabled", latest);
     follow(send_reset, "reset-sent", latest);
     follow(remove, "two-step-removed", latest);
-    let outcome = move || latest.get().or_else(|| query.read().get("done").and_then(|d| done_text(&d)).map(str::to_owned));
+    let outcome = Signal::derive(move || latest.get().or_else(|| done.as_deref().and_then(done_text).map(str::to_owned)));
     view! {
-        <Title text="User — Gatehouse" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match (me.await, data.await) {
-                    (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="User" /> }.erase(),
-                    (Ok(me), Ok(detail)) => view! {
-                        <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
-                        <AccountView detail=detail outcome=Signal::derive(outcome) sign_out disable enable send_reset remove />
-                    }
-                        .erase(),
-                }
-            })}
-        </Suspense>
+        {move || view! { <AccountView detail=detail.get() outcome sign_out disable enable send_reset remove /> }}
     }
 }
 

@@ -22,7 +22,11 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <DashboardView data=d /> }.erase(),
+                    Ok(d) => view! {
+                        <SignedInHeader display_name=d.user.display_name.clone() unverified_email=d.user.unverified_email() />
+                        <DashboardView data=d />
+                    }
+                        .erase(),
                     Err(e) => view! { <LoadError error=e heading="Dashboard" /> }.erase(),
                 }
             })}
@@ -30,7 +34,9 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
-#[component]
+/// Everything under the header: an island (the countdown ticks, "Check my session", "This
+/// wasn't me"), given the page's data by the server.
+#[island]
 fn DashboardView(data: Dashboard) -> impl IntoView {
     let expires = RwSignal::new(data.access_expires_unix);
     let expires_text = RwSignal::new(data.access_expires_at.clone());
@@ -84,7 +90,6 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
     let signed_in = data.signed_in.clone();
     let earlier = move || (rotations.get() - rotated.with(|r| r.len() as i64)).max(0);
     view! {
-        <SignedInHeader display_name=name.clone() unverified_email=data.user.unverified_email() />
         <main id="main">
             <h1>"Dashboard"</h1>
             <p class="lead">"Welcome, " <span class="display-name">{name}</span> "."</p>

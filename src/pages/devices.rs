@@ -13,7 +13,7 @@ use crate::{
         layout::{LoadError, SignedInHeader},
         time::When,
     },
-    model::Device,
+    model::{Device, DevicesView},
 };
 use leptos::prelude::*;
 use crate::components::erase::Erase as _;
@@ -22,15 +22,64 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
+    let query = use_query_map();
+    let cursor = query.read_untracked().get("cursor");
+    let data = {
+        let cursor = cursor.clone();
+        Resource::new(|| (), move |_| {
+            let cursor = cursor.clone();
+            async move { with_refresh(|| list_devices(cursor.clone())).await }
+        })
+    };
+    view! {
+        <Title text="Devices — Gatehouse" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let cursor = cursor.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <LoadError error=e heading="Devices" /> }.erase(),
+                        Ok(view_data) => view! {
+                            <SignedInHeader display_name=view_data.display_name.clone() unverified_email=view_data.unverified_email.clone() />
+                            <DevicesMain initial=view_data cursor />
+                        }
+                            .erase(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The list and its actions, an island: after signing a device out or naming one, the list
+/// is loaded again and shown in place. `initial`: the list the server rendered; `cursor`:
+/// which page of it (from the URL).
+#[island]
+fn DevicesMain(initial: DevicesView, cursor: Option<String>) -> impl IntoView {
     let revoke = refreshing_action::<RevokeDevice>();
     let revoke_others = refreshing_action::<RevokeOtherDevices>();
     let rename = refreshing_action::<RenameDevice>();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
-    let query = use_query_map();
-    let data = Resource::new(
-        move || (revoke.version().get(), revoke_others.version().get(), rename.version().get(), query.read().get("cursor")),
-        |(_, _, _, cursor)| async move { with_refresh(|| list_devices(cursor.clone())).await },
-    );
+    let first_page = cursor.is_none();
+    let data = RwSignal::new(initial);
+    let reload = Action::new_local(move |_: &()| {
+        let cursor = cursor.clone();
+        async move { with_refresh(|| list_devices(cursor.clone())).await }
+    });
+    // Each finished action loads the list again (a failed load keeps the list shown; one whose
+    // session ended has gone to the login page already, see `with_refresh`).
+    Effect::new(move |before: Option<(usize, usize, usize)>| {
+        let now = (revoke.version().get(), revoke_others.version().get(), rename.version().get());
+        if before.is_some_and(|before| before != now) {
+            reload.dispatch(());
+        }
+        now
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(fresh)) = reload.value().get() {
+            data.set(fresh);
+        }
+    });
     let outcome = move || {
         if let Some(result) = revoke_others.value().get() {
             return Some(match result {
@@ -50,83 +99,73 @@ pub fn DevicesPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Devices — Gatehouse" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <LoadError error=e heading="Devices" /> }.erase(),
-                    Ok(view_data) => {
-                        // Every other device, on this page or another.
-                        let others = (view_data.total - 1).max(0);
-                        let first_page = query.read_untracked().get("cursor").is_none();
-                        let (shown, total) = (view_data.devices.len(), view_data.total);
-                        let pages = view_data.next_cursor.clone().map(|c| format!("/settings/sessions?cursor={c}"));
+        {move || {
+            let view_data = data.get();
+            // Every other device, on this page or another.
+            let others = (view_data.total - 1).max(0);
+            let (shown, total) = (view_data.devices.len(), view_data.total);
+            let pages = view_data.next_cursor.clone().map(|c| format!("/settings/sessions?cursor={c}"));
+            view! {
+                <main id="main">
+                    <h1>"Devices"</h1>
+                    <p class="lead">"Everywhere you are signed in. Signing a device out takes effect at once."</p>
+                    <p class="status" role="status">{outcome}</p>
+                    <ul class="devices">
+                        {view_data
+                            .devices
+                            .into_iter()
+                            .map(|d| view! { <DeviceRow device=d revoke=revoke rename=rename /> })
+                            .collect_view()}
+                    </ul>
+                    {(pages.is_some() || !first_page)
+                        .then(|| {
+                            view! {
+                                <nav class="pages" aria-label="More devices">
+                                    <p>{format!("Showing {shown} of your {total} devices.")}</p>
+                                    {(!first_page).then(|| view! { <a href="/settings/sessions">"Back to the first page"</a> })}
+                                    {pages.map(|href| view! { <a href=href rel="next">"Show more devices"</a> })}
+                                </nav>
+                            }
+                        })}
+                    {if others == 0 {
                         view! {
-                            <SignedInHeader display_name=view_data.display_name.clone() unverified_email=view_data.unverified_email.clone() />
-                            <main id="main">
-                                <h1>"Devices"</h1>
-                                <p class="lead">"Everywhere you are signed in. Signing a device out takes effect at once."</p>
-                                <p class="status" role="status">{outcome}</p>
-                                <ul class="devices">
-                                    {view_data
-                                        .devices
-                                        .into_iter()
-                                        .map(|d| view! { <DeviceRow device=d revoke=revoke rename=rename /> })
-                                        .collect_view()}
-                                </ul>
-                                {(pages.is_some() || !first_page)
-                                    .then(|| {
-                                        view! {
-                                            <nav class="pages" aria-label="More devices">
-                                                <p>{format!("Showing {shown} of your {total} devices.")}</p>
-                                                {(!first_page).then(|| view! { <a href="/settings/sessions">"Back to the first page"</a> })}
-                                                {pages.map(|href| view! { <a href=href rel="next">"Show more devices"</a> })}
-                                            </nav>
-                                        }
-                                    })}
-                                {if others == 0 {
-                                    view! {
-                                        <div class="empty-state">
-                                            <p><strong>"You are not signed in anywhere else."</strong></p>
-                                            <p>"When you sign in on another phone, tablet or computer, it appears here and you can sign it out from this page."</p>
-                                        </div>
-                                    }
-                                        .erase()
-                                } else {
-                                    let explain = if others == 1 {
-                                        "This signs out the 1 other device where you are signed in. It will need your password to sign in again; this device stays signed in.".to_string()
-                                    } else {
-                                        format!("This signs out the {others} other devices where you are signed in. They will need your password to sign in again; this device stays signed in.")
-                                    };
-                                    view! {
-                                        <details class="confirm">
-                                            <summary>"Sign out all other devices…"</summary>
-                                            <div class="confirm-body">
-                                                <p>{explain}</p>
-                                                <RefreshingForm action=revoke_others class="inline">
-                                                    <button type="submit" class="danger" disabled=move || revoke_others.pending().get()>
-                                                        {move || if revoke_others.pending().get() { "Signing out…" } else { "Sign out other devices" }}
-                                                    </button>
-                                                </RefreshingForm>
-                                            </div>
-                                        </details>
-                                    }
-                                        .erase()
-                                }}
-                                <section class="card quiet" aria-labelledby="everywhere-heading">
-                                    <h2 id="everywhere-heading">"Leaving this device too?"</h2>
-                                    <p>"Sign out everywhere ends every session, this one included."</p>
-                                    <ActionForm action=everywhere attr:class="inline">
-                                        <button type="submit" class="danger">"Sign out everywhere"</button>
-                                    </ActionForm>
-                                </section>
-                            </main>
+                            <div class="empty-state">
+                                <p><strong>"You are not signed in anywhere else."</strong></p>
+                                <p>"When you sign in on another phone, tablet or computer, it appears here and you can sign it out from this page."</p>
+                            </div>
                         }
                             .erase()
-                    }
-                }
-            })}
-        </Suspense>
+                    } else {
+                        let explain = if others == 1 {
+                            "This signs out the 1 other device where you are signed in. It will need your password to sign in again; this device stays signed in.".to_string()
+                        } else {
+                            format!("This signs out the {others} other devices where you are signed in. They will need your password to sign in again; this device stays signed in.")
+                        };
+                        view! {
+                            <details class="confirm">
+                                <summary>"Sign out all other devices…"</summary>
+                                <div class="confirm-body">
+                                    <p>{explain}</p>
+                                    <RefreshingForm action=revoke_others class="inline">
+                                        <button type="submit" class="danger" disabled=move || revoke_others.pending().get()>
+                                            {move || if revoke_others.pending().get() { "Signing out…" } else { "Sign out other devices" }}
+                                        </button>
+                                    </RefreshingForm>
+                                </div>
+                            </details>
+                        }
+                            .erase()
+                    }}
+                    <section class="card quiet" aria-labelledby="everywhere-heading">
+                        <h2 id="everywhere-heading">"Leaving this device too?"</h2>
+                        <p>"Sign out everywhere ends every session, this one included."</p>
+                        <ActionForm action=everywhere attr:class="inline">
+                            <button type="submit" class="danger">"Sign out everywhere"</button>
+                        </ActionForm>
+                    </section>
+                </main>
+            }
+        }}
     }
 }
 

@@ -51,56 +51,81 @@ pub fn VerifyEmailPage() -> impl IntoView {
 pub fn ConfirmEmailPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
-    let done = move || query.read().get("done").is_some();
+    // `?done`: the form was sent without JavaScript and the change went through.
+    let done = query.read_untracked().get("done").is_some();
     let target = Resource::new(token, |token| async move { pending_email_change(token).await });
-    let confirm = ServerAction::<ConfirmEmailChange>::new();
     view! {
         <Title text="Confirm your new email address — Gatehouse" />
         <PublicHeader />
         <main class="narrow" id="main">
             <h1>"Confirm your new email address"</h1>
-            <Show when=move || !done() && confirm.value().get().is_none_or(|r| r.is_err())
-                fallback=move || view! {
-                    <p class="notice" role="status">
-                        {move || match confirm.value().get() {
-                            Some(Ok(to)) => format!("Your email address is now {to}."),
-                            _ => "Your email address was changed.".to_owned(),
-                        }}
-                    </p>
-                    <p><a href="/dashboard">"Go to your dashboard"</a></p>
-                }>
-                <Suspense fallback=|| view! { <p class="loading">"Checking the link…"</p> }>
-                    {move || Suspend::new(async move {
-                        match target.await {
-                            Ok(Some(new_email)) => view! { <ConfirmForm token=token() new_email=new_email action=confirm /> }.erase(),
-                            Ok(None) => view! {
-                                <p class="notice warning" role="status">
-                                    "This link is no longer valid: it was used, it expired, or the address has changed since."
-                                </p>
-                                <p><a href="/settings/password">"Ask for a new one"</a></p>
+            {if done {
+                view! { <Changed to=None /> }.erase()
+            } else {
+                view! {
+                    <Suspense fallback=|| view! { <p class="loading">"Checking the link…"</p> }>
+                        {move || Suspend::new(async move {
+                            match target.await {
+                                Ok(Some(new_email)) => view! { <ConfirmForm token=token() new_email=new_email /> }.erase(),
+                                Ok(None) => view! {
+                                    <p class="notice warning" role="status">
+                                        "This link is no longer valid: it was used, it expired, or the address has changed since."
+                                    </p>
+                                    <p><a href="/settings/password">"Ask for a new one"</a></p>
+                                }
+                                    .erase(),
+                                Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.erase(),
                             }
-                                .erase(),
-                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.erase(),
-                        }
-                    })}
-                </Suspense>
-            </Show>
+                        })}
+                    </Suspense>
+                }
+                    .erase()
+            }}
         </main>
     }
 }
 
+/// The change went through: `to`, the new address, when this page made it.
 #[component]
-fn ConfirmForm(token: String, new_email: String, action: ServerAction<ConfirmEmailChange>) -> impl IntoView {
+fn Changed(to: Option<String>) -> impl IntoView {
+    let said = match to {
+        Some(to) => format!("Your email address is now {to}."),
+        None => "Your email address was changed.".to_owned(),
+    };
+    view! {
+        <p class="notice" role="status">{said}</p>
+        <p><a href="/dashboard">"Go to your dashboard"</a></p>
+    }
+}
+
+/// The question and its button; once confirmed, what changed.
+#[island]
+fn ConfirmForm(token: String, new_email: String) -> impl IntoView {
+    let action = ServerAction::<ConfirmEmailChange>::new();
     let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());
     let pending = action.pending();
+    // Only a success swaps the form for what changed (a memo: a refusal leaves the form be).
+    let confirmed = Memo::new(move |_| match action.value().get() {
+        Some(Ok(to)) => Some(to),
+        _ => None,
+    });
+    let ask = move || {
+        let (token, new_email) = (token.clone(), new_email.clone());
+        view! {
+            <p>"Make " <strong>{new_email}</strong> " the address of your account? We will tell the old address."</p>
+            <ActionForm action=action attr:class="stack panel">
+                <input type="hidden" name="token" value=token />
+                <p class="form-error" role="alert">{error}</p>
+                <button type="submit" disabled=move || pending.get()>
+                    {move || if pending.get() { "Confirming…" } else { "Confirm new address" }}
+                </button>
+            </ActionForm>
+        }
+    };
     view! {
-        <p>"Make " <strong>{new_email}</strong> " the address of your account? We will tell the old address."</p>
-        <ActionForm action=action attr:class="stack panel">
-            <input type="hidden" name="token" value=token />
-            <p class="form-error" role="alert">{error}</p>
-            <button type="submit" disabled=move || pending.get()>
-                {move || if pending.get() { "Confirming…" } else { "Confirm new address" }}
-            </button>
-        </ActionForm>
+        {move || match confirmed.get() {
+            Some(to) => view! { <Changed to=Some(to) /> }.erase(),
+            None => ask().erase(),
+        }}
     }
 }

@@ -11,11 +11,10 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let action = ServerAction::<Login>::new();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
+    let next = query.read_untracked().get("next").unwrap_or_default();
     // Forward-auth's return URL; the server follows it only to an allowed host.
-    let rd = move || query.read().get("rd").unwrap_or_default();
+    let rd = query.read_untracked().get("rd").unwrap_or_default();
     let notice = move || {
         let q = query.read();
         if q.get("signed_out").is_some() {
@@ -28,18 +27,31 @@ pub fn LoginPage() -> impl IntoView {
             None
         }
     };
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let form_error = move || error.get().map(|e| e.to_string());
-    let pending = action.pending();
-    // Also after the app navigated here without loading a page (the script's own start ran
-    // on another page then).
-    Effect::new(move |_| crate::components::passkey::offer());
     view! {
         <Title text="Sign in — Gatehouse" />
         <PublicHeader />
         <main class="narrow" id="main">
             <h1>"Sign in"</h1>
             {move || notice().map(|(class, n)| view! { <p class=class role="status">{n}</p> })}
+            <SignInForm next rd />
+            <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
+            <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
+        </main>
+    }
+}
+
+/// The email-and-password form, the passkey box and, when the address still waits for
+/// verification, a new link. `next`, `rd`: where to go afterwards (from the URL).
+#[island]
+fn SignInForm(next: String, rd: String) -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let form_error = move || error.get().map(|e| e.to_string());
+    let pending = action.pending();
+    // The script offers passkeys in autofill when it starts; asking again is harmless and
+    // keeps this page independent of when the script ran.
+    Effect::new(move |_| crate::components::passkey::offer());
+    view! {
             <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="rd" value=rd />
@@ -66,9 +78,6 @@ pub fn LoginPage() -> impl IntoView {
                 "Signing in with a passkey needs JavaScript. Sign in with your email and password instead."
             </p>
             {move || matches!(error.get(), Some(AppError::EmailNotVerified)).then(|| view! { <ResendByAddress /> })}
-            <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
-            <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
-        </main>
     }
 }
 

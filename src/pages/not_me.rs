@@ -62,9 +62,6 @@ pub fn NotMePage() -> impl IntoView {
 
 #[component]
 fn Report(sign_in: ReportedSignIn, token: String) -> impl IntoView {
-    let action = ServerAction::<NotMe>::new();
-    let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());
-    let pending = action.pending();
     let ReportedSignIn { device, ip, at, when, still_signed_in } = sign_in;
     let from = if ip.is_empty() { String::new() } else { format!(" (address {ip})") };
     view! {
@@ -79,14 +76,25 @@ fn Report(sign_in: ReportedSignIn, token: String) -> impl IntoView {
                 "If it wasn't you, the button signs it out at once, makes your account forget it, and emails \
                  you a link to set a new password."
             </p>
-            <ActionForm action=action attr:class="stack">
-                <input type="hidden" name="token" value=token />
-                <p class="form-error" role="alert">{error}</p>
-                <button type="submit" class="danger" disabled=move || pending.get()>
-                    {move || if pending.get() { "Signing it out…" } else { "This wasn't me" }}
-                </button>
-            </ActionForm>
+            <NotMeForm token />
             <p class="aside">"If it was you, there is nothing to do: close this page."</p>
         </div>
+    }
+}
+
+/// The button (an island: "Signing it out…", the refusal in place).
+#[island]
+fn NotMeForm(token: String) -> impl IntoView {
+    let action = ServerAction::<NotMe>::new();
+    let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());
+    let pending = action.pending();
+    view! {
+        <ActionForm action=action attr:class="stack">
+            <input type="hidden" name="token" value=token />
+            <p class="form-error" role="alert">{error}</p>
+            <button type="submit" class="danger" disabled=move || pending.get()>
+                {move || if pending.get() { "Signing it out…" } else { "This wasn't me" }}
+            </button>
+        </ActionForm>
     }
 }

@@ -17,7 +17,6 @@ use crate::{
     time::exact,
 };
 use leptos::{prelude::*, server_fn::ServerFn};
-use leptos_router::hooks::use_query_map;
 
 /// Back to the security page, which says what happened.
 fn done(what: &str) {
@@ -27,8 +26,9 @@ fn done(what: &str) {
     let _ = what;
 }
 
-#[component]
-pub fn PasskeysSection(initial: Vec<PasskeyInfo>) -> impl IntoView {
+/// An island. `said`: what the last ceremony did (`?passkey=`, from the URL).
+#[island]
+pub fn PasskeysSection(initial: Vec<PasskeyInfo>, said: Option<String>) -> impl IntoView {
     let step_up = use_context::<StepUp>();
     // False on the server and without JavaScript: adding needs the browser's ceremony.
     let can_add = RwSignal::new(false);
@@ -43,7 +43,7 @@ pub fn PasskeysSection(initial: Vec<PasskeyInfo>) -> impl IntoView {
         }
     });
     let errors = FormErrors::of(act.value());
-    let said = match use_query_map().read_untracked().get("passkey").as_deref() {
+    let said = match said.as_deref() {
         Some("added") => Some("Passkey added."),
         Some("removed") => Some("Passkey removed."),
         _ => None,

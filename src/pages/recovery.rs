@@ -12,18 +12,29 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
-    let action = ServerAction::<ForgotPassword>::new();
-    let query = use_query_map();
-    let sent = move || query.read().get("sent").is_some() || matches!(action.value().get(), Some(Ok(())));
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let field_error = Signal::derive(move || error.get().and_then(|e| e.field("email")));
-    let form_error = move || error.get().filter(|e| e.field("email").is_none()).map(|e| e.to_string());
-    let pending = action.pending();
+    // `?sent`: the form was sent without JavaScript.
+    let sent = use_query_map().read_untracked().get("sent").is_some();
     view! {
         <Title text="Reset your password — Gatehouse" />
         <PublicHeader />
         <main class="narrow" id="main">
             <h1>"Reset your password"</h1>
+            <ForgotForm sent />
+            <p class="aside"><a href="/login">"Back to sign in"</a></p>
+        </main>
+    }
+}
+
+/// "We've sent a link" (once it is) and the form.
+#[island]
+fn ForgotForm(sent: bool) -> impl IntoView {
+    let action = ServerAction::<ForgotPassword>::new();
+    let sent = move || sent || matches!(action.value().get(), Some(Ok(())));
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let field_error = Signal::derive(move || error.get().and_then(|e| e.field("email")));
+    let form_error = move || error.get().filter(|e| e.field("email").is_none()).map(|e| e.to_string());
+    let pending = action.pending();
+    view! {
             {move || sent().then(|| view! {
                 <p class="notice" role="status">
                     "If an account exists for that address, we've sent a link. It works for 30 minutes."
@@ -37,8 +48,6 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                     {move || if pending.get() { "Sending…" } else { "Send reset link" }}
                 </button>
             </ActionForm>
-            <p class="aside"><a href="/login">"Back to sign in"</a></p>
-        </main>
     }
 }
 
@@ -71,7 +80,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
     }
 }
 
-#[component]
+/// The new password (an island: errors in place, the strength meter).
+#[island]
 fn ResetForm(token: String) -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));

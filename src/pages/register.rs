@@ -6,6 +6,20 @@ use leptos_meta::Title;
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    view! {
+        <Title text="Create account — Gatehouse" />
+        <PublicHeader />
+        <main class="narrow" id="main">
+            <h1>"Create account"</h1>
+            <RegisterForm />
+            <p class="aside">"Already have an account? " <a href="/login">"Sign in"</a></p>
+        </main>
+    }
+}
+
+/// The form: errors next to their fields, the strength meter, "Creating account…".
+#[island]
+fn RegisterForm() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let errors = FormErrors::of(action.value());
     let field = move |name: &'static str| errors.field(name);
@@ -13,10 +27,6 @@ pub fn RegisterPage() -> impl IntoView {
     let form_error = move || errors.form();
     let pending = action.pending();
     view! {
-        <Title text="Create account — Gatehouse" />
-        <PublicHeader />
-        <main class="narrow" id="main">
-            <h1>"Create account"</h1>
             <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
                 <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
                 <Field label="Email" name="email" kind="email" autocomplete="email" error=field("email") />
@@ -34,7 +44,5 @@ pub fn RegisterPage() -> impl IntoView {
                     {move || if pending.get() { "Creating account…" } else { "Create account" }}
                 </button>
             </ActionForm>
-            <p class="aside">"Already have an account? " <a href="/login">"Sign in"</a></p>
-        </main>
     }
 }

@@ -17,20 +17,12 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    let change = refreshing_action::<ChangePassword>();
     let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
     let factors = Resource::new(|| (), |_| async move { with_refresh(second_factors).await });
     let query = use_query_map();
     let reported = move || query.read().get("reported").is_some();
-    let errors = FormErrors::of(change.value());
-    let field = move |name: &'static str| errors.field(name);
-    let form_error = move || errors.form();
-    let done = move || match change.value().get() {
-        Some(Ok(0)) => Some("Password changed. You were not signed in anywhere else.".to_string()),
-        Some(Ok(n)) => Some(format!("Password changed. {n} other device{} signed out.", if n == 1 { " was" } else { "s were" })),
-        _ => None,
-    };
-    let pending = change.pending();
+    // What a page load after a form sent without JavaScript (or a passkey ceremony) says.
+    let said = move |name: &str| query.read_untracked().get(name);
     view! {
         <Title text="Security — Gatehouse" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -48,18 +40,15 @@ pub fn SecurityPage() -> impl IntoView {
                             })}
                             <h2>"Change password"</h2>
                             <p>"Changing your password signs out every other device. This one stays signed in."</p>
-                            <RefreshingForm action=change class="stack panel">
-                                <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" error=field("current_password") />
-                                <Field label="New password" name="new_password" kind="password" autocomplete="new-password" error=field("new_password") hint="At least 10 characters and not easy to guess." meter=true />
-                                <p class="form-error" role="alert">{form_error}</p>
-                                <button type="submit" disabled=move || pending.get()>
-                                    {move || if pending.get() { "Changing password…" } else { "Change password" }}
-                                </button>
-                            </RefreshingForm>
-                            <p class="status" role="status">{done}</p>
-                            <EmailSection email=me.email.clone() verified=me.email_verified />
+                            <PasswordSection />
+                            <EmailSection
+                                email=me.email.clone()
+                                verified=me.email_verified
+                                email_change=said("email_change").is_some()
+                                verification=said("verification").is_some()
+                            />
                             <crate::pages::two_step::TwoStepSection initial=factors.two_step />
-                            <crate::pages::passkeys::PasskeysSection initial=factors.passkeys />
+                            <crate::pages::passkeys::PasskeysSection initial=factors.passkeys said=said("passkey") />
                         </main>
                     }.erase(),
                 }
@@ -68,21 +57,46 @@ pub fn SecurityPage() -> impl IntoView {
     }
 }
 
+/// Changing the password (an island): errors in place, the strength meter, how many other
+/// devices were signed out.
+#[island]
+fn PasswordSection() -> impl IntoView {
+    let change = refreshing_action::<ChangePassword>();
+    let errors = FormErrors::of(change.value());
+    let field = move |name: &'static str| errors.field(name);
+    let form_error = move || errors.form();
+    let done = move || match change.value().get() {
+        Some(Ok(0)) => Some("Password changed. You were not signed in anywhere else.".to_string()),
+        Some(Ok(n)) => Some(format!("Password changed. {n} other device{} signed out.", if n == 1 { " was" } else { "s were" })),
+        _ => None,
+    };
+    let pending = change.pending();
+    view! {
+        <RefreshingForm action=change class="stack panel">
+            <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" error=field("current_password") />
+            <Field label="New password" name="new_password" kind="password" autocomplete="new-password" error=field("new_password") hint="At least 10 characters and not easy to guess." meter=true />
+            <p class="form-error" role="alert">{form_error}</p>
+            <button type="submit" disabled=move || pending.get()>
+                {move || if pending.get() { "Changing password…" } else { "Change password" }}
+            </button>
+        </RefreshingForm>
+        <p class="status" role="status">{done}</p>
+    }
+}
+
 /// The address: whether it is verified, and changing it (the current password is required;
-/// the change waits for the link sent to the new address).
-#[component]
-fn EmailSection(email: String, verified: bool) -> impl IntoView {
+/// the change waits for the link sent to the new address). An island. `email_change`,
+/// `verification`: a form sent without JavaScript asked for a link (from the URL).
+#[island]
+fn EmailSection(email: String, verified: bool, email_change: bool, verification: bool) -> impl IntoView {
     let change = refreshing_action::<ChangeEmail>();
-    let query = use_query_map();
     let errors = FormErrors::of(change.value());
     let field = move |name: &'static str| errors.field(name);
     let form_error = move || errors.form();
     let done = move || match change.value().get() {
         Some(Ok(to)) => Some(format!("We've sent a link to {to}. Your address changes when you follow it.")),
-        _ if query.read().get("email_change").is_some() => {
-            Some("We've sent a link to the new address. Your address changes when you follow it.".to_owned())
-        }
-        _ if query.read().get("verification").is_some() => Some("We've sent a new link. Check your inbox.".to_owned()),
+        _ if email_change => Some("We've sent a link to the new address. Your address changes when you follow it.".to_owned()),
+        _ if verification => Some("We've sent a new link. Check your inbox.".to_owned()),
         _ => None,
     };
     let pending = change.pending();

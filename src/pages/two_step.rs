@@ -22,20 +22,29 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SecondFactorPage() -> impl IntoView {
-    let action = ServerAction::<SecondFactor>::new();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
+    let next = query.read_untracked().get("next").unwrap_or_default();
     // Forward-auth's return URL, carried from the sign-in page; followed only to an allowed host.
-    let rd = move || query.read().get("rd").unwrap_or_default();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let expired = move || matches!(error.get(), Some(AppError::ChallengeExpired));
-    let pending = action.pending();
+    let rd = query.read_untracked().get("rd").unwrap_or_default();
     view! {
         <Title text="Two-step verification — Gatehouse" />
         <PublicHeader />
         <main class="narrow" id="main">
             <h1>"Two-step verification"</h1>
             <p>"Enter the 6-digit code your authenticator app shows for Gatehouse."</p>
+            <SecondFactorForm next rd />
+        </main>
+    }
+}
+
+/// The code (or a recovery code). `next`, `rd`: where to go afterwards (from the URL).
+#[island]
+fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
+    let action = ServerAction::<SecondFactor>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let expired = move || matches!(error.get(), Some(AppError::ChallengeExpired));
+    let pending = action.pending();
+    view! {
             <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="rd" value=rd />
@@ -50,13 +59,12 @@ pub fn SecondFactorPage() -> impl IntoView {
                     {move || if pending.get() { "Verifying…" } else { "Verify" }}
                 </button>
             </ActionForm>
-        </main>
     }
 }
 
 /// The security page's section: off (set up), pending (scan, then a code), or on. `initial`
-/// comes with the page; the section keeps it current as the person acts.
-#[component]
+/// comes with the page; the section keeps it current as the person acts (an island).
+#[island]
 pub fn TwoStepSection(initial: TwoStepStatus) -> impl IntoView {
     let step_up = use_context::<crate::components::step_up::StepUp>();
     let setup = Action::new(move |_: &()| async move { crate::components::step_up::with_step_up(step_up, begin_totp).await });
