@@ -166,7 +166,9 @@ fn AccountMain(initial: AccountDetail, done: Option<String>) -> impl IntoView {
     let remove = refreshing_action::<RemoveSecondFactor>();
     let id = initial.user.id.clone();
     let detail = RwSignal::new(initial);
-    let reload = Action::new_local(move |_: &()| {
+    // Not `new_local`: its closure holds a `String`, and a local action's closure must be
+    // dropped on the thread that made it, which the server's async render does not promise.
+    let reload = Action::new(move |_: &()| {
         let id = id.clone();
         async move { with_refresh(|| load_account(id.clone())).await }
     });

@@ -62,7 +62,9 @@ fn DevicesMain(initial: DevicesView, cursor: Option<String>) -> impl IntoView {
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     let first_page = cursor.is_none();
     let data = RwSignal::new(initial);
-    let reload = Action::new_local(move |_: &()| {
+    // Not `new_local`: its closure holds a `String`, and a local action's closure must be
+    // dropped on the thread that made it, which the server's async render does not promise.
+    let reload = Action::new(move |_: &()| {
         let cursor = cursor.clone();
         async move { with_refresh(|| list_devices(cursor.clone())).await }
     });
