@@ -44,6 +44,8 @@ pub fn hydrate() {
     // "Confirm it's you": one question per page, asked by any island's action and answered
     // in the panel (its own island in the header).
     components::step_up::StepUp::provide();
+    // The page's status line, which its form islands speak through.
+    components::form::PageStatus::provide();
     // A server function that answers with a redirect (signing in, out, ...): there is no
     // client-side router to follow it, so the browser loads the page.
     let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {

@@ -58,15 +58,19 @@ impl FormErrors {
     }
 }
 
+/// The form. Also for a plain `ServerAction` (`action=*server_action`): it is the same kind
+/// of action. Its children keep their type (`TypedChildren`, not `Children`): a type-erased
+/// child view would bring its asynchronous hydration into the wasm (see `erase`).
 #[component]
-pub fn RefreshingForm<S>(
+pub fn RefreshingForm<S, C>(
     action: Action<S, Result<S::Output, AppError>>,
     #[prop(optional)] class: &'static str,
-    children: Children,
+    children: TypedChildren<C>,
 ) -> impl IntoView
 where
     S: ServerFn<Error = AppError> + DeserializeOwned + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
+    C: IntoView + 'static,
 {
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         if ev.default_prevented() {
@@ -84,7 +88,66 @@ where
     };
     view! {
         <form action=S::url() method="post" class=(!class.is_empty()).then_some(class) on:submit=on_submit>
-            {children()}
+            {children.into_inner()()}
         </form>
+    }
+}
+
+/// What the page's last action said, shared by the page's islands: each form is an island of
+/// its own, and the page has one status line (`StatusLine`). Provided at the root in the
+/// browser (`hydrate()`); on the server there is none and the line shows what the URL says.
+#[derive(Clone, Copy)]
+pub struct PageStatus(RwSignal<Option<String>>);
+
+impl PageStatus {
+    pub fn provide() {
+        provide_context(PageStatus(RwSignal::new(None)));
+    }
+}
+
+/// The page's status line: what the last action said, else `initial` (what `?done=` says,
+/// after a page load).
+#[island]
+pub fn StatusLine(initial: Option<String>) -> impl IntoView {
+    let said = use_context::<PageStatus>();
+    view! { <p class="status" role="status">{move || said.and_then(|s| s.0.get()).or_else(|| initial.clone())}</p> }
+}
+
+/// For a form whose success changes what the server renders (a list, an account's state):
+/// once `action` succeeds the page loads again, as the server now has it, with `?done=` (from
+/// `done`) saying what happened — the same page a form sent without JavaScript comes back to.
+/// A refusal goes to the status line; a refused "Confirm it's you" says nothing (the panel
+/// was the answer) unless `quiet_reauth` is false.
+pub fn reload_when_done<S, O>(action: Action<S, Result<O, AppError>>, quiet_reauth: bool, done: impl Fn(&O) -> String + 'static)
+where
+    S: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    let status = use_context::<PageStatus>();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(out)) => reload_with_done(&done(&out)),
+        Some(Err(AppError::ReauthenticationRequired { .. })) if quiet_reauth => {}
+        Some(Err(e)) => {
+            if let Some(status) = status {
+                status.0.set(Some(e.to_string()));
+            }
+        }
+        None => {}
+    });
+}
+
+/// This page again with `?done=<done>` (its other query parameters kept, a no-JavaScript
+/// error's dropped).
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn reload_with_done(done: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = window().location();
+        if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&location.search().unwrap_or_default()) {
+            params.delete("__err");
+            params.delete("__path");
+            params.set("done", done);
+            let _ = location.set_search(&String::from(params.to_string()));
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::api::{auth::Logout, email::ResendVerification};
 use leptos::prelude::*;
+use crate::components::form::RefreshingForm;
 use crate::components::erase::Erase as _;
 use leptos_router::{components::A, hooks::use_location};
 
@@ -41,11 +42,11 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
 fn SignOut() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
-        <ActionForm action=logout attr:class="inline">
+        <RefreshingForm action=*logout class="inline">
             <button type="submit" class="secondary" disabled=move || logout.pending().get()>
                 {move || if logout.pending().get() { "Signing out…" } else { "Sign out" }}
             </button>
-        </ActionForm>
+        </RefreshingForm>
     }
 }
 
@@ -64,11 +65,11 @@ fn VerifyNotice(email: String) -> impl IntoView {
             <p>
                 "Please verify your email address: follow the link we sent to " <strong>{email}</strong> "."
             </p>
-            <ActionForm action=resend attr:class="inline">
+            <RefreshingForm action=*resend class="inline">
                 <button type="submit" class="secondary" disabled=move || pending.get()>
                     {move || if pending.get() { "Sending…" } else { "Resend the link" }}
                 </button>
-            </ActionForm>
+            </RefreshingForm>
             <p class="status" role="status">{outcome}</p>
         </div>
     }

@@ -14,7 +14,7 @@ use crate::{
         with_refresh,
     },
     components::{
-        form::{refreshing_action, RefreshingForm},
+        form::{refreshing_action, reload_when_done, RefreshingForm, StatusLine},
         layout::{LoadError, SignedInHeader},
         time::When,
     },
@@ -122,13 +122,14 @@ fn done_text(done: &str) -> Option<&'static str> {
     })
 }
 
-/// `/admin/users/:id`: one account, and what an operator can do for its person.
+/// `/admin/users/:id`: one account, and what an operator can do for its person. The page
+/// is the server's; each action is a small island, and after one the page loads again with
+/// `?done=` (as it does for a form sent without JavaScript).
 #[component]
 pub fn AdminUserPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    // Without JavaScript, what the last action did comes back as `?done=`.
-    let done = query.read_untracked().get("done");
+    let outcome = query.read_untracked().get("done").and_then(|done| done_text(&done)).map(str::to_owned);
     let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
     let data = Resource::new(
         move || params.read().get("id").unwrap_or_default(),
@@ -138,13 +139,13 @@ pub fn AdminUserPage() -> impl IntoView {
         <Title text="User — Gatehouse" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
-                let done = done.clone();
+                let outcome = outcome.clone();
                 Suspend::new(async move {
                     match (me.await, data.await) {
                         (Err(e), _) | (_, Err(e)) => view! { <LoadError error=e heading="User" /> }.erase(),
                         (Ok(me), Ok(detail)) => view! {
                             <SignedInHeader display_name=me.display_name.clone() unverified_email=me.unverified_email() />
-                            <AccountMain initial=detail done />
+                            <AccountView detail outcome />
                         }
                             .erase(),
                     }
@@ -154,76 +155,47 @@ pub fn AdminUserPage() -> impl IntoView {
     }
 }
 
-/// The account and the operator's actions, an island: after each action the account is
-/// loaded again and shown in place, with what the action did. `initial`: the account the
-/// server rendered; `done`: the `?done=` of a form sent without JavaScript.
+/// What an operator can do to an account (each its own server function).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+enum Op {
+    SignOut,
+    Disable,
+    Enable,
+    SendReset,
+    RemoveSecondFactor,
+}
+
+/// One action's button (an island): the account `id`, for `Op::SignOut` the one `session_id`
+/// (else every session), the button's words, class and accessible name.
 #[island]
-fn AccountMain(initial: AccountDetail, done: Option<String>) -> impl IntoView {
-    let sign_out = refreshing_action::<OperatorSignOut>();
-    let disable = refreshing_action::<DisableAccount>();
-    let enable = refreshing_action::<EnableAccount>();
-    let send_reset = refreshing_action::<SendResetLink>();
-    let remove = refreshing_action::<RemoveSecondFactor>();
-    let id = initial.user.id.clone();
-    let detail = RwSignal::new(initial);
-    // Not `new_local`: its closure holds a `String`, and a local action's closure must be
-    // dropped on the thread that made it, which the server's async render does not promise.
-    let reload = Action::new(move |_: &()| {
-        let id = id.clone();
-        async move { with_refresh(|| load_account(id.clone())).await }
-    });
-    // Each finished action loads the account again (a failed load keeps what is shown).
-    Effect::new(move |before: Option<[usize; 5]>| {
-        let now = [
-            sign_out.version().get(),
-            disable.version().get(),
-            enable.version().get(),
-            send_reset.version().get(),
-            remove.version().get(),
-        ];
-        if before.is_some_and(|before| before != now) {
-            reload.dispatch(());
+fn OperatorAction(op: Op, id: String, session_id: Option<String>, text: String, class: String, label: Option<String>) -> impl IntoView {
+    fn form<S>(action: Act<S>, done: &'static str, id: String, session_id: Option<String>, text: String, class: String, label: Option<String>) -> AnyView
+    where
+        S: leptos::server_fn::ServerFn<Error = AppError, Output = ()> + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        reload_when_done(action, true, move |_| done.to_owned());
+        view! {
+            <RefreshingForm action=action class="inline">
+                <input type="hidden" name="id" value=id />
+                {session_id.map(|session_id| view! { <input type="hidden" name="session_id" value=session_id /> })}
+                <button type="submit" class=(!class.is_empty()).then_some(class) aria-label=label>{text}</button>
+            </RefreshingForm>
         }
-        now
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(fresh)) = reload.value().get() {
-            detail.set(fresh);
-        }
-    });
-    // The latest action's outcome (each action's answer replaces the one before); without
-    // JavaScript, what `?done=` says.
-    let latest = RwSignal::new(None::<String>);
-    fn follow<S: Send + Sync + 'static>(action: Act<S>, done: &'static str, latest: RwSignal<Option<String>>) {
-        Effect::new(move |_| match action.value().get() {
-            Some(Ok(())) => latest.set(done_text(done).map(str::to_owned)),
-            Some(Err(AppError::ReauthenticationRequired { .. })) | None => {}
-            Some(Err(e)) => latest.set(Some(e.to_string())),
-        });
+        .erase()
     }
-    follow(sign_out, "signed-out", latest);
-    follow(disable, "disabled", latest);
-    follow(enable, "enabled", latest);
-    follow(send_reset, "reset-sent", latest);
-    follow(remove, "two-step-removed", latest);
-    let outcome = Signal::derive(move || latest.get().or_else(|| done.as_deref().and_then(done_text).map(str::to_owned)));
-    view! {
-        {move || view! { <AccountView detail=detail.get() outcome sign_out disable enable send_reset remove /> }}
+    match op {
+        Op::SignOut => form(refreshing_action::<OperatorSignOut>(), "signed-out", id, session_id, text, class, label),
+        Op::Disable => form(refreshing_action::<DisableAccount>(), "disabled", id, session_id, text, class, label),
+        Op::Enable => form(refreshing_action::<EnableAccount>(), "enabled", id, session_id, text, class, label),
+        Op::SendReset => form(refreshing_action::<SendResetLink>(), "reset-sent", id, session_id, text, class, label),
+        Op::RemoveSecondFactor => form(refreshing_action::<RemoveSecondFactor>(), "two-step-removed", id, session_id, text, class, label),
     }
 }
 
 type Act<S> = Action<S, Result<(), AppError>>;
 
 #[component]
-fn AccountView(
-    detail: AccountDetail,
-    outcome: Signal<Option<String>>,
-    sign_out: Act<OperatorSignOut>,
-    disable: Act<DisableAccount>,
-    enable: Act<EnableAccount>,
-    send_reset: Act<SendResetLink>,
-    remove: Act<RemoveSecondFactor>,
-) -> impl IntoView {
+fn AccountView(detail: AccountDetail, outcome: Option<String>) -> impl IntoView {
     let user = detail.user.clone();
     let id = user.id.clone();
     let (id_enable, id_disable, id_reset, id_remove, id_all) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
@@ -233,7 +205,7 @@ fn AccountView(
         <main id="main">
             <p><a href="/admin">"Users"</a></p>
             <h1>{user.display_name.clone()}</h1>
-            <p class="status" role="status">{move || outcome.get()}</p>
+            <StatusLine initial=outcome />
             <dl class="facts">
                 <dt>"Email"</dt>
                 <dd class="email">{user.email.clone()}</dd>
@@ -263,33 +235,15 @@ fn AccountView(
                 <h2 id="actions-heading">"Actions"</h2>
                 <div class="actions">
                     {if user.disabled {
-                        view! {
-                            <RefreshingForm action=enable class="inline">
-                                <input type="hidden" name="id" value=id_enable />
-                                <button type="submit">"Enable account"</button>
-                            </RefreshingForm>
-                        }
-                            .erase()
+                        view! { <OperatorAction op=Op::Enable id=id_enable session_id=None text="Enable account".into() class=String::new() label=None /> }
                     } else {
-                        view! {
-                            <RefreshingForm action=disable class="inline">
-                                <input type="hidden" name="id" value=id_disable />
-                                <button type="submit" class="danger">"Disable account"</button>
-                            </RefreshingForm>
-                        }
-                            .erase()
+                        view! { <OperatorAction op=Op::Disable id=id_disable session_id=None text="Disable account".into() class="danger".into() label=None /> }
                     }}
                     {(!user.disabled).then(|| view! {
-                        <RefreshingForm action=send_reset class="inline">
-                            <input type="hidden" name="id" value=id_reset.clone() />
-                            <button type="submit" class="secondary">"Send password reset link"</button>
-                        </RefreshingForm>
+                        <OperatorAction op=Op::SendReset id=id_reset.clone() session_id=None text="Send password reset link".into() class="secondary".into() label=None />
                     })}
                     {detail.factors.authenticator.then(|| view! {
-                        <RefreshingForm action=remove class="inline">
-                            <input type="hidden" name="id" value=id_remove.clone() />
-                            <button type="submit" class="danger">"Remove two-step verification"</button>
-                        </RefreshingForm>
+                        <OperatorAction op=Op::RemoveSecondFactor id=id_remove.clone() session_id=None text="Remove two-step verification".into() class="danger".into() label=None />
                     })}
                 </div>
             </section>
@@ -300,12 +254,9 @@ fn AccountView(
                     view! { <p class="empty-state">"Not signed in anywhere."</p> }.erase()
                 } else {
                     view! {
-                        <RefreshingForm action=sign_out class="inline">
-                            <input type="hidden" name="id" value=id_all />
-                            <button type="submit" class="danger">"Sign out all sessions"</button>
-                        </RefreshingForm>
+                        <OperatorAction op=Op::SignOut id=id_all session_id=None text="Sign out all sessions".into() class="danger".into() label=None />
                         <ul class="devices">
-                            {sessions.into_iter().map(|s| view! { <SessionRow session=s account=id.clone() sign_out /> }).collect_view()}
+                            {sessions.into_iter().map(|s| view! { <SessionRow session=s account=id.clone() /> }).collect_view()}
                         </ul>
                     }
                         .erase()
@@ -330,7 +281,7 @@ fn AccountView(
 }
 
 #[component]
-fn SessionRow(session: AccountSession, account: String, sign_out: Act<OperatorSignOut>) -> impl IntoView {
+fn SessionRow(session: AccountSession, account: String) -> impl IntoView {
     let label = format!("Sign out {}", session.device);
     view! {
         <li class="device">
@@ -349,11 +300,7 @@ fn SessionRow(session: AccountSession, account: String, sign_out: Act<OperatorSi
                 <dt>"Last active"</dt>
                 <dd><When at=session.last_active_at.clone() ago=session.last_active_ago.clone() /></dd>
             </dl>
-            <RefreshingForm action=sign_out class="inline">
-                <input type="hidden" name="id" value=account />
-                <input type="hidden" name="session_id" value=session.id.clone() />
-                <button type="submit" class="danger" aria-label=label>"Sign out"</button>
-            </RefreshingForm>
+            <OperatorAction op=Op::SignOut id=account session_id=Some(session.id.clone()) text="Sign out".into() class="danger".into() label=Some(label) />
         </li>
     }
 }

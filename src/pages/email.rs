@@ -9,6 +9,7 @@ use crate::{
     error::AppError,
 };
 use leptos::prelude::*;
+use crate::components::form::RefreshingForm;
 use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -113,13 +114,13 @@ fn ConfirmForm(token: String, new_email: String) -> impl IntoView {
         let (token, new_email) = (token.clone(), new_email.clone());
         view! {
             <p>"Make " <strong>{new_email}</strong> " the address of your account? We will tell the old address."</p>
-            <ActionForm action=action attr:class="stack panel">
+            <RefreshingForm action=*action class="stack panel">
                 <input type="hidden" name="token" value=token />
                 <p class="form-error" role="alert">{error}</p>
                 <button type="submit" disabled=move || pending.get()>
                     {move || if pending.get() { "Confirming…" } else { "Confirm new address" }}
                 </button>
-            </ActionForm>
+            </RefreshingForm>
         }
     };
     view! {

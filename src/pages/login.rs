@@ -6,6 +6,7 @@ use crate::{
     error::AppError,
 };
 use leptos::prelude::*;
+use crate::components::form::RefreshingForm;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -52,7 +53,7 @@ fn SignInForm(next: String, rd: String) -> impl IntoView {
     // keeps this page independent of when the script ran.
     Effect::new(move |_| crate::components::passkey::offer());
     view! {
-            <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
+            <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="rd" value=rd />
                 <Field label="Email" name="email" kind="email" autocomplete="username webauthn" error=Signal::derive(|| None::<String>) />
@@ -67,7 +68,7 @@ fn SignInForm(next: String, rd: String) -> impl IntoView {
                 <button type="submit" disabled=move || pending.get()>
                     {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                 </button>
-            </ActionForm>
+            </RefreshingForm>
             // Shown by public/passkeys.js where the browser can use passkeys.
             <div class="passkey-sign-in stack" data-passkey-box hidden>
                 <button type="button" class="secondary" data-passkey-sign-in>"Sign in with a passkey"</button>
@@ -92,13 +93,13 @@ fn ResendByAddress() -> impl IntoView {
         None => None,
     };
     view! {
-        <ActionForm action=resend attr:class="stack panel" attr:novalidate=true>
+        <RefreshingForm action=*resend class="stack panel" attr:novalidate=true>
             <p>"No link, or did it expire? We can send a new one."</p>
             <Field label="Email address" name="email" kind="email" autocomplete="email" error=Signal::derive(|| None::<String>) />
             <button type="submit" class="secondary" disabled=move || pending.get()>
                 {move || if pending.get() { "Sending…" } else { "Resend the link" }}
             </button>
             <p class="status" role="status">{outcome}</p>
-        </ActionForm>
+        </RefreshingForm>
     }
 }

@@ -8,6 +8,7 @@ use crate::{
     model::ReportedSignIn,
 };
 use leptos::prelude::*;
+use crate::components::form::RefreshingForm;
 use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -89,12 +90,12 @@ fn NotMeForm(token: String) -> impl IntoView {
     let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());
     let pending = action.pending();
     view! {
-        <ActionForm action=action attr:class="stack">
+        <RefreshingForm action=*action class="stack">
             <input type="hidden" name="token" value=token />
             <p class="form-error" role="alert">{error}</p>
             <button type="submit" class="danger" disabled=move || pending.get()>
                 {move || if pending.get() { "Signing it out…" } else { "This wasn't me" }}
             </button>
-        </ActionForm>
+        </RefreshingForm>
     }
 }

@@ -6,6 +6,7 @@ use crate::{
     components::{field::Field, layout::PublicHeader},
 };
 use leptos::prelude::*;
+use crate::components::form::RefreshingForm;
 use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -41,13 +42,13 @@ fn ForgotForm(sent: bool) -> impl IntoView {
                 </p>
             })}
             <p>"Enter the email address of your account and we'll send you a link to set a new password."</p>
-            <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
+            <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
                 <Field label="Email" name="email" kind="email" autocomplete="username" error=field_error />
                 <p class="form-error" role="alert">{form_error}</p>
                 <button type="submit" disabled=move || pending.get()>
                     {move || if pending.get() { "Sending…" } else { "Send reset link" }}
                 </button>
-            </ActionForm>
+            </RefreshingForm>
     }
 }
 
@@ -90,13 +91,13 @@ fn ResetForm(token: String) -> impl IntoView {
     let pending = action.pending();
     view! {
         <p>"Choose a new password. Every device signed in to your account will be signed out; this browser will be signed in."</p>
-        <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
+        <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
             <input type="hidden" name="token" value=token />
             <Field label="New password" name="new_password" kind="password" autocomplete="new-password" error=field_error meter=true />
             <p class="form-error" role="alert">{form_error}</p>
             <button type="submit" disabled=move || pending.get()>
                 {move || if pending.get() { "Setting…" } else { "Set new password" }}
             </button>
-        </ActionForm>
+        </RefreshingForm>
     }
 }

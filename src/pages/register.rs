@@ -2,6 +2,7 @@
 
 use crate::{api::auth::Register, components::{field::Field, form::FormErrors, layout::PublicHeader}};
 use leptos::prelude::*;
+use crate::components::form::RefreshingForm;
 use leptos_meta::Title;
 
 #[component]
@@ -27,7 +28,7 @@ fn RegisterForm() -> impl IntoView {
     let form_error = move || errors.form();
     let pending = action.pending();
     view! {
-            <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
+            <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
                 <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
                 <Field label="Email" name="email" kind="email" autocomplete="email" error=field("email") />
                 <Field
@@ -43,6 +44,6 @@ fn RegisterForm() -> impl IntoView {
                 <button type="submit" disabled=move || pending.get()>
                     {move || if pending.get() { "Creating account…" } else { "Create account" }}
                 </button>
-            </ActionForm>
+            </RefreshingForm>
     }
 }

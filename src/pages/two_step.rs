@@ -45,7 +45,7 @@ fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
     let expired = move || matches!(error.get(), Some(AppError::ChallengeExpired));
     let pending = action.pending();
     view! {
-            <ActionForm action=action attr:class="stack panel" attr:novalidate=true>
+            <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="rd" value=rd />
                 <Field label="Authentication code" name="code" autocomplete="one-time-code" error=Signal::derive(|| None::<String>) />
@@ -58,7 +58,7 @@ fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
                 <button type="submit" disabled=move || pending.get()>
                     {move || if pending.get() { "Verifying…" } else { "Verify" }}
                 </button>
-            </ActionForm>
+            </RefreshingForm>
     }
 }
 
