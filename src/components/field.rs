@@ -6,20 +6,24 @@
 
 use crate::api::strength::PasswordStrength;
 use leptos::server_fn::ServerFn as _;
-use leptos::prelude::*;
+use leptos::{oco::Oco, prelude::*};
 
+/// The texts are `Oco`s: literals where a page writes them, owned strings where they arrive
+/// as an island's props (`PasswordField`).
 #[component]
 pub fn Field(
     /// The visible label, also the input's accessible name.
-    label: &'static str,
+    #[prop(into)]
+    label: Oco<'static, str>,
     /// The form field name sent to the server.
-    name: &'static str,
+    #[prop(into)]
+    name: Oco<'static, str>,
     #[prop(default = "text")] kind: &'static str,
-    #[prop(optional)] autocomplete: &'static str,
+    #[prop(optional, into)] autocomplete: Oco<'static, str>,
     /// The server's message for this field, if any.
     #[prop(into)]
     error: Signal<Option<String>>,
-    #[prop(optional)] hint: &'static str,
+    #[prop(optional, into)] hint: Oco<'static, str>,
     /// Show a strength meter under a new password.
     #[prop(optional)]
     meter: bool,
@@ -29,6 +33,7 @@ pub fn Field(
     let hint_id = format!("{id}-hint");
     let meter_id = format!("{id}-strength");
     let password = kind == "password";
+    let has_hint = !hint.is_empty();
     // False on the server and during hydration, true once the browser has taken over: the
     // enhancements appear only when they can work.
     let enhanced = RwSignal::new(false);
@@ -70,7 +75,7 @@ pub fn Field(
         let meter_id = meter_id.clone();
         move || {
             let mut ids = Vec::new();
-            if !hint.is_empty() {
+            if has_hint {
                 ids.push(hint_id.clone());
             }
             if meter && enhanced.get() {
@@ -144,11 +149,36 @@ pub fn Field(
                 />
                 {toggle}
             </div>
-            {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            {has_hint.then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
             {meter_view}
             <p class="field-error" id=error_id role="alert">
                 {move || error.get()}
             </p>
         </div>
+    }
+}
+
+/// A password field in a form that is the server's (no island around it): the show/hide
+/// toggle and the strength meter need the browser, so the field is an island of its own.
+/// Inside an island, use `Field` (an island does not nest in another here).
+#[island]
+pub fn PasswordField(
+    label: String,
+    name: String,
+    autocomplete: String,
+    error: Option<String>,
+    hint: String,
+    meter: bool,
+) -> impl IntoView {
+    view! {
+        <Field
+            label=label
+            name=name
+            kind="password"
+            autocomplete=autocomplete
+            error=Signal::stored(error)
+            hint=hint
+            meter=meter
+        />
     }
 }

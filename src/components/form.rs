@@ -113,6 +113,13 @@ pub fn StatusLine(initial: Option<String>) -> impl IntoView {
     view! { <p class="status" role="status">{move || said.and_then(|s| s.0.get()).or_else(|| initial.clone())}</p> }
 }
 
+/// The same, said as an alert (`form-error`): where a page shows its actions' refusals only.
+#[island]
+pub fn AlertLine() -> impl IntoView {
+    let said = use_context::<PageStatus>();
+    view! { <p class="form-error" role="alert">{move || said.and_then(|s| s.0.get())}</p> }
+}
+
 /// For a form whose success changes what the server renders (a list, an account's state):
 /// once `action` succeeds the page loads again, as the server now has it, with `?done=` (from
 /// `done`) saying what happened — the same page a form sent without JavaScript comes back to.
@@ -123,16 +130,29 @@ where
     S: Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,
 {
+    say_refusals(action, quiet_reauth);
+    Effect::new(move |_| {
+        if let Some(Ok(out)) = action.value().get() {
+            reload_with_done(&done(&out));
+        }
+    });
+}
+
+/// An action's refusal, on the page's status line (see `reload_when_done`).
+pub fn say_refusals<S, O>(action: Action<S, Result<O, AppError>>, quiet_reauth: bool)
+where
+    S: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
     let status = use_context::<PageStatus>();
     Effect::new(move |_| match action.value().get() {
-        Some(Ok(out)) => reload_with_done(&done(&out)),
         Some(Err(AppError::ReauthenticationRequired { .. })) if quiet_reauth => {}
         Some(Err(e)) => {
             if let Some(status) = status {
                 status.0.set(Some(e.to_string()));
             }
         }
-        None => {}
+        _ => {}
     });
 }
 

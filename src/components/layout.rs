@@ -37,8 +37,8 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
     .erase()
 }
 
-/// "Sign out", saying so while it happens.
-#[island]
+/// "Sign out": a plain form, JavaScript or not (it ends on the login page either way).
+#[component]
 fn SignOut() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {

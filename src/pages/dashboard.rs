@@ -3,7 +3,7 @@
 use crate::{
     api::{dashboard::{check_session, get_dashboard}, devices::DisownSignIn, with_refresh},
     components::{
-        form::{refreshing_action, RefreshingForm},
+        form::{refreshing_action, say_refusals, AlertLine, RefreshingForm},
         layout::{LoadError, SignedInHeader},
         time::When,
     },
@@ -22,11 +22,19 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! {
-                        <SignedInHeader display_name=d.user.display_name.clone() unverified_email=d.user.unverified_email() />
-                        <DashboardView data=d />
+                    Ok(mut d) => {
+                        // The activity list is the server's (its buttons are islands); the
+                        // island gets the rest.
+                        let events = std::mem::take(&mut d.events);
+                        view! {
+                            <SignedInHeader display_name=d.user.display_name.clone() unverified_email=d.user.unverified_email() />
+                            <main id="main">
+                                <DashboardView data=d />
+                                <ActivityPanel events />
+                            </main>
+                        }
+                            .erase()
                     }
-                        .erase(),
                     Err(e) => view! { <LoadError error=e heading="Dashboard" /> }.erase(),
                 }
             })}
@@ -34,8 +42,8 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
-/// Everything under the header: an island (the countdown ticks, "Check my session", "This
-/// wasn't me"), given the page's data by the server.
+/// The session and how it works: an island (the countdown ticks, "Check my session" and the
+/// timeline it grows), given the page's data by the server.
 #[island]
 fn DashboardView(data: Dashboard) -> impl IntoView {
     let expires = RwSignal::new(data.access_expires_unix);
@@ -90,7 +98,6 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
     let signed_in = data.signed_in.clone();
     let earlier = move || (rotations.get() - rotated.with(|r| r.len() as i64)).max(0);
     view! {
-        <main id="main">
             <h1>"Dashboard"</h1>
             <p class="lead">"Welcome, " <span class="display-name">{name}</span> "."</p>
             <section class="card" aria-labelledby="this-session">
@@ -157,8 +164,6 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 <p class="status" role="status" data-testid="session-check">{check_result}</p>
             </section>
             <FlowPanel flow=data.flow countdown=Signal::derive(countdown) />
-            <ActivityPanel events=data.events />
-        </main>
     }
     .erase()
 }
@@ -212,15 +217,13 @@ fn FlowPanel(flow: FlowView, countdown: Signal<String>) -> impl IntoView {
     }
 }
 
-/// The account's security activity, newest first.
+/// The account's security activity, newest first (the server's; "This wasn't me" is an island).
 #[component]
 fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
-    let disown = refreshing_action::<DisownSignIn>();
-    let error = move || disown.value().get().and_then(Result::err).map(|e| e.to_string());
     view! {
         <section class="card" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Security activity"</h2>
-            <p class="form-error" role="alert">{error}</p>
+            <AlertLine />
             {if events.is_empty() {
                 view! { <p class="empty">"Nothing yet. Sign-ins, password changes and devices signed out will be listed here."</p> }.erase()
             } else {
@@ -235,12 +238,7 @@ fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
                                         <span class="event-text">{e.text.clone()}</span>
                                         " "
                                         <When at=e.at.clone() ago=e.ago.clone() />
-                                        {e.can_disown.then(|| view! {
-                                            <RefreshingForm action=disown class="inline">
-                                                <input type="hidden" name="session_id" value=session.clone() />
-                                                <button type="submit" class="link danger">"This wasn't me"</button>
-                                            </RefreshingForm>
-                                        })}
+                                        {e.can_disown.then(|| view! { <Disown session /> })}
                                     </li>
                                 }
                             })
@@ -250,5 +248,18 @@ fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
                     .erase()
             }}
         </section>
+    }
+}
+
+/// "This wasn't me" (an island): on to the security page, or the refusal above the list.
+#[island]
+fn Disown(session: String) -> impl IntoView {
+    let disown = refreshing_action::<DisownSignIn>();
+    say_refusals(disown, false);
+    view! {
+        <RefreshingForm action=disown class="inline">
+            <input type="hidden" name="session_id" value=session />
+            <button type="submit" class="link danger">"This wasn't me"</button>
+        </RefreshingForm>
     }
 }

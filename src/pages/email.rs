@@ -99,8 +99,8 @@ fn Changed(to: Option<String>) -> impl IntoView {
     }
 }
 
-/// The question and its button; once confirmed, what changed.
-#[island]
+/// The question and its button, a plain form (the server answers with `?done=1`).
+#[component]
 fn ConfirmForm(token: String, new_email: String) -> impl IntoView {
     let action = ServerAction::<ConfirmEmailChange>::new();
     let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());

@@ -2,7 +2,7 @@
 
 use crate::{
     api::{auth::Login, email::ResendVerificationTo},
-    components::{field::Field, layout::PublicHeader},
+    components::{field::{Field, PasswordField}, layout::PublicHeader},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -42,27 +42,27 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 /// The email-and-password form, the passkey box and, when the address still waits for
-/// verification, a new link. `next`, `rd`: where to go afterwards (from the URL).
-#[island]
+/// verification, a new link. `next`, `rd`: where to go afterwards (from the URL). Plain forms,
+/// JavaScript or not: a refusal comes back with the page (the server renders it from the
+/// URL); only the password field is an island. public/passkeys.js offers passkeys itself.
+#[component]
 fn SignInForm(next: String, rd: String) -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let form_error = move || error.get().map(|e| e.to_string());
     let pending = action.pending();
-    // The script offers passkeys in autofill when it starts; asking again is harmless and
-    // keeps this page independent of when the script ran.
-    Effect::new(move |_| crate::components::passkey::offer());
     view! {
             <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
                 <input type="hidden" name="rd" value=rd />
                 <Field label="Email" name="email" kind="email" autocomplete="username webauthn" error=Signal::derive(|| None::<String>) />
-                <Field
-                    label="Password"
-                    name="password"
-                    kind="password"
-                    autocomplete="current-password"
-                    error=Signal::derive(|| None::<String>)
+                <PasswordField
+                    label="Password".into()
+                    name="password".into()
+                    autocomplete="current-password".into()
+                    error=None
+                    hint=String::new()
+                    meter=false
                 />
                 <p class="form-error" role="alert">{form_error}</p>
                 <button type="submit" disabled=move || pending.get()>

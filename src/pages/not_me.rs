@@ -83,8 +83,8 @@ fn Report(sign_in: ReportedSignIn, token: String) -> impl IntoView {
     }
 }
 
-/// The button (an island: "Signing it out…", the refusal in place).
-#[island]
+/// The button, a plain form (a refusal comes back with the page).
+#[component]
 fn NotMeForm(token: String) -> impl IntoView {
     let action = ServerAction::<NotMe>::new();
     let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());

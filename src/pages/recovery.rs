@@ -3,7 +3,7 @@
 
 use crate::{
     api::recovery::{reset_link_usable, ForgotPassword, ResetPassword},
-    components::{field::Field, layout::PublicHeader},
+    components::{field::{Field, PasswordField}, layout::PublicHeader},
 };
 use leptos::prelude::*;
 use crate::components::form::RefreshingForm;
@@ -26,8 +26,8 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     }
 }
 
-/// "We've sent a link" (once it is) and the form.
-#[island]
+/// "We've sent a link" (once it is) and the form, plain: the answer comes back with the page.
+#[component]
 fn ForgotForm(sent: bool) -> impl IntoView {
     let action = ServerAction::<ForgotPassword>::new();
     let sent = move || sent || matches!(action.value().get(), Some(Ok(())));
@@ -81,8 +81,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
     }
 }
 
-/// The new password (an island: errors in place, the strength meter).
-#[island]
+/// The new password: a plain form; the password field, with its meter, is an island.
+#[component]
 fn ResetForm(token: String) -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
@@ -93,7 +93,14 @@ fn ResetForm(token: String) -> impl IntoView {
         <p>"Choose a new password. Every device signed in to your account will be signed out; this browser will be signed in."</p>
         <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
             <input type="hidden" name="token" value=token />
-            <Field label="New password" name="new_password" kind="password" autocomplete="new-password" error=field_error meter=true />
+            <PasswordField
+                label="New password".into()
+                name="new_password".into()
+                autocomplete="new-password".into()
+                error=field_error.get_untracked()
+                hint=String::new()
+                meter=true
+            />
             <p class="form-error" role="alert">{form_error}</p>
             <button type="submit" disabled=move || pending.get()>
                 {move || if pending.get() { "Setting…" } else { "Set new password" }}

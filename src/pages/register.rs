@@ -1,6 +1,6 @@
 //! `/register`: create an account; it is signed in straight away.
 
-use crate::{api::auth::Register, components::{field::Field, form::FormErrors, layout::PublicHeader}};
+use crate::{api::auth::Register, components::{field::{Field, PasswordField}, form::FormErrors, layout::PublicHeader}};
 use leptos::prelude::*;
 use crate::components::form::RefreshingForm;
 use leptos_meta::Title;
@@ -18,8 +18,9 @@ pub fn RegisterPage() -> impl IntoView {
     }
 }
 
-/// The form: errors next to their fields, the strength meter, "Creating account…".
-#[island]
+/// The form, plain (a refusal comes back with the page, errors next to their fields); the
+/// password field, with its strength meter, is an island.
+#[component]
 fn RegisterForm() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let errors = FormErrors::of(action.value());
@@ -31,13 +32,12 @@ fn RegisterForm() -> impl IntoView {
             <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
                 <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
                 <Field label="Email" name="email" kind="email" autocomplete="email" error=field("email") />
-                <Field
-                    label="Password"
-                    name="password"
-                    kind="password"
-                    autocomplete="new-password"
-                    error=field("password")
-                    hint="At least 10 characters and not easy to guess. A few unrelated words make a strong one."
+                <PasswordField
+                    label="Password".into()
+                    name="password".into()
+                    autocomplete="new-password".into()
+                    error=field("password").get_untracked()
+                    hint="At least 10 characters and not easy to guess. A few unrelated words make a strong one.".into()
                     meter=true
                 />
                 <p class="form-error" role="alert">{form_error}</p>

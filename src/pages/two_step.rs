@@ -37,8 +37,9 @@ pub fn SecondFactorPage() -> impl IntoView {
     }
 }
 
-/// The code (or a recovery code). `next`, `rd`: where to go afterwards (from the URL).
-#[island]
+/// The code (or a recovery code). `next`, `rd`: where to go afterwards (from the URL). A
+/// plain form: a refusal comes back with the page.
+#[component]
 fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
     let action = ServerAction::<SecondFactor>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
