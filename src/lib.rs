@@ -46,6 +46,8 @@ pub fn hydrate() {
     components::step_up::StepUp::provide();
     // The page's status line, which its form islands speak through.
     components::form::PageStatus::provide();
+    // The dashboard's access-token expiry, which its two islands share.
+    pages::dashboard::AccessExpiry::provide();
     // A server function that answers with a redirect (signing in, out, ...): there is no
     // client-side router to follow it, so the browser loads the page.
     let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {

@@ -26,7 +26,13 @@ pub async fn revoke_device(session_id: String) -> Result<(), AppError> {
 pub async fn revoke_other_devices() -> Result<u64, AppError> {
     use crate::server::{clock, service::devices};
     let (state, me) = super::ctx::caller()?;
-    devices::sign_out_others(&state, &me, clock::now()).await
+    let count = devices::sign_out_others(&state, &me, clock::now()).await?;
+    // A plain form (JavaScript or not: the page sends it so) comes back to the list, saying
+    // how many went.
+    if super::ctx::plain_form()? {
+        leptos_axum::redirect(&format!("/settings/sessions?done=others-{count}"));
+    }
+    Ok(count)
 }
 
 /// Signs out every device, this one included, and goes to the login page. Lives under
@@ -49,7 +55,12 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 pub async fn rename_device(session_id: String, name: String) -> Result<(), AppError> {
     use crate::server::service::devices;
     let (state, me) = super::ctx::caller()?;
-    devices::rename(&state, &me, &session_id, &name).await
+    devices::rename(&state, &me, &session_id, &name).await?;
+    // A plain form (the page sends it so) comes back to the list, saying it was saved.
+    if super::ctx::plain_form()? {
+        leptos_axum::redirect("/settings/sessions?done=renamed");
+    }
+    Ok(())
 }
 
 /// "This wasn't me": signs out the device a sign-in came from and sends the person on to

@@ -113,13 +113,6 @@ pub fn StatusLine(initial: Option<String>) -> impl IntoView {
     view! { <p class="status" role="status">{move || said.and_then(|s| s.0.get()).or_else(|| initial.clone())}</p> }
 }
 
-/// The same, said as an alert (`form-error`): where a page shows its actions' refusals only.
-#[island]
-pub fn AlertLine() -> impl IntoView {
-    let said = use_context::<PageStatus>();
-    view! { <p class="form-error" role="alert">{move || said.and_then(|s| s.0.get())}</p> }
-}
-
 /// For a form whose success changes what the server renders (a list, an account's state):
 /// once `action` succeeds the page loads again, as the server now has it, with `?done=` (from
 /// `done`) saying what happened — the same page a form sent without JavaScript comes back to.

@@ -14,14 +14,17 @@ use crate::{
         with_refresh,
     },
     components::{
-        form::{refreshing_action, reload_when_done, RefreshingForm, StatusLine},
         layout::{LoadError, SignedInHeader},
         time::When,
     },
     error::AppError,
     model::{AccountDetail, AccountSession, AccountSummary, AuditEntry},
 };
-use leptos::prelude::*;
+use leptos::{
+    prelude::*,
+    server::ServerActionError,
+    server_fn::{error::ServerFnUrlError, ServerFn as _},
+};
 use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -122,14 +125,26 @@ fn done_text(done: &str) -> Option<&'static str> {
     })
 }
 
-/// `/admin/users/:id`: one account, and what an operator can do for its person. The page
-/// is the server's; each action is a small island, and after one the page loads again with
-/// `?done=` (as it does for a form sent without JavaScript).
+/// `/admin/users/:id`: one account, and what an operator can do for its person. All the
+/// server's: each action is a plain form, JavaScript or not, and the server sends the browser
+/// back here with `?done=` (see `api::admin`). No island: nothing here needs the browser.
 #[component]
 pub fn AdminUserPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let outcome = query.read_untracked().get("done").and_then(|done| done_text(&done)).map(str::to_owned);
+    // What the last action did (`?done=`), or why it was refused (the URL's error).
+    let outcome = query
+        .read_untracked()
+        .get("done")
+        .and_then(|done| done_text(&done))
+        .map(str::to_owned)
+        .or_else(|| {
+            // "Confirm it's you" is the panel's to say (see `step_up`).
+            use_context::<ServerActionError>()
+                .map(|e| ServerFnUrlError::<AppError>::decode_err(e.err()))
+                .filter(|e| !matches!(e, AppError::ReauthenticationRequired { .. }))
+                .map(|e| e.to_string())
+        });
     let me = Resource::new(|| (), |_| async move { with_refresh(whoami).await });
     let data = Resource::new(
         move || params.read().get("id").unwrap_or_default(),
@@ -156,7 +171,7 @@ pub fn AdminUserPage() -> impl IntoView {
 }
 
 /// What an operator can do to an account (each its own server function).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     SignOut,
     Disable,
@@ -165,34 +180,26 @@ enum Op {
     RemoveSecondFactor,
 }
 
-/// One action's button (an island): the account `id`, for `Op::SignOut` the one `session_id`
-/// (else every session), the button's words, class and accessible name.
-#[island]
+/// One action's button, a plain form: the account `id`, for `Op::SignOut` the one
+/// `session_id` (else every session), the button's words, class and accessible name. The
+/// server answers with this page and `?done=` (or the refusal in the URL).
+#[component]
 fn OperatorAction(op: Op, id: String, session_id: Option<String>, text: String, class: String, label: Option<String>) -> impl IntoView {
-    fn form<S>(action: Act<S>, done: &'static str, id: String, session_id: Option<String>, text: String, class: String, label: Option<String>) -> AnyView
-    where
-        S: leptos::server_fn::ServerFn<Error = AppError, Output = ()> + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
-    {
-        reload_when_done(action, true, move |_| done.to_owned());
-        view! {
-            <RefreshingForm action=action class="inline">
-                <input type="hidden" name="id" value=id />
-                {session_id.map(|session_id| view! { <input type="hidden" name="session_id" value=session_id /> })}
-                <button type="submit" class=(!class.is_empty()).then_some(class) aria-label=label>{text}</button>
-            </RefreshingForm>
-        }
-        .erase()
-    }
-    match op {
-        Op::SignOut => form(refreshing_action::<OperatorSignOut>(), "signed-out", id, session_id, text, class, label),
-        Op::Disable => form(refreshing_action::<DisableAccount>(), "disabled", id, session_id, text, class, label),
-        Op::Enable => form(refreshing_action::<EnableAccount>(), "enabled", id, session_id, text, class, label),
-        Op::SendReset => form(refreshing_action::<SendResetLink>(), "reset-sent", id, session_id, text, class, label),
-        Op::RemoveSecondFactor => form(refreshing_action::<RemoveSecondFactor>(), "two-step-removed", id, session_id, text, class, label),
+    let url = match op {
+        Op::SignOut => OperatorSignOut::url(),
+        Op::Disable => DisableAccount::url(),
+        Op::Enable => EnableAccount::url(),
+        Op::SendReset => SendResetLink::url(),
+        Op::RemoveSecondFactor => RemoveSecondFactor::url(),
+    };
+    view! {
+        <form action=url method="post" class="inline">
+            <input type="hidden" name="id" value=id />
+            {session_id.map(|session_id| view! { <input type="hidden" name="session_id" value=session_id /> })}
+            <button type="submit" class=(!class.is_empty()).then_some(class) aria-label=label>{text}</button>
+        </form>
     }
 }
-
-type Act<S> = Action<S, Result<(), AppError>>;
 
 #[component]
 fn AccountView(detail: AccountDetail, outcome: Option<String>) -> impl IntoView {
@@ -205,7 +212,7 @@ fn AccountView(detail: AccountDetail, outcome: Option<String>) -> impl IntoView 
         <main id="main">
             <p><a href="/admin">"Users"</a></p>
             <h1>{user.display_name.clone()}</h1>
-            <StatusLine initial=outcome />
+            <p class="status" role="status">{outcome}</p>
             <dl class="facts">
                 <dt>"Email"</dt>
                 <dd class="email">{user.email.clone()}</dd>

@@ -3,14 +3,13 @@
 use crate::{
     api::{dashboard::{check_session, get_dashboard}, devices::DisownSignIn, with_refresh},
     components::{
-        form::{refreshing_action, say_refusals, AlertLine, RefreshingForm},
         layout::{LoadError, SignedInHeader},
         time::When,
     },
-    model::{Dashboard, FlowView, SecurityEvent},
+    model::{FlowView, Moment, SecurityEvent},
     time::{exact, exact_secs, relative},
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn as _};
 use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 
@@ -22,15 +21,24 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(mut d) => {
-                        // The activity list is the server's (its buttons are islands); the
-                        // island gets the rest.
-                        let events = std::mem::take(&mut d.events);
+                    Ok(d) => {
+                        // The session card is an island and gets only what it shows; how the
+                        // sign-in works and the activity are the server's.
+                        let session = Session {
+                            display_name: d.user.display_name.clone(),
+                            access_expires_at: d.access_expires_at.clone(),
+                            access_expires_unix: d.access_expires_unix,
+                            rotations: d.rotations,
+                            server_now_unix: d.server_now_unix,
+                            signed_in: d.signed_in.clone(),
+                            rotated: d.rotated.clone(),
+                        };
                         view! {
                             <SignedInHeader display_name=d.user.display_name.clone() unverified_email=d.user.unverified_email() />
                             <main id="main">
-                                <DashboardView data=d />
-                                <ActivityPanel events />
+                                <DashboardView data=session />
+                                <FlowPanel flow=d.flow expires=d.access_expires_unix now=d.server_now_unix />
+                                <ActivityPanel events=d.events />
                             </main>
                         }
                             .erase()
@@ -42,17 +50,43 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
-/// The session and how it works: an island (the countdown ticks, "Check my session" and the
-/// timeline it grows), given the page's data by the server.
-#[island]
-fn DashboardView(data: Dashboard) -> impl IntoView {
-    let expires = RwSignal::new(data.access_expires_unix);
-    let expires_text = RwSignal::new(data.access_expires_at.clone());
-    let rotations = RwSignal::new(data.rotations);
-    let rotated = RwSignal::new(data.rotated.clone());
-    // The clock starts at the server's "now" (so the first render matches the server's) and
-    // ticks in the browser once the page is hydrated.
-    let now = RwSignal::new(data.server_now_unix);
+/// What the session card shows: the island's props.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Session {
+    display_name: String,
+    access_expires_at: String,
+    access_expires_unix: i64,
+    rotations: i64,
+    server_now_unix: i64,
+    signed_in: Moment,
+    rotated: Vec<Moment>,
+}
+
+/// The access token's expiry as the page now knows it, shared by the dashboard's islands: a
+/// "Check my session" that refreshed the tokens moves it, and the flow's countdown follows.
+/// Provided at the root in the browser (`hydrate()`).
+#[derive(Clone, Copy)]
+pub struct AccessExpiry(RwSignal<Option<i64>>);
+
+impl AccessExpiry {
+    pub fn provide() {
+        provide_context(AccessExpiry(RwSignal::new(None)));
+    }
+}
+
+/// "4:59 left", or expired, for `left` seconds.
+fn countdown_text(left: i64) -> String {
+    if left <= 0 {
+        "expired — it will be refreshed on your next action".to_string()
+    } else {
+        format!("{}:{:02} left", left / 60, left % 60)
+    }
+}
+
+/// A clock ticking each second in the browser from the server's `start` (so the first render
+/// matches the server's).
+fn ticking(start: i64) -> RwSignal<i64> {
+    let now = RwSignal::new(start);
     #[cfg(feature = "hydrate")]
     {
         let tick = move || now.set((js_sys::Date::now() / 1000.0) as i64);
@@ -61,20 +95,29 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    let countdown = move || {
-        let left = expires.get() - now.get();
-        if left <= 0 {
-            "expired — it will be refreshed on your next action".to_string()
-        } else {
-            format!("{}:{:02} left", left / 60, left % 60)
-        }
-    };
+    now
+}
+
+/// The session card: an island (the countdown ticks, "Check my session" and the timeline it
+/// grows), given what it shows by the server.
+#[island]
+fn DashboardView(data: Session) -> impl IntoView {
+    let expires = RwSignal::new(data.access_expires_unix);
+    let expires_text = RwSignal::new(data.access_expires_at.clone());
+    let rotations = RwSignal::new(data.rotations);
+    let rotated = RwSignal::new(data.rotated.clone());
+    let now = ticking(data.server_now_unix);
+    let countdown = move || countdown_text(expires.get() - now.get());
+    let shared = use_context::<AccessExpiry>();
     let check = Action::new_local(|_: &()| async move { with_refresh(check_session).await });
     // A check that needed a transparent refresh comes back with a new token and one more
     // rotation: the timeline grows a step and the countdown follows the new token.
     Effect::new(move |_| {
         if let Some(Ok(status)) = check.value().get() {
             expires.set(status.access_expires_unix);
+            if let Some(shared) = shared {
+                shared.0.set(Some(status.access_expires_unix));
+            }
             expires_text.set(status.access_expires_at.clone());
             if status.rotations > rotations.get_untracked() {
                 if let Some(m) = status.last_rotated.clone() {
@@ -94,7 +137,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             Err(e) => e.to_string(),
         })
     };
-    let name = data.user.display_name.clone();
+    let name = data.display_name.clone();
     let signed_in = data.signed_in.clone();
     let earlier = move || (rotations.get() - rotated.with(|r| r.len() as i64)).max(0);
     view! {
@@ -163,14 +206,24 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 </button>
                 <p class="status" role="status" data-testid="session-check">{check_result}</p>
             </section>
-            <FlowPanel flow=data.flow countdown=Signal::derive(countdown) />
     }
     .erase()
 }
 
-/// The seed's flow, told with this session's own data.
+/// The flow's countdown (an island): the access token's time left, following the session
+/// card's "Check my session" (`AccessExpiry`). `expires`, `now`: as the server rendered.
+#[island]
+fn Countdown(expires: i64, now: i64) -> impl IntoView {
+    let now = ticking(now);
+    let shared = use_context::<AccessExpiry>();
+    let expires = move || shared.and_then(|shared| shared.0.get()).unwrap_or(expires);
+    view! { <span class="countdown-copy">{move || countdown_text(expires() - now.get())}</span> }
+}
+
+/// The seed's flow, told with this session's own data (the server's; the countdown is an
+/// island).
 #[component]
-fn FlowPanel(flow: FlowView, countdown: Signal<String>) -> impl IntoView {
+fn FlowPanel(flow: FlowView, expires: i64, now: i64) -> impl IntoView {
     let rotated = match (flow.last_rotated_at.clone(), flow.last_rotated_ago.clone()) {
         (Some(at), Some(ago)) => view! {
             <span>
@@ -193,7 +246,7 @@ fn FlowPanel(flow: FlowView, countdown: Signal<String>) -> impl IntoView {
                     <strong>"Access token"</strong>
                     " — sent with every request and checked every time. Issued "
                     <time datetime=flow.issued_at.clone()>{exact_secs(&flow.issued_at)}</time>
-                    "; " <span class="countdown-copy">{move || countdown.get()}</span> ". Its contents, decoded on the server:"
+                    "; " <Countdown expires now /> ". Its contents, decoded on the server:"
                     <dl class="claims">
                         {flow
                             .claims
@@ -217,13 +270,15 @@ fn FlowPanel(flow: FlowView, countdown: Signal<String>) -> impl IntoView {
     }
 }
 
-/// The account's security activity, newest first (the server's; "This wasn't me" is an island).
+/// The account's security activity, newest first (all the server's).
 #[component]
 fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
+    // A refused "This wasn't me" comes back in the URL.
+    let error = ServerAction::<DisownSignIn>::new().value().get_untracked().and_then(Result::err).map(|e| e.to_string());
     view! {
         <section class="card" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Security activity"</h2>
-            <AlertLine />
+            <p class="form-error" role="alert">{error}</p>
             {if events.is_empty() {
                 view! { <p class="empty">"Nothing yet. Sign-ins, password changes and devices signed out will be listed here."</p> }.erase()
             } else {
@@ -251,15 +306,14 @@ fn ActivityPanel(events: Vec<SecurityEvent>) -> impl IntoView {
     }
 }
 
-/// "This wasn't me" (an island): on to the security page, or the refusal above the list.
-#[island]
+/// "This wasn't me": a plain form, JavaScript or not (the server answers with the security
+/// page; a refusal comes back in the URL, said above the list).
+#[component]
 fn Disown(session: String) -> impl IntoView {
-    let disown = refreshing_action::<DisownSignIn>();
-    say_refusals(disown, false);
     view! {
-        <RefreshingForm action=disown class="inline">
+        <form action=DisownSignIn::url() method="post" class="inline">
             <input type="hidden" name="session_id" value=session />
             <button type="submit" class="link danger">"This wasn't me"</button>
-        </RefreshingForm>
+        </form>
     }
 }

@@ -13,15 +13,20 @@ use crate::{
         layout::{LoadError, SignedInHeader},
         time::When,
     },
+    error::AppError,
     model::Device,
 };
-use leptos::{prelude::*, server_fn::ServerFn as _};
+use leptos::{
+    prelude::*,
+    server::ServerActionError,
+    server_fn::{error::ServerFnUrlError, ServerFn as _},
+};
 use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-/// The page is the server's; its forms are islands. After an action the page loads again
-/// with `?done=`, which the status line puts in words.
+/// The page is the server's. Signing one device out is an island (the page loads again with
+/// `?done=`, which the status line puts in words); the other forms are plain.
 #[component]
 pub fn DevicesPage() -> impl IntoView {
     let query = use_query_map();
@@ -29,7 +34,14 @@ pub fn DevicesPage() -> impl IntoView {
         move || query.read().get("cursor"),
         |cursor| async move { with_refresh(|| list_devices(cursor.clone())).await },
     );
-    let outcome = query.read_untracked().get("done").and_then(|done| done_text(&done));
+    // What the last action did (`?done=`), or why a plain form was refused (the URL's error;
+    // "Confirm it's you" is the panel's to say).
+    let outcome = query.read_untracked().get("done").and_then(|done| done_text(&done)).or_else(|| {
+        use_context::<ServerActionError>()
+            .map(|e| ServerFnUrlError::<AppError>::decode_err(e.err()))
+            .filter(|e| !matches!(e, AppError::ReauthenticationRequired { .. }))
+            .map(|e| e.to_string())
+    });
     view! {
         <Title text="Devices — Gatehouse" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -158,18 +170,17 @@ fn done_text(done: &str) -> Option<String> {
     })
 }
 
-/// Naming a device (an island).
-#[island]
+/// Naming a device: a plain form, JavaScript or not (the server answers with this page and
+/// `?done=renamed`).
+#[component]
 fn Rename(session_id: String, name_id: String, label: String, device: String, value: String) -> impl IntoView {
-    let rename = refreshing_action::<RenameDevice>();
-    reload_when_done(rename, false, |_| "renamed".to_owned());
     view! {
-        <RefreshingForm action=rename class="rename">
+        <form action=RenameDevice::url() method="post" class="rename">
             <input type="hidden" name="session_id" value=session_id />
             <label for=name_id.clone() class="visually-hidden">{label}</label>
             <input id=name_id name="name" maxlength="64" placeholder="Name this device" autocomplete="off" value=value />
             <button type="submit" class="secondary" aria-label=format!("Save name for {device}")>"Save name"</button>
-        </RefreshingForm>
+        </form>
     }
 }
 
@@ -186,16 +197,13 @@ fn SignOut(session_id: String, label: String) -> impl IntoView {
     }
 }
 
-/// "Sign out other devices" (an island).
-#[island]
+/// "Sign out other devices": a plain form, JavaScript or not (the server answers with this
+/// page and `?done=others-<how many>`).
+#[component]
 fn SignOutOthers() -> impl IntoView {
-    let revoke_others = refreshing_action::<RevokeOtherDevices>();
-    reload_when_done(revoke_others, false, |n| format!("others-{n}"));
     view! {
-        <RefreshingForm action=revoke_others class="inline">
-            <button type="submit" class="danger" disabled=move || revoke_others.pending().get()>
-                {move || if revoke_others.pending().get() { "Signing out…" } else { "Sign out other devices" }}
-            </button>
-        </RefreshingForm>
+        <form action=RevokeOtherDevices::url() method="post" class="inline">
+            <button type="submit" class="danger">"Sign out other devices"</button>
+        </form>
     }
 }

@@ -99,8 +99,9 @@ fn Changed(to: Option<String>) -> impl IntoView {
     }
 }
 
-/// The question and its button, a plain form (the server answers with `?done=1`).
-#[component]
+/// The question and its button; once confirmed, the new address (an island: without
+/// JavaScript the server answers with `?done=1` and the page says it changed).
+#[island]
 fn ConfirmForm(token: String, new_email: String) -> impl IntoView {
     let action = ServerAction::<ConfirmEmailChange>::new();
     let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());
