@@ -44,8 +44,6 @@ pub fn hydrate() {
     // "Confirm it's you": one question per page, asked by any island's action and answered
     // in the panel (its own island in the header).
     components::step_up::StepUp::provide();
-    // The page's status line, which its form islands speak through.
-    components::form::PageStatus::provide();
     // The dashboard's access-token expiry, which its two islands share.
     pages::dashboard::AccessExpiry::provide();
     // A server function that answers with a redirect (signing in, out, ...): there is no

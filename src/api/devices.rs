@@ -18,7 +18,25 @@ pub async fn list_devices(cursor: Option<String>) -> Result<DevicesView, AppErro
 pub async fn revoke_device(session_id: String) -> Result<(), AppError> {
     use crate::server::{clock, service::devices};
     let (state, me) = super::ctx::caller()?;
-    devices::sign_out(&state, &me, &session_id, clock::now()).await
+    devices::sign_out(&state, &me, &session_id, clock::now()).await?;
+    // A plain form (JavaScript or not: the page sends it so) comes back to the list at the
+    // same address; the list then says the device went (once, from a cookie).
+    if super::ctx::plain_form()? {
+        state.cookies.set_done(&super::ctx::cookies().await?, DEVICES_PAGE, "signed-out");
+    }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+const DEVICES_PAGE: &str = "/settings/sessions";
+
+/// What the last plain "Sign out" on the devices page did (see `revoke_device`): read once,
+/// while the page renders on the server.
+#[cfg(feature = "ssr")]
+pub async fn take_done() -> Option<String> {
+    let state = super::ctx::state().ok()?;
+    let cookies = super::ctx::cookies().await.ok()?;
+    state.cookies.take_done(&cookies, DEVICES_PAGE)
 }
 
 /// Signs out every device but this one. Returns how many were signed out.

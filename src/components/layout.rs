@@ -1,12 +1,16 @@
 //! The frame around pages: who is signed in, navigation, sign out. Rendered on the server;
-//! its live parts (signing out, resending the verification link, the step-up panel) are
-//! islands.
+//! its one live part, the step-up panel, is an island (the rest are plain forms).
 
 use crate::api::{auth::Logout, email::ResendVerification};
 use leptos::prelude::*;
 use crate::components::form::RefreshingForm;
 use crate::components::erase::Erase as _;
-use leptos_router::{components::A, hooks::use_location};
+use leptos::server_fn::ServerFn as _;
+use leptos_meta::Meta;
+use leptos_router::{
+    components::A,
+    hooks::{use_location, use_query_map},
+};
 
 /// The frame of signed-in pages. `unverified_email`: the account's address while it is not
 /// verified, which puts a notice with "Resend the link" under the header.
@@ -50,26 +54,25 @@ fn SignOut() -> impl IntoView {
     }
 }
 
-/// "Verify your email address", until it is.
-#[island]
+/// "Verify your email address", until it is. All the server's: "Resend the link" is a plain
+/// form, JavaScript or not, and the server sends the browser back to this page with
+/// `?verification=sent` (or the refusal in the URL), which the notice says.
+#[component]
 fn VerifyNotice(email: String) -> impl IntoView {
-    let resend = ServerAction::<ResendVerification>::new();
-    let pending = resend.pending();
-    let outcome = move || match resend.value().get() {
-        Some(Ok(())) => Some("We've sent a new link. Check your inbox.".to_owned()),
-        Some(Err(e)) => Some(e.to_string()),
-        None => None,
+    let refused = ServerAction::<ResendVerification>::new().value().get_untracked().and_then(Result::err);
+    let sent = use_query_map().read_untracked().get("verification").is_some();
+    let outcome = match refused {
+        Some(e) => Some(e.to_string()),
+        None => sent.then(|| "We've sent a new link. Check your inbox.".to_owned()),
     };
     view! {
         <div class="verify-notice" role="region" aria-label="Email verification">
             <p>
                 "Please verify your email address: follow the link we sent to " <strong>{email}</strong> "."
             </p>
-            <RefreshingForm action=*resend class="inline">
-                <button type="submit" class="secondary" disabled=move || pending.get()>
-                    {move || if pending.get() { "Sending…" } else { "Resend the link" }}
-                </button>
-            </RefreshingForm>
+            <form action=ResendVerification::url() method="post" class="inline">
+                <button type="submit" class="secondary">"Resend the link"</button>
+            </form>
             <p class="status" role="status">{outcome}</p>
         </div>
     }
@@ -101,10 +104,19 @@ fn Logo() -> impl IntoView {
     }
 }
 
-/// What a protected page shows when its data could not be loaded.
+/// What a protected page shows when its data could not be loaded. When the session is over
+/// (or its token needs the refresh a navigation gets), the page sends the browser on to the
+/// login page, coming back here afterwards: a `<meta>` refresh, JavaScript or not.
 #[component]
 pub fn LoadError(error: crate::error::AppError, heading: &'static str) -> impl IntoView {
-    let to_login = (error.session_ended() || error.wants_refresh()).then(|| view! { <GoToLogin ended=error.session_ended() /> });
+    let to_login = (error.session_ended() || error.wants_refresh()).then(|| {
+        let location = use_location();
+        let search = location.search.get_untracked();
+        let search = search.trim_start_matches('?');
+        let here = if search.is_empty() { location.pathname.get_untracked() } else { format!("{}?{search}", location.pathname.get_untracked()) };
+        let ended = if error.session_ended() { "&ended=1" } else { "" };
+        view! { <Meta http_equiv="refresh" content=format!("0;url=/login?next={}{ended}", encode(&here)) /> }
+    });
     view! {
         {to_login}
         <main class="narrow" id="main">
@@ -115,9 +127,14 @@ pub fn LoadError(error: crate::error::AppError, heading: &'static str) -> impl I
     }
 }
 
-/// A page whose session could not be used: in the browser, straight on to the login page
-/// (coming back here afterwards). Without JavaScript the page's "Sign in" link does it.
-#[island]
-fn GoToLogin(ended: bool) -> impl IntoView {
-    crate::api::go_to_login(ended);
+/// Percent-encodes a query or path value (the same on both targets).
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

@@ -14,7 +14,7 @@ use crate::{
         with_refresh,
     },
     components::{
-        layout::{LoadError, SignedInHeader},
+        layout::{encode, LoadError, SignedInHeader},
         time::When,
     },
     error::AppError,
@@ -28,18 +28,6 @@ use leptos::{
 use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// Percent-encodes a query or path value (the same on both targets).
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
 
 /// `/admin`: "Users" — search by the start of an address or a name.
 #[component]

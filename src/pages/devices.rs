@@ -8,7 +8,6 @@ use crate::{
         with_refresh,
     },
     components::{
-        form::{refreshing_action, reload_when_done, RefreshingForm, StatusLine},
         icons::DeviceIcon,
         layout::{LoadError, SignedInHeader},
         time::When,
@@ -25,8 +24,8 @@ use crate::components::erase::Erase as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-/// The page is the server's. Signing one device out is an island (the page loads again with
-/// `?done=`, which the status line puts in words); the other forms are plain.
+/// All the server's: every form is a plain one, JavaScript or not, and the server answers
+/// with this page saying what was done (`?done=`, or a cookie where the address must stay).
 #[component]
 pub fn DevicesPage() -> impl IntoView {
     let query = use_query_map();
@@ -48,6 +47,12 @@ pub fn DevicesPage() -> impl IntoView {
             {move || {
             let outcome = outcome.clone();
             Suspend::new(async move {
+                // "Device signed out." comes in a cookie: the address stays the list's own.
+                #[cfg(feature = "ssr")]
+                let outcome = match crate::api::devices::take_done().await {
+                    Some(done) => done_text(&done),
+                    None => outcome,
+                };
                 match data.await {
                     Err(e) => view! { <LoadError error=e heading="Devices" /> }.erase(),
                     Ok(view_data) => {
@@ -61,7 +66,7 @@ pub fn DevicesPage() -> impl IntoView {
                             <main id="main">
                                 <h1>"Devices"</h1>
                                 <p class="lead">"Everywhere you are signed in. Signing a device out takes effect at once."</p>
-                                <StatusLine initial=outcome />
+                                <p class="status" role="status">{outcome}</p>
                                 <ul class="devices">
                                     {view_data
                                         .devices
@@ -184,16 +189,15 @@ fn Rename(session_id: String, name_id: String, label: String, device: String, va
     }
 }
 
-/// Signing one other device out (an island).
-#[island]
+/// Signing one other device out: a plain form, JavaScript or not (the server answers with
+/// this page at the same address, and the list says the device went).
+#[component]
 fn SignOut(session_id: String, label: String) -> impl IntoView {
-    let revoke = refreshing_action::<RevokeDevice>();
-    reload_when_done(revoke, false, |_| "signed-out".to_owned());
     view! {
-        <RefreshingForm action=revoke class="inline">
+        <form action=RevokeDevice::url() method="post" class="inline">
             <input type="hidden" name="session_id" value=session_id />
             <button type="submit" class="danger" aria-label=label>"Sign out"</button>
-        </RefreshingForm>
+        </form>
     }
 }
 

@@ -12,6 +12,10 @@
 //!   Path=/fn/second-factor`, for 5 minutes — a right password waiting for its code; sent
 //!   only to the call that takes the code.
 //!
+//! - done (`DONE_COOKIE`): `HttpOnly; SameSite=Strict`, path of one page, for a minute — what
+//!   a plain form's action did, said once by the page it comes back to (a "flash"), where
+//!   the page's address must stay as it was.
+//!
 //! Over https all get `Secure`, and prefixes the browser enforces: `__Host-` for the access
 //! and device cookies (Secure, Path=/, no Domain: no other host can plant one) and
 //! `__Secure-` for the refresh cookie (`__Host-` demands Path=/, which would send the refresh
@@ -33,6 +37,9 @@
 use crate::server::{known_devices, secret::Secret, tokens::Issued};
 use http::HeaderMap;
 use tower_cookies::{cookie::{time::Duration, SameSite}, Cookie, Cookies};
+
+/// The "flash" of a plain form's action (see the module).
+pub const DONE_COOKIE: &str = "gh_done";
 
 /// The path the refresh cookie is scoped to; the browser refresh and sign-out live under it.
 pub const REFRESH_PATH: &str = "/auth";
@@ -160,6 +167,25 @@ impl CookieSettings {
     }
 
     /// Keeps a sign-in challenge in the browser until its code is entered.
+    /// After a plain form's action: `done` (a word the page knows) for the page at `path`.
+    pub fn set_done(&self, cookies: &Cookies, path: &'static str, done: &'static str) {
+        let cookie = Cookie::build((DONE_COOKIE, done))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Strict)
+            .path(path)
+            .max_age(Duration::seconds(60));
+        cookies.add(cookie.build());
+    }
+
+    /// What the last plain form's action on the page at `path` did, if anything: read once.
+    pub fn take_done(&self, cookies: &Cookies, path: &'static str) -> Option<String> {
+        let done = cookies.get(DONE_COOKIE)?.value().to_owned();
+        let gone = Cookie::build((DONE_COOKIE, "")).http_only(true).secure(self.secure).path(path).max_age(Duration::ZERO);
+        cookies.add(gone.build());
+        Some(done)
+    }
+
     pub fn set_challenge(&self, cookies: &Cookies, challenge: &Secret) {
         let cookie = Cookie::build((self.challenge_name, challenge.expose().to_owned()))
             .http_only(true)
