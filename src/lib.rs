@@ -46,9 +46,6 @@ pub fn hydrate() {
     components::step_up::StepUp::provide();
     // The dashboard's access-token expiry, which its two islands share.
     pages::dashboard::AccessExpiry::provide();
-    // A server function that answers with a redirect (signing in, out, ...): there is no
-    // client-side router to follow it, so the browser loads the page.
-    let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
-        let _ = window().location().set_href(to);
-    });
+    // No redirect hook: the islands' server functions answer a call from the page with data
+    // and redirect only a plain form (`api::ctx::plain_form`), which the browser follows.
 }

@@ -31,12 +31,28 @@ pub async fn revoke_device(session_id: String) -> Result<(), AppError> {
 const DEVICES_PAGE: &str = "/settings/sessions";
 
 /// What the last plain "Sign out" on the devices page did (see `revoke_device`): read once,
-/// while the page renders on the server.
+/// while the page renders on the server — from the request's own cookies, and cleared with
+/// the page's response.
 #[cfg(feature = "ssr")]
-pub async fn take_done() -> Option<String> {
+pub fn take_done() -> Option<String> {
+    use crate::server::cookies::DONE_COOKIE;
     let state = super::ctx::state().ok()?;
-    let cookies = super::ctx::cookies().await.ok()?;
-    state.cookies.take_done(&cookies, DEVICES_PAGE)
+    let parts = super::ctx::parts().ok()?;
+    let done = parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == DONE_COOKIE)
+        .map(|(_, value)| value.to_owned())?;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(gone) = axum::http::HeaderValue::from_str(&state.cookies.done_cleared(DEVICES_PAGE).to_string()) {
+            response.append_header(axum::http::header::SET_COOKIE, gone);
+        }
+    }
+    Some(done)
 }
 
 /// Signs out every device but this one. Returns how many were signed out.

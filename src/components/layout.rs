@@ -18,6 +18,14 @@ use leptos_router::{
 pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)] unverified_email: Option<String>) -> impl IntoView {
     // The router runs on the server only: the page's path goes to the panel as a prop.
     let here = use_location().pathname.get_untracked();
+    // How long the access token this page was rendered with has to live (the page guard
+    // verified it), for `FreshForms`.
+    #[cfg(feature = "ssr")]
+    let left = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::server::auth::AuthUser>().map(|me| me.claims.exp - crate::server::clock::now()))
+        .unwrap_or(0);
+    #[cfg(not(feature = "ssr"))]
+    let left = 0;
     // `<A>` marks the link to the current page with aria-current="page" itself.
     let initial = display_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     view! {
@@ -37,8 +45,49 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
         </header>
         {unverified_email.map(|email| view! { <VerifyNotice email=email /> })}
         <crate::components::step_up::ConfirmItsYou here=here />
+        <FreshForms left />
     }
     .erase()
+}
+
+/// The plain forms of a signed-in page (sign out, name a device, the operator's actions...)
+/// are sent by the browser, JavaScript or not. One sent after the access token's life would
+/// be refused and come back with "expired"; with JavaScript, this island refreshes the tokens
+/// first (as `with_refresh` does for the islands' own calls) and then sends it. `left`: the
+/// token's seconds to live when the page was rendered. Forms inside islands are theirs.
+#[island]
+fn FreshForms(left: i64) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{closure::Closure, JsCast};
+        // A little early: the form still has to travel.
+        let stale_at = js_sys::Date::now() + (left - 2) as f64 * 1000.0;
+        let on_submit = Closure::<dyn FnMut(web_sys::SubmitEvent)>::new(move |ev: web_sys::SubmitEvent| {
+            if ev.default_prevented() || js_sys::Date::now() < stale_at {
+                return;
+            }
+            let Some(form) = ev.target().and_then(|target| target.dyn_into::<web_sys::HtmlFormElement>().ok()) else { return };
+            // Calls under /auth (sign out, everywhere) take the refresh cookie themselves.
+            let url = form.action();
+            if !form.method().eq_ignore_ascii_case("post") || url.contains("/auth/") || form.closest("leptos-island").ok().flatten().is_some() {
+                return;
+            }
+            ev.prevent_default();
+            leptos::task::spawn_local(async move {
+                match crate::api::auth::refresh_session().await {
+                    Err(e) if e.session_ended() => crate::api::go_to_login(true),
+                    // Refreshed (or not, for a passing reason: the form then says so itself).
+                    _ => {
+                        let _ = form.submit();
+                    }
+                }
+            });
+        });
+        let _ = document().add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+        on_submit.forget();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = left;
 }
 
 /// "Sign out": a plain form, JavaScript or not (it ends on the login page either way).

@@ -33,9 +33,14 @@ pub fn DevicesPage() -> impl IntoView {
         move || query.read().get("cursor"),
         |cursor| async move { with_refresh(|| list_devices(cursor.clone())).await },
     );
-    // What the last action did (`?done=`), or why a plain form was refused (the URL's error;
-    // "Confirm it's you" is the panel's to say).
-    let outcome = query.read_untracked().get("done").and_then(|done| done_text(&done)).or_else(|| {
+    // "Device signed out." comes in a cookie: that answer's address stays the list's own.
+    #[cfg(feature = "ssr")]
+    let flash = crate::api::devices::take_done();
+    #[cfg(not(feature = "ssr"))]
+    let flash = None::<String>;
+    // What the last action did (the cookie, or `?done=`), or why a plain form was refused
+    // (the URL's error; "Confirm it's you" is the panel's to say).
+    let outcome = flash.or_else(|| query.read_untracked().get("done")).and_then(|done| done_text(&done)).or_else(|| {
         use_context::<ServerActionError>()
             .map(|e| ServerFnUrlError::<AppError>::decode_err(e.err()))
             .filter(|e| !matches!(e, AppError::ReauthenticationRequired { .. }))
@@ -47,12 +52,6 @@ pub fn DevicesPage() -> impl IntoView {
             {move || {
             let outcome = outcome.clone();
             Suspend::new(async move {
-                // "Device signed out." comes in a cookie: the address stays the list's own.
-                #[cfg(feature = "ssr")]
-                let outcome = match crate::api::devices::take_done().await {
-                    Some(done) => done_text(&done),
-                    None => outcome,
-                };
                 match data.await {
                     Err(e) => view! { <LoadError error=e heading="Devices" /> }.erase(),
                     Ok(view_data) => {

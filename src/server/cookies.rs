@@ -178,12 +178,9 @@ impl CookieSettings {
         cookies.add(cookie.build());
     }
 
-    /// What the last plain form's action on the page at `path` did, if anything: read once.
-    pub fn take_done(&self, cookies: &Cookies, path: &'static str) -> Option<String> {
-        let done = cookies.get(DONE_COOKIE)?.value().to_owned();
-        let gone = Cookie::build((DONE_COOKIE, "")).http_only(true).secure(self.secure).path(path).max_age(Duration::ZERO);
-        cookies.add(gone.build());
-        Some(done)
+    /// The cookie that removes a done cookie (the page that read it sends it).
+    pub fn done_cleared(&self, path: &'static str) -> Cookie<'static> {
+        Cookie::build((DONE_COOKIE, "")).http_only(true).secure(self.secure).same_site(SameSite::Strict).path(path).max_age(Duration::ZERO).build()
     }
 
     pub fn set_challenge(&self, cookies: &Cookies, challenge: &Secret) {
