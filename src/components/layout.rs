@@ -19,7 +19,7 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
     // The router runs on the server only: the page's path goes to the panel as a prop.
     let here = use_location().pathname.get_untracked();
     // How long the access token this page was rendered with has to live (the page guard
-    // verified it), for `FreshForms`.
+    // verified it), for `fresh_forms`.
     #[cfg(feature = "ssr")]
     let left = use_context::<axum::http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<crate::server::auth::AuthUser>().map(|me| me.claims.exp - crate::server::clock::now()))
@@ -44,10 +44,17 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
             </div>
         </header>
         {unverified_email.map(|email| view! { <VerifyNotice email=email /> })}
-        <crate::components::step_up::ConfirmItsYou here=here />
-        <FreshForms left />
+        <FrameLive here left />
     }
     .erase()
+}
+
+/// The live part of the frame, one island: the step-up panel (`here`: this page's path) and
+/// the plain forms' fresh tokens (`left`, see `fresh_forms`).
+#[island]
+fn FrameLive(here: String, left: i64) -> impl IntoView {
+    fresh_forms(left);
+    view! { <crate::components::step_up::ConfirmItsYou here /> }
 }
 
 /// The plain forms of a signed-in page (sign out, name a device, the operator's actions...)
@@ -55,8 +62,7 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
 /// be refused and come back with "expired"; with JavaScript, this island refreshes the tokens
 /// first (as `with_refresh` does for the islands' own calls) and then sends it. `left`: the
 /// token's seconds to live when the page was rendered. Forms inside islands are theirs.
-#[island]
-fn FreshForms(left: i64) -> impl IntoView {
+fn fresh_forms(left: i64) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::{closure::Closure, JsCast};

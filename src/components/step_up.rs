@@ -79,10 +79,10 @@ where
     }
 }
 
-/// The panel: shown while a question is open. An island of its own in the frame of every
-/// signed-in page; the page's other islands ask through the shared [`StepUp`].
+/// The panel: shown while a question is open. In the frame of every signed-in page (its
+/// island, `layout::FrameLive`); the page's other islands ask through the shared [`StepUp`].
 /// `here`: this page's path, where the no-JavaScript form comes back to.
-#[island]
+#[component]
 pub fn ConfirmItsYou(here: String) -> impl IntoView {
     let Some(step_up) = use_context::<StepUp>() else { return ().erase() };
     // A form sent without JavaScript that was refused for want of a recent sign-in.
@@ -118,8 +118,7 @@ pub fn ConfirmItsYou(here: String) -> impl IntoView {
     let pending = confirm.pending();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        use leptos::form::FromFormData;
-        if let Ok(input) = Reauthenticate::from_event(&ev) {
+        if let Ok(input) = crate::components::form::read_form::<Reauthenticate>(&ev) {
             confirm.dispatch(Some(input));
         }
     };

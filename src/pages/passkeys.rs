@@ -26,8 +26,9 @@ fn done(what: &str) {
     let _ = what;
 }
 
-/// An island. `said`: what the last ceremony did (`?passkey=`, from the URL).
-#[island]
+/// In the security page's island. `said`: what the last ceremony did (`?passkey=`, from the
+/// URL).
+#[component]
 pub fn PasskeysSection(initial: Vec<PasskeyInfo>, said: Option<String>) -> impl IntoView {
     let step_up = use_context::<StepUp>();
     // False on the server and without JavaScript: adding needs the browser's ceremony.

@@ -10,6 +10,7 @@ use crate::{
         layout::{LoadError, SignedInHeader},
     },
 };
+use crate::model::{PasskeyInfo, TwoStepStatus};
 use leptos::prelude::*;
 use crate::components::erase::Erase as _;
 use leptos_meta::Title;
@@ -38,17 +39,15 @@ pub fn SecurityPage() -> impl IntoView {
                                     "We signed that device out. Change your password now so it cannot sign in again."
                                 </p>
                             })}
-                            <h2>"Change password"</h2>
-                            <p>"Changing your password signs out every other device. This one stays signed in."</p>
-                            <PasswordSection />
-                            <EmailSection
+                            <Sections
                                 email=me.email.clone()
                                 verified=me.email_verified
                                 email_change=said("email_change").is_some()
                                 verification=said("verification").is_some()
+                                two_step=factors.two_step
+                                passkeys=factors.passkeys
+                                passkey_said=said("passkey")
                             />
-                            <crate::pages::two_step::TwoStepSection initial=factors.two_step />
-                            <crate::pages::passkeys::PasskeysSection initial=factors.passkeys said=said("passkey") />
                         </main>
                     }.erase(),
                 }
@@ -57,9 +56,33 @@ pub fn SecurityPage() -> impl IntoView {
     }
 }
 
-/// Changing the password (an island): errors in place, the strength meter, how many other
-/// devices were signed out.
+/// The page's four sections, one island (each island costs the bundle its own start-up
+/// code): the password, the address, two-step verification, passkeys. The props are what the
+/// server loaded and what the URL says after a page load (see each section).
 #[island]
+#[allow(clippy::too_many_arguments)]
+fn Sections(
+    email: String,
+    verified: bool,
+    email_change: bool,
+    verification: bool,
+    two_step: TwoStepStatus,
+    passkeys: Vec<PasskeyInfo>,
+    passkey_said: Option<String>,
+) -> impl IntoView {
+    view! {
+        <h2>"Change password"</h2>
+        <p>"Changing your password signs out every other device. This one stays signed in."</p>
+        <PasswordSection />
+        <EmailSection email verified email_change verification />
+        <crate::pages::two_step::TwoStepSection initial=two_step />
+        <crate::pages::passkeys::PasskeysSection initial=passkeys said=passkey_said />
+    }
+}
+
+/// Changing the password: errors in place, the strength meter, how many other devices were
+/// signed out.
+#[component]
 fn PasswordSection() -> impl IntoView {
     let change = refreshing_action::<ChangePassword>();
     let errors = FormErrors::of(change.value());
@@ -85,9 +108,9 @@ fn PasswordSection() -> impl IntoView {
 }
 
 /// The address: whether it is verified, and changing it (the current password is required;
-/// the change waits for the link sent to the new address). An island. `email_change`,
-/// `verification`: a form sent without JavaScript asked for a link (from the URL).
-#[island]
+/// the change waits for the link sent to the new address). `email_change`, `verification`:
+/// a form sent without JavaScript asked for a link (from the URL).
+#[component]
 fn EmailSection(email: String, verified: bool, email_change: bool, verification: bool) -> impl IntoView {
     let change = refreshing_action::<ChangeEmail>();
     let errors = FormErrors::of(change.value());

@@ -64,8 +64,9 @@ fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
 }
 
 /// The security page's section: off (set up), pending (scan, then a code), or on. `initial`
-/// comes with the page; the section keeps it current as the person acts (an island).
-#[island]
+/// comes with the page; the section keeps it current as the person acts (in the security
+/// page's island).
+#[component]
 pub fn TwoStepSection(initial: TwoStepStatus) -> impl IntoView {
     let step_up = use_context::<crate::components::step_up::StepUp>();
     let setup = Action::new(move |_: &()| async move { crate::components::step_up::with_step_up(step_up, begin_totp).await });
