@@ -42,7 +42,7 @@ pub fn hydrate() {
         }
     }
     // "Confirm it's you": one question per page, asked by any island's action and answered
-    // in the panel (its own island in the header).
+    // in the panel (the header's island, `layout::FrameLive`).
     components::step_up::StepUp::provide();
     // The dashboard's access-token expiry, which its two islands share.
     pages::dashboard::AccessExpiry::provide();

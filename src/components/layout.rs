@@ -1,5 +1,5 @@
 //! The frame around pages: who is signed in, navigation, sign out. Rendered on the server;
-//! its one live part, the step-up panel, is an island (the rest are plain forms).
+//! its live part, the step-up panel and fresh tokens for the plain forms, is one island.
 
 use crate::api::{auth::Logout, email::ResendVerification};
 use leptos::prelude::*;

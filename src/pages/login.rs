@@ -52,33 +52,33 @@ fn SignInForm(next: String, rd: String) -> impl IntoView {
     let form_error = move || error.get().map(|e| e.to_string());
     let pending = action.pending();
     view! {
-            <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
-                <input type="hidden" name="next" value=next />
-                <input type="hidden" name="rd" value=rd />
-                <Field label="Email" name="email" kind="email" autocomplete="username webauthn" error=Signal::derive(|| None::<String>) />
-                <PasswordField
-                    label="Password".into()
-                    name="password".into()
-                    autocomplete="current-password".into()
-                    error=None
-                    hint=String::new()
-                    meter=false
-                />
-                <p class="form-error" role="alert">{form_error}</p>
-                <button type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Signing in…" } else { "Sign in" }}
-                </button>
-            </RefreshingForm>
-            // Shown by public/passkeys.js where the browser can use passkeys.
-            <div class="passkey-sign-in stack" data-passkey-box hidden>
-                <button type="button" class="secondary" data-passkey-sign-in>"Sign in with a passkey"</button>
-                <p class="status" role="status" data-passkey-status></p>
-            </div>
-            // Hidden by public/passkeys.js once it runs.
-            <p class="aside" data-passkey-needs-js>
-                "Signing in with a passkey needs JavaScript. Sign in with your email and password instead."
-            </p>
-            {move || matches!(error.get(), Some(AppError::EmailNotVerified)).then(|| view! { <ResendByAddress /> })}
+        <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
+            <input type="hidden" name="next" value=next />
+            <input type="hidden" name="rd" value=rd />
+            <Field label="Email" name="email" kind="email" autocomplete="username webauthn" error=Signal::derive(|| None::<String>) />
+            <PasswordField
+                label="Password".into()
+                name="password".into()
+                autocomplete="current-password".into()
+                error=None
+                hint=String::new()
+                meter=false
+            />
+            <p class="form-error" role="alert">{form_error}</p>
+            <button type="submit" disabled=move || pending.get()>
+                {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </RefreshingForm>
+        // Shown by public/passkeys.js where the browser can use passkeys.
+        <div class="passkey-sign-in stack" data-passkey-box hidden>
+            <button type="button" class="secondary" data-passkey-sign-in>"Sign in with a passkey"</button>
+            <p class="status" role="status" data-passkey-status></p>
+        </div>
+        // Hidden by public/passkeys.js once it runs.
+        <p class="aside" data-passkey-needs-js>
+            "Signing in with a passkey needs JavaScript. Sign in with your email and password instead."
+        </p>
+        {move || matches!(error.get(), Some(AppError::EmailNotVerified)).then(|| view! { <ResendByAddress /> })}
     }
 }
 

@@ -36,19 +36,19 @@ fn ForgotForm(sent: bool) -> impl IntoView {
     let form_error = move || error.get().filter(|e| e.field("email").is_none()).map(|e| e.to_string());
     let pending = action.pending();
     view! {
-            {move || sent().then(|| view! {
-                <p class="notice" role="status">
-                    "If an account exists for that address, we've sent a link. It works for 30 minutes."
-                </p>
-            })}
-            <p>"Enter the email address of your account and we'll send you a link to set a new password."</p>
-            <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
-                <Field label="Email" name="email" kind="email" autocomplete="username" error=field_error />
-                <p class="form-error" role="alert">{form_error}</p>
-                <button type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Sending…" } else { "Send reset link" }}
-                </button>
-            </RefreshingForm>
+        {move || sent().then(|| view! {
+            <p class="notice" role="status">
+                "If an account exists for that address, we've sent a link. It works for 30 minutes."
+            </p>
+        })}
+        <p>"Enter the email address of your account and we'll send you a link to set a new password."</p>
+        <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
+            <Field label="Email" name="email" kind="email" autocomplete="username" error=field_error />
+            <p class="form-error" role="alert">{form_error}</p>
+            <button type="submit" disabled=move || pending.get()>
+                {move || if pending.get() { "Sending…" } else { "Send reset link" }}
+            </button>
+        </RefreshingForm>
     }
 }
 

@@ -29,21 +29,21 @@ fn RegisterForm() -> impl IntoView {
     let form_error = move || errors.form();
     let pending = action.pending();
     view! {
-            <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
-                <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
-                <Field label="Email" name="email" kind="email" autocomplete="email" error=field("email") />
-                <PasswordField
-                    label="Password".into()
-                    name="password".into()
-                    autocomplete="new-password".into()
-                    error=field("password").get_untracked()
-                    hint="At least 10 characters and not easy to guess. A few unrelated words make a strong one.".into()
-                    meter=true
-                />
-                <p class="form-error" role="alert">{form_error}</p>
-                <button type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Creating account…" } else { "Create account" }}
-                </button>
-            </RefreshingForm>
+        <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
+            <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
+            <Field label="Email" name="email" kind="email" autocomplete="email" error=field("email") />
+            <PasswordField
+                label="Password".into()
+                name="password".into()
+                autocomplete="new-password".into()
+                error=field("password").get_untracked()
+                hint="At least 10 characters and not easy to guess. A few unrelated words make a strong one.".into()
+                meter=true
+            />
+            <p class="form-error" role="alert">{form_error}</p>
+            <button type="submit" disabled=move || pending.get()>
+                {move || if pending.get() { "Creating account…" } else { "Create account" }}
+            </button>
+        </RefreshingForm>
     }
 }

@@ -46,20 +46,20 @@ fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
     let expired = move || matches!(error.get(), Some(AppError::ChallengeExpired));
     let pending = action.pending();
     view! {
-            <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
-                <input type="hidden" name="next" value=next />
-                <input type="hidden" name="rd" value=rd />
-                <Field label="Authentication code" name="code" autocomplete="one-time-code" error=Signal::derive(|| None::<String>) />
-                <details class="recovery">
-                    <summary>"Lost your phone? Use a recovery code"</summary>
-                    <Field label="Recovery code" name="recovery_code" autocomplete="off" error=Signal::derive(|| None::<String>) hint="One of the ten codes you saved when you turned two-step verification on. Each works once." />
-                </details>
-                <p class="form-error" role="alert">{move || error.get().map(|e| e.to_string())}</p>
-                {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
-                <button type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Verifying…" } else { "Verify" }}
-                </button>
-            </RefreshingForm>
+        <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
+            <input type="hidden" name="next" value=next />
+            <input type="hidden" name="rd" value=rd />
+            <Field label="Authentication code" name="code" autocomplete="one-time-code" error=Signal::derive(|| None::<String>) />
+            <details class="recovery">
+                <summary>"Lost your phone? Use a recovery code"</summary>
+                <Field label="Recovery code" name="recovery_code" autocomplete="off" error=Signal::derive(|| None::<String>) hint="One of the ten codes you saved when you turned two-step verification on. Each works once." />
+            </details>
+            <p class="form-error" role="alert">{move || error.get().map(|e| e.to_string())}</p>
+            {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
+            <button type="submit" disabled=move || pending.get()>
+                {move || if pending.get() { "Verifying…" } else { "Verify" }}
+            </button>
+        </RefreshingForm>
     }
 }
 
