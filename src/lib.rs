@@ -7,6 +7,11 @@
 //! - `time`, `csp`: small pieces both sides use (time in words, the page's security policy).
 //! - `server` (ssr only): tokens, sessions, passwords, the database, the JSON API.
 
+// Islands wrap a view in two more types (`Island<OwnedView<…>>`); without the type erasure
+// cargo-leptos's debug builds turn on (`--cfg erase_components`) — `cargo test`, release
+// server builds — the sign-in page's view type then needs more than the default 128 levels.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;
