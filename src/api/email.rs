@@ -13,8 +13,8 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
     email::verify_email(&state, &token, &client, clock::now()).await
 }
 
-/// "Resend the link", signed in. A plain form comes back to the page it was sent from,
-/// which says the link went out.
+/// "Resend the link", signed in. A form sent without JavaScript comes back to the security
+/// page, which says the link went out.
 #[server(prefix = "/fn", endpoint = "resend-verification")]
 pub async fn resend_verification() -> Result<(), AppError> {
     use crate::server::{clock, http::client_of, service::email};
@@ -22,17 +22,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
     let client = client_of(&state, &super::ctx::parts()?);
     email::resend_verification(&state, &me, &client, clock::now()).await?;
     if super::ctx::plain_form()? {
-        // Back to the page whose notice sent it (every signed-in page has one), which then
-        // says the link went out; only a same-site path, else the security page.
-        let back = super::ctx::parts()?
-            .headers
-            .get(axum::http::header::REFERER)
-            .and_then(|referer| referer.to_str().ok())
-            .and_then(|referer| url::Url::parse(referer).ok())
-            .map(|referer| referer.path().to_owned())
-            .filter(|path| path.starts_with('/') && !path.starts_with("//"));
-        let to = crate::server::http::browser::safe_next(Some(back.as_deref().unwrap_or("/settings/password")));
-        leptos_axum::redirect(&format!("{to}?verification=sent"));
+        leptos_axum::redirect("/settings/password?verification=sent");
     }
     Ok(())
 }

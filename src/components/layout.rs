@@ -1,15 +1,15 @@
 //! The frame around pages: who is signed in, navigation, sign out. Rendered on the server;
-//! its live part, the step-up panel and fresh tokens for the plain forms, is one island.
+//! its live parts are islands: the step-up panel with fresh tokens for the plain forms, and
+//! the verification notice.
 
 use crate::api::{auth::Logout, email::ResendVerification};
 use leptos::prelude::*;
 use crate::components::form::RefreshingForm;
 use crate::components::erase::Erase as _;
-use leptos::server_fn::ServerFn as _;
 use leptos_meta::Meta;
 use leptos_router::{
     components::A,
-    hooks::{use_location, use_query_map},
+    hooks::use_location,
 };
 
 /// The frame of signed-in pages. `unverified_email`: the account's address while it is not
@@ -109,25 +109,27 @@ fn SignOut() -> impl IntoView {
     }
 }
 
-/// "Verify your email address", until it is. All the server's: "Resend the link" is a plain
-/// form, JavaScript or not, and the server sends the browser back to this page with
-/// `?verification=sent` (or the refusal in the URL), which the notice says.
-#[component]
+/// "Verify your email address", until it is (an island: the notice says the link went out in
+/// place; a form sent without JavaScript comes back to the security page, which says it).
+#[island]
 fn VerifyNotice(email: String) -> impl IntoView {
-    let refused = ServerAction::<ResendVerification>::new().value().get_untracked().and_then(Result::err);
-    let sent = use_query_map().read_untracked().get("verification").is_some();
-    let outcome = match refused {
-        Some(e) => Some(e.to_string()),
-        None => sent.then(|| "We've sent a new link. Check your inbox.".to_owned()),
+    let resend = ServerAction::<ResendVerification>::new();
+    let pending = resend.pending();
+    let outcome = move || match resend.value().get() {
+        Some(Ok(())) => Some("We've sent a new link. Check your inbox.".to_owned()),
+        Some(Err(e)) => Some(e.to_string()),
+        None => None,
     };
     view! {
         <div class="verify-notice" role="region" aria-label="Email verification">
             <p>
                 "Please verify your email address: follow the link we sent to " <strong>{email}</strong> "."
             </p>
-            <form action=ResendVerification::url() method="post" class="inline">
-                <button type="submit" class="secondary">"Resend the link"</button>
-            </form>
+            <RefreshingForm action=*resend class="inline">
+                <button type="submit" class="secondary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Sending…" } else { "Resend the link" }}
+                </button>
+            </RefreshingForm>
             <p class="status" role="status">{outcome}</p>
         </div>
     }

@@ -28,6 +28,11 @@ pub fn LoginPage() -> impl IntoView {
             None
         }
     };
+    // A refusal for an address still waiting for verification (from the URL) offers a new link.
+    let unverified = matches!(
+        ServerAction::<Login>::new().value().get_untracked(),
+        Some(Err(AppError::EmailNotVerified))
+    );
     view! {
         <Title text="Sign in — Gatehouse" />
         <PublicHeader />
@@ -35,14 +40,23 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             {move || notice().map(|(class, n)| view! { <p class=class role="status">{n}</p> })}
             <SignInForm next rd />
+            // Shown by public/passkeys.js where the browser can use passkeys.
+            <div class="passkey-sign-in stack" data-passkey-box hidden>
+                <button type="button" class="secondary" data-passkey-sign-in>"Sign in with a passkey"</button>
+                <p class="status" role="status" data-passkey-status></p>
+            </div>
+            // Hidden by public/passkeys.js once it runs.
+            <p class="aside" data-passkey-needs-js>
+                "Signing in with a passkey needs JavaScript. Sign in with your email and password instead."
+            </p>
+            {unverified.then(|| view! { <ResendByAddress /> })}
             <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
         </main>
     }
 }
 
-/// The email-and-password form, the passkey box and, when the address still waits for
-/// verification, a new link. `next`, `rd`: where to go afterwards (from the URL). Plain forms,
+/// The email-and-password form. `next`, `rd`: where to go afterwards (from the URL). Plain forms,
 /// JavaScript or not: a refusal comes back with the page (the server renders it from the
 /// URL); only the password field is an island. public/passkeys.js offers passkeys itself.
 #[component]
@@ -69,16 +83,6 @@ fn SignInForm(next: String, rd: String) -> impl IntoView {
                 {move || if pending.get() { "Signing in…" } else { "Sign in" }}
             </button>
         </RefreshingForm>
-        // Shown by public/passkeys.js where the browser can use passkeys.
-        <div class="passkey-sign-in stack" data-passkey-box hidden>
-            <button type="button" class="secondary" data-passkey-sign-in>"Sign in with a passkey"</button>
-            <p class="status" role="status" data-passkey-status></p>
-        </div>
-        // Hidden by public/passkeys.js once it runs.
-        <p class="aside" data-passkey-needs-js>
-            "Signing in with a passkey needs JavaScript. Sign in with your email and password instead."
-        </p>
-        {move || matches!(error.get(), Some(AppError::EmailNotVerified)).then(|| view! { <ResendByAddress /> })}
     }
 }
 
