@@ -254,3 +254,18 @@ fn refused_page(state: &AppState, host: Option<&str>) -> Response {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::identity_value;
+
+    #[test]
+    fn identity_headers_carry_utf8_without_control_characters() {
+        assert_eq!(identity_value("ada@example.com").unwrap(), "ada@example.com");
+        assert_eq!(identity_value("Zoë Ångström").unwrap().as_bytes(), "Zoë Ångström".as_bytes());
+        // A name can't smuggle a header line (or any control character) into the answer.
+        assert_eq!(identity_value("Eve\r\nRemote-User: admin").unwrap(), "EveRemote-User: admin");
+        assert_eq!(identity_value("tab\there\u{7f}\u{85}").unwrap(), "tabhere");
+        assert_eq!(identity_value("").unwrap(), "");
+    }
+}
