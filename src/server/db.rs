@@ -22,13 +22,15 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
 };
+use crate::server::sessions::swaps::Swaps;
 use std::{str::FromStr, time::Duration};
 
 /// The configured database; cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// `checkpoints`: the one connection that checkpoints the WAL (`None` in memory).
-    Sqlite { reads: SqlitePool, writes: SqlitePool, checkpoints: Option<SqlitePool> },
+    /// `checkpoints`: the one connection that checkpoints the WAL (`None` in memory);
+    /// `swaps`: rotations' writes, gathered for the writer (`sessions::swaps`).
+    Sqlite { reads: SqlitePool, writes: SqlitePool, checkpoints: Option<SqlitePool>, swaps: Swaps },
     Postgres(PgPool),
 }
 
@@ -175,7 +177,7 @@ impl Db {
     /// Closes every connection (tests use this to stop an instance cleanly).
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { reads, writes, checkpoints } => {
+            Db::Sqlite { reads, writes, checkpoints, .. } => {
                 reads.close().await;
                 writes.close().await;
                 if let Some(pool) = checkpoints {
@@ -232,7 +234,8 @@ async fn connect_sqlite(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
         .await?;
     if in_memory {
         // Every connection to `:memory:` is its own database: share the one writer.
-        return Ok(Db::Sqlite { reads: writes.clone(), writes, checkpoints: None });
+        let swaps = Swaps::spawn(writes.clone());
+        return Ok(Db::Sqlite { reads: writes.clone(), writes, checkpoints: None, swaps });
     }
     let checkpoints = SqlitePoolOptions::new()
         .max_connections(1)
@@ -251,7 +254,8 @@ async fn connect_sqlite(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
         .acquire_timeout(acquire_timeout)
         .connect_with(options.read_only(true))
         .await?;
-    Ok(Db::Sqlite { reads, writes, checkpoints: Some(checkpoints) })
+    let swaps = Swaps::spawn(writes.clone());
+    Ok(Db::Sqlite { reads, writes, checkpoints: Some(checkpoints), swaps })
 }
 
 /// How often the background checkpoint runs: it also bounds what a power loss can take with
