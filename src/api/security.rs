@@ -18,7 +18,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 pub async fn whoami() -> Result<crate::model::User, AppError> {
     use crate::server::service::account;
     let (state, me) = super::ctx::caller()?;
-    account::profile(&state, &me.user_id).await
+    account::profile(&state, &me.user_id).await.map(std::sync::Arc::unwrap_or_clone)
 }
 
 /// "Confirm it's you": the password (and a code with two-step verification on) renews this

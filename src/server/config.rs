@@ -350,11 +350,19 @@ mod tests {
     #[test]
     fn a_refresh_secret_setting_must_be_base64_of_at_least_32_bytes() {
         let key = SuccessorKey::generate();
-        let cli = Cli::try_parse_from(["gatehouse", "--refresh-secret", key.to_text().expose()]).unwrap();
+        // `--name=value`: a random key's text starts with `-` one time in 64 (base64url), which
+        // as a separate argument reads as an option.
+        let setting = format!("--refresh-secret={}", key.to_text().expose());
+        let cli = Cli::try_parse_from(["gatehouse", setting.as_str()]).unwrap();
         assert_eq!(cli.config.refresh_secret.map(|k| k.id()), Some(key.id()));
+        use base64::Engine as _;
+        let dashed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xf8u8; 32]);
+        assert!(dashed.starts_with('-'));
+        let cli = Cli::try_parse_from(["gatehouse", format!("--refresh-secret={dashed}").as_str()]).unwrap();
+        assert!(cli.config.refresh_secret.is_some(), "a key whose text starts with `-`");
         let error = Cli::try_parse_from(["gatehouse", "--refresh-secret", "c2hvcnQ="]).unwrap_err().to_string();
         assert!(error.contains("--refresh-secret") && error.contains("too short"), "{error}");
-        assert!(!format!("{:?}", Cli::try_parse_from(["gatehouse", "--refresh-secret", key.to_text().expose()]).unwrap())
+        assert!(!format!("{:?}", Cli::try_parse_from(["gatehouse", setting.as_str()]).unwrap())
             .contains(key.to_text().expose()), "Debug of the configuration never shows it");
     }
 

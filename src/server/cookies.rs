@@ -238,7 +238,7 @@ pub fn cookie_from_headers(headers: &HeaderMap, name: &str) -> Option<Secret> {
 }
 
 /// One cookie's value where it stands in the `Cookie` request headers.
-fn cookie_in_headers<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub fn cookie_in_headers<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()

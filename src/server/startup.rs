@@ -92,6 +92,7 @@ impl Application {
             spawn_housekeeping(self.state.clone()),
             mail::worker::spawn(self.state.db.clone(), self.state.mailer.clone(), self.state.metrics),
         ]);
+        background.0.extend(crate::server::db::spawn_checkpoints(&self.state.db));
         if let Some((listener, router, handle)) = self.metrics {
             background.0.push(crate::server::metrics::spawn_upkeep(handle));
             background.0.push(tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! The users table (ssr only).
 
 use crate::{model::User, server::{clock::rfc3339, db::{Db, Tx}}, with_db, with_tx};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -44,7 +45,7 @@ impl UserRow {
 pub struct Profiles {
     /// The public view, whether the account is an operator (only the tokens' hint), and
     /// when it was read.
-    cache: quick_cache::sync::Cache<String, (User, bool, std::time::Instant)>,
+    cache: quick_cache::sync::Cache<String, (Arc<User>, bool, std::time::Instant)>,
 }
 
 impl Profiles {
@@ -55,14 +56,15 @@ impl Profiles {
         Profiles { cache: quick_cache::sync::Cache::new(capacity.max(1)) }
     }
 
-    /// The account's public view, from the cache or the database.
-    pub async fn get(&self, db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
+    /// The account's public view, from the cache or the database. Shared, not copied: a hit
+    /// costs a reference count, not four strings.
+    pub async fn get(&self, db: &Db, id: &str) -> Result<Option<Arc<User>>, sqlx::Error> {
         Ok(self.get_with_role(db, id).await?.map(|(user, _)| user))
     }
 
     /// [`Profiles::get`], and whether the account is an operator — for the access token's
     /// `op` hint only: operator requests check the account itself.
-    pub async fn get_with_role(&self, db: &Db, id: &str) -> Result<Option<(User, bool)>, sqlx::Error> {
+    pub async fn get_with_role(&self, db: &Db, id: &str) -> Result<Option<(Arc<User>, bool)>, sqlx::Error> {
         if let Some((user, operator, at)) = self.cache.get(id) {
             if at.elapsed() < Self::FRESH_FOR {
                 return Ok(Some((user, operator)));
@@ -72,7 +74,7 @@ impl Profiles {
             self.cache.remove(id);
             return Ok(None);
         };
-        let (user, operator) = (row.public(), row.operator_since.is_some());
+        let (user, operator) = (Arc::new(row.public()), row.operator_since.is_some());
         self.cache.insert(row.id, (user.clone(), operator, std::time::Instant::now()));
         Ok(Some((user, operator)))
     }

@@ -189,3 +189,48 @@ async fn a_signed_out_sessions_access_token_stays_refused_after_a_restart() {
     assert_error(app.me(&leaving.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
     assert_error(app.refresh(&leaving.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
 }
+
+/// SQLite: rotations commit to the WAL, and a connection of its own folds the WAL into the
+/// database file in the background (`server::db::spawn_checkpoints`) — the writer, whose own
+/// checkpoint waits for 16 MiB of WAL, never stops for the disk. A copy of the database file
+/// alone (no WAL beside it) holds only what was checkpointed: the rotations show up there
+/// within moments, long before the writer would have checkpointed by itself.
+#[tokio::test]
+async fn sqlite_checkpoints_rotations_into_the_database_file_in_the_background() {
+    if crate::helpers::on_postgres() {
+        eprintln!("skipped: PostgreSQL has no WAL file of ours to fold");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let person = app.signed_in("Checkpointed Chloe").await;
+    let mut token = person.refresh_token.clone();
+    for _ in 0..3 {
+        token = str_at(&json_body(app.refresh(&token).await, StatusCode::OK).await, "/refresh_token");
+    }
+    let copy_dir = tempfile::tempdir().expect("temp dir");
+    let copy = copy_dir.path().join("copy.db");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let rotations = loop {
+        // A copy taken while a checkpoint writes may be torn: try again with the next one.
+        std::fs::copy(app.config.data_dir.join("gatehouse.db"), &copy).expect("copy the database file");
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copy).read_only(true);
+        let found: Option<i64> = match sqlx::SqlitePool::connect_with(options).await {
+            Ok(pool) => {
+                let row = sqlx::query_scalar("select rotations from sessions where id = $1")
+                    .bind(&person.session_id)
+                    .fetch_optional(&pool)
+                    .await
+                    .ok()
+                    .flatten();
+                pool.close().await;
+                row
+            }
+            Err(_) => None,
+        };
+        if found == Some(3) || tokio::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(rotations, Some(3), "the database file (without its WAL) should hold the session after three rotations");
+}

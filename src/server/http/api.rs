@@ -593,7 +593,7 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<Sta
     ))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<MeBody>, AppError> {
     let profile = account::profile(&state, &user.user_id).await?;
-    Ok(Json(MeBody { user: profile, session_id: user.session_id.clone() }))
+    Ok(Json(MeBody { user: std::sync::Arc::unwrap_or_clone(profile), session_id: user.session_id.clone() }))
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),

@@ -35,15 +35,15 @@ use crate::{
     model::User,
     server::{
         clock,
-        cookies::cookie_from_headers,
+        cookies::cookie_in_headers,
         service::forward::{self, host_without_port, Presented, Verdict},
         state::AppState,
         tokens::Issued,
     },
 };
 use axum::{
-    extract::{Query, State},
-    http::{header, request::Parts, HeaderMap, HeaderName, HeaderValue, StatusCode},
+    extract::{Query, Request, State},
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -72,8 +72,6 @@ pub struct ForwardQuery {
 /// Where the original request was going, as the proxy tells it.
 struct Original {
     method: Option<String>,
-    /// Lower-case, no port.
-    host: Option<String>,
     /// `scheme://host[:port]/path?query`, when the proxy said enough to rebuild it.
     url: Option<String>,
 }
@@ -87,41 +85,56 @@ impl Original {
     fn of(headers: &HeaderMap) -> Self {
         let method = header_str(headers, "x-forwarded-method").map(str::to_ascii_uppercase);
         if let Some(full) = headers.get("x-original-url").and_then(|v| v.to_str().ok()) {
-            let host = url::Url::parse(full).ok().and_then(|u| u.host_str().map(host_without_port));
-            return Original { method, host, url: Some(full.to_owned()) };
+            return Original { method, url: Some(full.to_owned()) };
         }
-        let forwarded_host = header_str(headers, "x-forwarded-host");
-        let host = forwarded_host.map(host_without_port).filter(|h| !h.is_empty());
-        let url = forwarded_host.map(|h| {
+        let url = header_str(headers, "x-forwarded-host").map(|h| {
             let proto = header_str(headers, "x-forwarded-proto").unwrap_or("https");
             let uri = headers.get("x-forwarded-uri").and_then(|v| v.to_str().ok()).unwrap_or("/");
             format!("{proto}://{h}{uri}")
         });
-        Original { method, host, url }
+        Original { method, url }
     }
 }
 
+/// The host the original request was going to (lower-case, no port), as the proxy tells it.
+fn original_host(headers: &HeaderMap) -> Option<String> {
+    if let Some(full) = headers.get("x-original-url").and_then(|v| v.to_str().ok()) {
+        return url::Url::parse(full).ok().and_then(|u| u.host_str().map(host_without_port));
+    }
+    header_str(headers, "x-forwarded-host").map(host_without_port).filter(|h| !h.is_empty())
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
+}
+
 /// `GET /auth/forward[?redirect=1]`.
-async fn check(State(state): State<AppState>, parts: Parts, Query(query): Query<ForwardQuery>) -> Response {
+///
+/// This runs before every request to every app behind the gate, so its common answer — a
+/// valid token, let through — reads the request in place and copies only the identity into
+/// the answer: the request is taken whole (an extracted `Parts` would be a copy of every
+/// header and extension), the credentials are borrowed, the profile is shared, and what
+/// only a refresh or a sign-in redirect needs (the client's description, the original URL)
+/// is worked out only then.
+async fn check(State(state): State<AppState>, Query(query): Query<ForwardQuery>, request: Request) -> Response {
+    let (parts, _body) = request.into_parts();
     let headers = &parts.headers;
-    let original = Original::of(headers);
     let presented = Presented {
-        bearer: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|t| crate::server::secret::Secret::new(t.trim())),
-        access: cookie_from_headers(headers, state.cookies.access_name),
-        refresh: state.cookies.refresh_token_from_headers(headers),
+        bearer: bearer_token(headers),
+        access: cookie_in_headers(headers, state.cookies.access_name),
+        refresh: cookie_in_headers(headers, state.cookies.refresh_name),
     };
-    if original.host.is_none() && !state.forward.rules.is_empty() {
+    // Only rules name hosts (a refusal needs a rule), so without rules the host is not needed.
+    let host = if state.forward.rules.is_empty() { None } else { original_host(headers) };
+    if host.is_none() && !state.forward.rules.is_empty() {
         // Rules name hosts: without one, nobody can be admitted by them.
         tracing::warn!("forward-auth: the proxy sent no X-Forwarded-Host (or X-Original-URL); refusing, as rules apply");
         return refused_page(&state, None);
     }
     let now = clock::now();
-    let client = super::client_of(&state, &parts);
-    match forward::check(&state, &presented, original.host.as_deref(), &client, now).await {
+    let client = || super::client_of(&state, &parts);
+    match forward::check(&state, &presented, host.as_deref(), client, now).await {
         Ok(Verdict::Allowed { user, session_id, refreshed }) => {
             let mut response = StatusCode::OK.into_response();
             identity_headers(response.headers_mut(), &user, &session_id);
@@ -131,13 +144,14 @@ async fn check(State(state): State<AppState>, parts: Parts, Query(query): Query<
             response
         }
         Ok(Verdict::Refused { refreshed }) => {
-            let mut response = refused_page(&state, original.host.as_deref());
+            let mut response = refused_page(&state, host.as_deref());
             if let Some(issued) = refreshed {
                 new_cookies(&state, response.headers_mut(), &issued, now);
             }
             response
         }
         Ok(Verdict::SignIn { ended }) => {
+            let original = Original::of(headers);
             let redirect = matches!(query.redirect.as_deref(), Some("1" | "true"))
                 && matches!(original.method.as_deref(), None | Some("GET" | "HEAD"));
             let refresh_first = state.cookies.domain.is_some() && presented.access.is_some() && presented.refresh.is_none() && !ended;
@@ -173,17 +187,26 @@ fn sign_in_url(state: &AppState, original: Option<&str>, refresh_first: bool) ->
 }
 
 fn identity_headers(headers: &mut HeaderMap, user: &User, session_id: &str) {
-    let clean = |s: &str| s.chars().filter(|c| !c.is_control()).collect::<String>();
     for (name, value) in [
         (REMOTE_USER, user.id.as_str()),
         (REMOTE_EMAIL, user.email.as_str()),
         (REMOTE_NAME, user.display_name.as_str()),
         (REMOTE_SESSION, session_id),
     ] {
-        if let Ok(v) = HeaderValue::from_bytes(clean(value).as_bytes()) {
+        if let Some(v) = identity_value(value) {
             headers.insert(HeaderName::from_static(name), v);
         }
     }
+}
+
+/// A value as an identity header: UTF-8, control characters dropped. Printable ASCII (ids,
+/// nearly every address and name) is taken as it is, without a cleaned copy first.
+fn identity_value(value: &str) -> Option<HeaderValue> {
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return HeaderValue::from_str(value).ok();
+    }
+    let clean = value.chars().filter(|c| !c.is_control()).collect::<String>();
+    HeaderValue::from_bytes(clean.as_bytes()).ok()
 }
 
 fn new_cookies(state: &AppState, headers: &mut HeaderMap, issued: &Issued, now: i64) {
@@ -198,8 +221,7 @@ fn new_cookies(state: &AppState, headers: &mut HeaderMap, issued: &Issued, now: 
 
 /// `GET /auth/forward/refused`: the refusal page alone (nginx's `error_page 403`).
 async fn refused(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let host = Original::of(&headers).host;
-    refused_page(&state, host.as_deref())
+    refused_page(&state, original_host(&headers).as_deref())
 }
 
 /// 403 and a page that says what happened and where to go.
@@ -231,4 +253,19 @@ fn refused_page(state: &AppState, host: Option<&str>) -> Response {
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identity_value;
+
+    #[test]
+    fn identity_headers_carry_utf8_without_control_characters() {
+        assert_eq!(identity_value("ada@example.com").unwrap(), "ada@example.com");
+        assert_eq!(identity_value("Zoë Ångström").unwrap().as_bytes(), "Zoë Ångström".as_bytes());
+        // A name can't smuggle a header line (or any control character) into the answer.
+        assert_eq!(identity_value("Eve\r\nRemote-User: admin").unwrap(), "EveRemote-User: admin");
+        assert_eq!(identity_value("tab\there\u{7f}\u{85}").unwrap(), "tabhere");
+        assert_eq!(identity_value("").unwrap(), "");
+    }
 }

@@ -278,7 +278,7 @@ async fn rotate(state: &AppState, presented: &str, client: &Client, now: i64) ->
     };
     let (token, claims) = access::mint_for(&keys, &state.access, &subject, now)?;
     Ok(Issued {
-        user,
+        user: std::sync::Arc::unwrap_or_clone(user),
         session_id: rotated.session_id,
         access_token: Secret::new(token),
         access_claims: claims,
@@ -317,7 +317,7 @@ pub async fn logout_browser(state: &AppState, access: Option<&Secret>, refresh: 
 
 /// An account's public side (cached). A token naming an account that is gone is no longer
 /// a valid token.
-pub async fn profile(state: &AppState, user_id: &str) -> Result<User, AppError> {
+pub async fn profile(state: &AppState, user_id: &str) -> Result<std::sync::Arc<User>, AppError> {
     state.profiles.get(&state.db, user_id).await?.ok_or(AppError::InvalidToken)
 }
 

@@ -40,7 +40,7 @@ pub async fn dashboard(state: &AppState, caller: &AuthUser, now: i64) -> Result<
     let last_rotated = (session.rotations > 0).then_some(session.refresh_issued_at);
     let rotated = sessions::rotation_times(&state.db, &session.id, TIMELINE_ROTATIONS).await?;
     Ok(Dashboard {
-        user,
+        user: std::sync::Arc::unwrap_or_clone(user),
         signed_in: moment(session.created_at),
         rotated: rotated.into_iter().map(moment).collect(),
         access_expires_at: rfc3339(c.exp),

@@ -22,13 +22,13 @@ use crate::{
     server::{
         auth,
         client::Client,
-        secret::Secret,
         service::account,
         state::AppState,
         tokens::{access, Issued},
         users,
     },
 };
+use std::sync::Arc;
 
 /// A host, or a family of hosts, as the settings name them: `app.example.com` (that host
 /// exactly) or `.example.com` (any host under it: `a.example.com`, `b.a.example.com` — not
@@ -203,23 +203,34 @@ pub fn host_without_port(value: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// What the browser (through its proxy) presented.
-#[derive(Debug, Default)]
-pub struct Presented {
+/// What the browser (through its proxy) presented, read in place from the request.
+#[derive(Default)]
+pub struct Presented<'r> {
     /// `Authorization: Bearer …` of the original request (API clients).
-    pub bearer: Option<Secret>,
+    pub bearer: Option<&'r str>,
     /// The access cookie.
-    pub access: Option<Secret>,
+    pub access: Option<&'r str>,
     /// The refresh cookie (it reaches the check only with `GATEHOUSE_COOKIE_DOMAIN`, or when
     /// the protected app lives under `/auth` of Gatehouse's own host).
-    pub refresh: Option<Secret>,
+    pub refresh: Option<&'r str>,
+}
+
+impl std::fmt::Debug for Presented<'_> {
+    /// Which credentials came, never their values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presented")
+            .field("bearer", &self.bearer.is_some())
+            .field("access", &self.access.is_some())
+            .field("refresh", &self.refresh.is_some())
+            .finish()
+    }
 }
 
 /// The answer of a check.
 #[derive(Debug)]
 pub enum Verdict {
     /// Let it through as this person; with a new pair when the check refreshed.
-    Allowed { user: User, session_id: String, refreshed: Option<Box<Issued>> },
+    Allowed { user: Arc<User>, session_id: String, refreshed: Option<Box<Issued>> },
     /// Nobody (valid) is signed in. `ended`: the session behind the cookies is over (clear them).
     SignIn { ended: bool },
     /// Signed in, but this account may not enter this host.
@@ -227,27 +238,35 @@ pub enum Verdict {
 }
 
 /// Checks a request for `host` (lower-case, no port; `None`: the proxy did not say).
-pub async fn check(state: &AppState, presented: &Presented, host: Option<&str>, client: &Client, now: i64) -> Result<Verdict, AppError> {
+/// `client` describes the browser; it is asked for only when the check refreshes (the
+/// common case, a valid access token, needs nothing from it).
+pub async fn check(
+    state: &AppState,
+    presented: &Presented<'_>,
+    host: Option<&str>,
+    client: impl FnOnce() -> Client,
+    now: i64,
+) -> Result<Verdict, AppError> {
     let rule = host.and_then(|h| state.forward.rule_for(h));
-    if let Some(bearer) = &presented.bearer {
+    if let Some(bearer) = presented.bearer {
         // An API client: its token decides, there is nothing to refresh with.
-        return match auth::verify(state, bearer.expose(), now) {
-            Ok(caller) => decide(state, rule, caller.user_id.clone(), caller.session_id.clone(), None).await,
+        return match auth::verify(state, bearer, now) {
+            Ok(caller) => decide(state, rule, &caller.user_id, &caller.session_id, None).await,
             Err(_) => Ok(Verdict::SignIn { ended: false }),
         };
     }
-    if let Some(token) = &presented.access {
-        if let Ok(caller) = auth::verify(state, token.expose(), now) {
-            return decide(state, rule, caller.user_id.clone(), caller.session_id.clone(), None).await;
+    if let Some(token) = presented.access {
+        if let Ok(caller) = auth::verify(state, token, now) {
+            return decide(state, rule, &caller.user_id, &caller.session_id, None).await;
         }
     }
-    let Some(refresh_token) = &presented.refresh else {
+    let Some(refresh_token) = presented.refresh else {
         return Ok(Verdict::SignIn { ended: false });
     };
     // Someone this host refuses gets the refusal before any rotation: a proxy may drop the
     // new cookies of a refused request, and the browser would keep a spent token.
-    if let (Some(rule), Some(token)) = (rule, &presented.access) {
-        if let Ok(claims) = access::verify_ignoring_time(&state.keys.current(), &state.access, token.expose()) {
+    if let (Some(rule), Some(token)) = (rule, presented.access) {
+        if let Ok(claims) = access::verify_ignoring_time(&state.keys.current(), &state.access, token) {
             match users::by_id(&state.db, &claims.sub).await? {
                 Some(row) if !rule.admits(&row.email, row.email_verified_at.is_some(), row.operator_since.is_some() && row.disabled_at.is_none()) => {
                     return Ok(Verdict::Refused { refreshed: None })
@@ -256,10 +275,11 @@ pub async fn check(state: &AppState, presented: &Presented, host: Option<&str>, 
             }
         }
     }
-    match account::refresh(state, refresh_token.expose(), client, now).await {
+    match account::refresh(state, refresh_token, &client(), now).await {
         Ok(issued) => {
+            let issued = Box::new(issued);
             let (user_id, session_id) = (issued.user.id.clone(), issued.session_id.clone());
-            decide(state, rule, user_id, session_id, Some(Box::new(issued))).await
+            decide(state, rule, &user_id, &session_id, Some(issued)).await
         }
         Err(e) if e.session_ended() => Ok(Verdict::SignIn { ended: true }),
         Err(e) => Err(e),
@@ -268,23 +288,23 @@ pub async fn check(state: &AppState, presented: &Presented, host: Option<&str>, 
 
 /// The signed-in person, checked against the host's rule. A rule decides access, so it reads
 /// the account itself, never the profile cache (which may be 30 s behind another instance).
-async fn decide(state: &AppState, rule: Option<&Rule>, user_id: String, session_id: String, refreshed: Option<Box<Issued>>) -> Result<Verdict, AppError> {
+async fn decide(state: &AppState, rule: Option<&Rule>, user_id: &str, session_id: &str, refreshed: Option<Box<Issued>>) -> Result<Verdict, AppError> {
     let user = match rule {
-        Some(rule) => match users::by_id(&state.db, &user_id).await? {
-            Some(row) if rule.admits(&row.email, row.email_verified_at.is_some(), row.operator_since.is_some() && row.disabled_at.is_none()) => row.public(),
+        Some(rule) => match users::by_id(&state.db, user_id).await? {
+            Some(row) if rule.admits(&row.email, row.email_verified_at.is_some(), row.operator_since.is_some() && row.disabled_at.is_none()) => Arc::new(row.public()),
             Some(_) => return Ok(Verdict::Refused { refreshed }),
             None => return Ok(Verdict::SignIn { ended: true }),
         },
         None => match &refreshed {
-            Some(issued) => issued.user.clone(),
-            None => match account::profile(state, &user_id).await {
+            Some(issued) => Arc::new(issued.user.clone()),
+            None => match account::profile(state, user_id).await {
                 Ok(user) => user,
                 Err(AppError::InvalidToken) => return Ok(Verdict::SignIn { ended: true }),
                 Err(e) => return Err(e),
             },
         },
     };
-    Ok(Verdict::Allowed { user, session_id, refreshed })
+    Ok(Verdict::Allowed { user, session_id: session_id.to_owned(), refreshed })
 }
 
 #[cfg(test)]

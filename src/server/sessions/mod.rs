@@ -3,6 +3,7 @@
 //!
 //! - `start`: a sign-in creates a session and its first refresh token.
 //! - `rotate`: a refresh token is exchanged for its successor — once.
+//! - `swaps`: on SQLite, the swaps of rotations arriving together are written together.
 //! - `revoke`: a session ends (sign-out, another device, theft); its tokens stop working.
 //! - `revocation_list`: the in-memory list every request checks, so a revoked session's
 //!   access tokens are refused at once rather than when they expire.
@@ -14,6 +15,7 @@ pub mod revocation_push;
 pub mod revoke;
 pub mod rotate;
 pub mod start;
+pub mod swaps;
 
 use crate::{
     server::{db::{Db, Tx}, user_agent::DeviceInfo},

@@ -21,7 +21,11 @@
 //! A session past its absolute end (or idle timeout) is over whatever is presented: a racing
 //! tab arriving just after it is told so, not taken for a thief.
 
-use super::{revocation_list::RevocationList, SessionRow, SessionSettings};
+use super::{
+    revocation_list::RevocationList,
+    swaps::{Swap, Won},
+    SessionRow, SessionSettings,
+};
 use crate::{
     server::{
         client::Client,
@@ -111,23 +115,30 @@ pub async fn rotate(
     // One statement: swap the live token for its successor (a conditional update), noting
     // who received it. The trigger `sessions_spend_refresh_token` (migrations/*/0006) records
     // the old hash in `spent_refresh_tokens` as part of the same statement, so the swap and
-    // the record of the spent token happen together or not at all, in one round trip.
-    let won: Option<(String, String, i64, i64, String)> = with_db!(db.write(), |pool| {
-        sqlx::query_as(
-            "update sessions
-                set refresh_hash = $1, refresh_issued_at = $2, rotations = rotations + 1, last_used_at = $2,
-                    refresh_holder = $5
-              where refresh_hash = $3 and revoked_at is null and expires_at > $2 and refresh_issued_at > $4
-              returning id, user_id, expires_at, coalesce(auth_time, created_at), amr",
-        )
-        .bind(&next_hash[..])
-        .bind(now)
-        .bind(&old_hash[..])
-        .bind(now - settings.idle_secs)
-        .bind(&holder[..])
-        .fetch_optional(pool)
-        .await
-    })?;
+    // the record of the spent token happen together or not at all, in one round trip. On
+    // SQLite the statement also carries the other swaps waiting for the writer (`swaps`).
+    let won: Option<Won> = match db {
+        Db::Sqlite { swaps, .. } => {
+            let swap = Swap { old_hash, next_hash, now, issued_after: now - settings.idle_secs, holder };
+            swaps.swap(swap).await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(
+                "update sessions
+                    set refresh_hash = $1, refresh_issued_at = $2, rotations = rotations + 1, last_used_at = $2,
+                        refresh_holder = $5
+                  where refresh_hash = $3 and revoked_at is null and expires_at > $2 and refresh_issued_at > $4
+                  returning id, user_id, expires_at, coalesce(auth_time, created_at), amr",
+            )
+            .bind(&next_hash[..])
+            .bind(now)
+            .bind(&old_hash[..])
+            .bind(now - settings.idle_secs)
+            .bind(&holder[..])
+            .fetch_optional(pool)
+            .await?
+        }
+    };
     if let Some((session_id, user_id, expires_at, auth_time, amr)) = won {
         return Ok(Rotated {
             session_id,
@@ -444,5 +455,60 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(rotate(&db, &key, &list, &started.refresh, &tab(), &s, T0 + 1).await, Err(RotateError::Revoked)));
+    }
+
+    /// Many sessions rotating at once: on SQLite their swaps share statements (`swaps`), and
+    /// each request still wins exactly its own session's swap.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rotations_of_many_sessions_at_once_each_win_their_own_swap() {
+        let (db, key, list, s, user, _d) = setup(5).await;
+        let mut tokens = Vec::new();
+        for _ in 0..40 {
+            let started = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+            tokens.push((started.session_id, started.refresh));
+        }
+        let browser = tab();
+        for round in 1..=2 {
+            let rotated = futures::future::join_all(tokens.iter().map(|(_, refresh)| rotate(&db, &key, &list, refresh, &browser, &s, T0 + round))).await;
+            let mut next = Vec::new();
+            for ((session_id, _), after) in tokens.iter().zip(rotated) {
+                let after = after.unwrap();
+                assert_eq!(&after.session_id, session_id, "each request gets its own session back");
+                assert!(!after.in_grace);
+                next.push((after.session_id, after.refresh));
+            }
+            tokens = next;
+        }
+        for (session_id, _) in &tokens {
+            let row = crate::server::sessions::find(&db, session_id).await.unwrap().unwrap();
+            assert_eq!(row.rotations, 2, "rotated twice, no more, no less");
+        }
+        let spent: i64 = with_db!(db.read(), |pool| sqlx::query_scalar("select count(*) from spent_refresh_tokens").fetch_one(pool).await).unwrap();
+        assert_eq!(spent, 80, "every spent token recorded once");
+    }
+
+    /// The same token presented many times at once (no grace window): exactly one request
+    /// wins; the rest are replays, which end the session — while other sessions' rotations
+    /// in the same statements go through untouched.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_token_raced_at_once_wins_exactly_once() {
+        let (db, key, list, s, user, _d) = setup(0).await;
+        let raced = start(&db, &user, &Client::default(), &s, T0).await.unwrap();
+        let mut others = Vec::new();
+        for _ in 0..10 {
+            others.push(start(&db, &user, &Client::default(), &s, T0).await.unwrap());
+        }
+        let browser = tab();
+        let racing = futures::future::join_all((0..12).map(|_| rotate(&db, &key, &list, &raced.refresh, &browser, &s, T0 + 1)));
+        let bystanders = futures::future::join_all(others.iter().map(|t| rotate(&db, &key, &list, &t.refresh, &browser, &s, T0 + 1)));
+        let (racing, bystanders) = futures::join!(racing, bystanders);
+        let won = racing.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "{racing:?}");
+        assert!(racing.iter().all(|r| matches!(r, Ok(_) | Err(RotateError::Reused { .. } | RotateError::Revoked))), "{racing:?}");
+        assert!(list.is_revoked(&raced.session_id));
+        assert!(bystanders.iter().all(Result::is_ok), "{bystanders:?}");
+        for t in &others {
+            assert!(!list.is_revoked(&t.session_id));
+        }
     }
 }
