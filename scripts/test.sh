@@ -107,9 +107,10 @@ curl -fsS -o /dev/null -H "Host: auth.$FWD_DOMAIN" "http://127.0.0.1:$NGINX_PORT
 
 say "Playwright end-to-end tests (Chromium: $(command -v chromium))"
 # Screenshots go under the test output; docs/screenshots changes only by scripts/screenshots.sh.
-# GATEHOUSE_BIN and DEFAULT_DATA_DIR: admin.spec.ts grants operators with `gatehouse admin grant`.
+# GATEHOUSE_BIN, DEFAULT_DATA_DIR and SHORT_TTL_DATA_DIR: admin.spec.ts grants operators with
+# `gatehouse admin grant`.
 (cd "$ROOT/end2end" && BASE_URL="http://localhost:$P1" SHORT_TTL_URL="http://localhost:$P2" \
-  GATEHOUSE_BIN="$ROOT/target/debug/gatehouse" DEFAULT_DATA_DIR="$OUT/default" \
+  GATEHOUSE_BIN="$ROOT/target/debug/gatehouse" DEFAULT_DATA_DIR="$OUT/default" SHORT_TTL_DATA_DIR="$OUT/short-ttl" \
   FORWARD_URL="http://app.$FWD_DOMAIN:$NGINX_PORT" FORWARD_AUTH_URL="http://auth.$FWD_DOMAIN:$NGINX_PORT" \
   FORWARD_ADMIN_URL="http://admin.$FWD_DOMAIN:$NGINX_PORT" FORWARD_DIRECT_URL="http://127.0.0.1:$FWD_PORT" \
   SCREENSHOT_DIR="$OUT/screenshots" MAILDIR="$MAILDIR" npx playwright test "$@")

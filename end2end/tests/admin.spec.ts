@@ -1,30 +1,31 @@
 import { execFileSync } from "node:child_process";
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { BASE_URL, hydrated, newPerson, register, signIn } from "./helpers";
+import { BASE_URL, SHORT_TTL_URL, hydrated, newPerson, register, signIn } from "./helpers";
 
 const FIREFOX_WINDOWS =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
-/** `gatehouse admin grant <email>` against the default server's data folder, while it runs. */
-function grantOperator(email: string) {
+/** `gatehouse admin grant <email>` against a server's data folder (the default server's unless
+ * `which` says the short-lived one's), while it runs. */
+function grantOperator(email: string, which: "DEFAULT_DATA_DIR" | "SHORT_TTL_DATA_DIR" = "DEFAULT_DATA_DIR") {
   const bin = process.env.GATEHOUSE_BIN;
-  const dataDir = process.env.DEFAULT_DATA_DIR;
-  if (!bin || !dataDir) throw new Error("GATEHOUSE_BIN and DEFAULT_DATA_DIR must be set (scripts/test.sh sets them)");
+  const dataDir = process.env[which];
+  if (!bin || !dataDir) throw new Error(`GATEHOUSE_BIN and ${which} must be set (scripts/test.sh sets them)`);
   const out = execFileSync(bin, ["admin", "grant", email], { env: { PATH: process.env.PATH ?? "", GATEHOUSE_DATA_DIR: dataDir } });
   expect(out.toString()).toContain(`${email} is an operator`);
 }
 
 /** The person on another device: a browser context of its own. */
-async function personsDevice(browser: Browser) {
+async function personsDevice(browser: Browser, base = BASE_URL) {
   const person = newPerson("helped");
   const context = await browser.newContext({ userAgent: FIREFOX_WINDOWS });
   const page = await context.newPage();
-  await register(page, BASE_URL, person);
+  await register(page, base, person);
   return { person, context, page };
 }
 
-async function findPerson(page: Page, email: string, name: string) {
-  await page.goto(`${BASE_URL}/admin`);
+async function findPerson(page: Page, email: string, name: string, base = BASE_URL) {
+  await page.goto(`${base}/admin`);
   await expect(page.getByRole("heading", { name: "Users", level: 1 })).toBeVisible();
   await page.getByLabel("Email or name").fill(email);
   await page.getByRole("button", { name: "Search" }).click();
@@ -92,6 +93,38 @@ test("without JavaScript an operator disables an account with plain forms", asyn
   await them.page.goto(`${BASE_URL}/dashboard`);
   await expect(them.page).toHaveURL(/\/login/);
   await context.close();
+  await them.context.close();
+});
+
+test("an operator's action after a while asks \"Confirm it's you\" first, then goes on by itself", async ({ page, browser }) => {
+  // The second server asks again after 4 s (GATEHOUSE_STEP_UP_MAX_AGE) and its access tokens live 3 s.
+  const operator = newPerson("stepup-operator");
+  await register(page, SHORT_TTL_URL, operator);
+  grantOperator(operator.email, "SHORT_TTL_DATA_DIR");
+  const them = await personsDevice(browser, SHORT_TTL_URL);
+  await findPerson(page, them.person.email, them.person.name, SHORT_TTL_URL);
+  await hydrated(page);
+  await page.waitForTimeout(5_000);
+
+  // Cancelled: nothing was sent, and the button is back.
+  await page.getByRole("button", { name: "Disable account" }).click();
+  const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
+  await expect(dialog).toBeVisible();
+  await expect(page.getByRole("button", { name: "Disabling…" })).toBeDisabled();
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole("button", { name: "Disable account" })).toBeEnabled();
+  await expect(page.locator(".account-state")).toHaveText("Enabled");
+  expect(page.url()).not.toContain("done=");
+
+  // Confirmed: the account is disabled without pressing the button again.
+  await page.getByRole("button", { name: "Disable account" }).click();
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel("Your password").fill(operator.password);
+  await dialog.getByRole("button", { name: "Confirm it's you" }).click();
+  await expect(page).toHaveURL(/\?done=disabled$/);
+  await expect(page.getByRole("status").filter({ hasText: "The account is disabled" })).toBeVisible();
+  await expect(page.locator(".account-state")).toHaveText("Disabled");
   await them.context.close();
 });
 

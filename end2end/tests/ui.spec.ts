@@ -40,6 +40,46 @@ test("the strength meter rates as you type; the server refuses what it calls too
   await expect(page).toHaveURL(/\/register/);
 });
 
+test("a plain form says what it is doing until the server answers, and a second press sends nothing", async ({ page }) => {
+  const person = newPerson("pending");
+  await register(page, BASE_URL, person);
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await hydrated(page);
+
+  // While a form is on its way the page cannot be looked at from here (its navigation has
+  // begun), so the page notes what its button does in sessionStorage, which the next page
+  // still has; once the button is disabled it tries to send the form once more.
+  let sent = 0;
+  await page.route("**/fn/login", async (route) => {
+    sent += 1;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await route.continue();
+  });
+  await page.evaluate(() => {
+    const form = document.querySelector<HTMLFormElement>("form[action='/fn/login']")!;
+    const button = form.querySelector<HTMLButtonElement>("button[type=submit]")!;
+    const note = (key: string, value: unknown) => {
+      const notes = JSON.parse(sessionStorage.getItem("notes") ?? "{}");
+      notes[key] = value;
+      sessionStorage.setItem("notes", JSON.stringify(notes));
+    };
+    window.addEventListener("submit", (ev) => note(sessionStorage.getItem("notes") ? "again" : "first", ev.defaultPrevented));
+    new MutationObserver(() => {
+      if (!button.disabled || sessionStorage.getItem("notes")?.includes("button")) return;
+      note("button", { text: button.textContent, busy: form.getAttribute("aria-busy") });
+      form.requestSubmit();
+    }).observe(button, { attributes: true });
+  });
+  await page.getByLabel("Email").fill(person.email);
+  await page.getByLabel("Password").fill(person.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  const notes = JSON.parse((await page.evaluate(() => sessionStorage.getItem("notes"))) ?? "{}");
+  expect(notes).toEqual({ first: false, button: { text: "Signing in…", busy: "true" }, again: true });
+  expect(sent).toBe(1);
+});
+
 test("an unknown address answers 404 with a way back", async ({ page }) => {
   const response = await page.goto(`${BASE_URL}/no/such/page`);
   expect(response!.status()).toBe(404);

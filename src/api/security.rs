@@ -21,6 +21,17 @@ pub async fn whoami() -> Result<crate::model::User, AppError> {
     account::profile(&state, &me.user_id).await.map(std::sync::Arc::unwrap_or_clone)
 }
 
+/// Whether this session proved who it is recently enough for a sensitive action: `()`, or
+/// 403 `reauthentication_required` (saying how to confirm). Changes nothing. A page asks before
+/// it sends one of its plain forms that needs a recent sign-in (an operator's action), so
+/// "Confirm it's you" can come first and the form can then go on by itself.
+#[server(prefix = "/fn", endpoint = "step-up/check")]
+pub async fn recent_sign_in() -> Result<(), AppError> {
+    use crate::server::{clock, service::step_up};
+    let (state, me) = super::ctx::caller()?;
+    step_up::require_recent(&state, &me, clock::now()).await
+}
+
 /// "Confirm it's you": the password (and a code with two-step verification on) renews this
 /// session's proof of identity; the browser gets an access token that carries it. A form
 /// sent without JavaScript goes on to `next` (a same-site path).

@@ -4,7 +4,7 @@
 
 use crate::api::{auth::Logout, email::ResendVerification};
 use leptos::prelude::*;
-use crate::components::form::RefreshingForm;
+use crate::components::{form::RefreshingForm, plain_forms};
 use crate::components::erase::Erase as _;
 use leptos_meta::Meta;
 use leptos_router::{
@@ -19,7 +19,7 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
     // The router runs on the server only: the page's path goes to the panel as a prop.
     let here = use_location().pathname.get_untracked();
     // How long the access token this page was rendered with has to live (the page guard
-    // verified it), for `fresh_forms`.
+    // verified it), for `plain_forms`.
     #[cfg(feature = "ssr")]
     let left = use_context::<axum::http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<crate::server::auth::AuthUser>().map(|me| me.claims.exp - crate::server::clock::now()))
@@ -50,50 +50,18 @@ pub fn SignedInHeader(#[prop(into)] display_name: String, #[prop(default = None)
 }
 
 /// The live part of the frame, one island: the step-up panel (`here`: this page's path) and
-/// the plain forms' fresh tokens (`left`, see `fresh_forms`).
+/// the plain forms' pending states, fresh tokens and step-up (`left`: the access token's
+/// seconds to live when the page was rendered; see `plain_forms`).
 #[island]
 fn FrameLive(here: String, left: i64) -> impl IntoView {
-    fresh_forms(left);
+    plain_forms::enhance(Some(plain_forms::SignedIn { left, step_up: use_context() }));
     view! { <crate::components::step_up::ConfirmItsYou here /> }
 }
 
-/// The plain forms of a signed-in page (sign out, name a device, the operator's actions...)
-/// are sent by the browser, JavaScript or not. One sent after the access token's life would
-/// be refused and come back with "expired"; with JavaScript, this island refreshes the tokens
-/// first (as `with_refresh` does for the islands' own calls) and then sends it. `left`: the
-/// token's seconds to live when the page was rendered. Forms inside islands are theirs.
-fn fresh_forms(left: i64) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::{closure::Closure, JsCast};
-        // A little early: the form still has to travel.
-        let stale_at = js_sys::Date::now() + (left - 2) as f64 * 1000.0;
-        let on_submit = Closure::<dyn FnMut(web_sys::SubmitEvent)>::new(move |ev: web_sys::SubmitEvent| {
-            if ev.default_prevented() || js_sys::Date::now() < stale_at {
-                return;
-            }
-            let Some(form) = ev.target().and_then(|target| target.dyn_into::<web_sys::HtmlFormElement>().ok()) else { return };
-            // Calls under /auth (sign out, everywhere) take the refresh cookie themselves.
-            let url = form.action();
-            if !form.method().eq_ignore_ascii_case("post") || url.contains("/auth/") || form.closest("leptos-island").ok().flatten().is_some() {
-                return;
-            }
-            ev.prevent_default();
-            leptos::task::spawn_local(async move {
-                match crate::api::auth::refresh_session().await {
-                    Err(e) if e.session_ended() => crate::api::go_to_login(true),
-                    // Refreshed (or not, for a passing reason: the form then says so itself).
-                    _ => {
-                        let _ = form.submit();
-                    }
-                }
-            });
-        });
-        let _ = document().add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
-        on_submit.forget();
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = left;
+/// The live part of a public page: its plain forms' pending states (`plain_forms`).
+#[island]
+fn PublicLive() -> impl IntoView {
+    plain_forms::enhance(None);
 }
 
 /// "Sign out": a plain form, JavaScript or not (it ends on the login page either way).
@@ -102,9 +70,7 @@ fn SignOut() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
         <RefreshingForm action=*logout class="inline">
-            <button type="submit" class="secondary" disabled=move || logout.pending().get()>
-                {move || if logout.pending().get() { "Signing out…" } else { "Sign out" }}
-            </button>
+            <button type="submit" class="secondary" data-pending="Signing out…">"Sign out"</button>
         </RefreshingForm>
     }
 }
@@ -146,6 +112,7 @@ pub fn PublicHeader() -> impl IntoView {
                 <A href="/register">"Create account"</A>
             </nav>
         </header>
+        <PublicLive />
     }
     .erase()
 }

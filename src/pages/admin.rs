@@ -173,18 +173,20 @@ enum Op {
 /// server answers with this page and `?done=` (or the refusal in the URL).
 #[component]
 fn OperatorAction(op: Op, id: String, session_id: Option<String>, text: String, class: String, label: Option<String>) -> impl IntoView {
-    let url = match op {
-        Op::SignOut => OperatorSignOut::url(),
-        Op::Disable => DisableAccount::url(),
-        Op::Enable => EnableAccount::url(),
-        Op::SendReset => SendResetLink::url(),
-        Op::RemoveSecondFactor => RemoveSecondFactor::url(),
+    let (url, pending) = match op {
+        Op::SignOut => (OperatorSignOut::url(), "Signing out…"),
+        Op::Disable => (DisableAccount::url(), "Disabling…"),
+        Op::Enable => (EnableAccount::url(), "Enabling…"),
+        Op::SendReset => (SendResetLink::url(), "Sending…"),
+        Op::RemoveSecondFactor => (RemoveSecondFactor::url(), "Removing…"),
     };
+    // Every operator action needs a recent sign-in: with JavaScript, the page asks "Confirm
+    // it's you" first when it is due, then sends the form (`plain_forms`).
     view! {
-        <form action=url method="post" class="inline">
+        <form action=url method="post" class="inline" data-step-up="">
             <input type="hidden" name="id" value=id />
             {session_id.map(|session_id| view! { <input type="hidden" name="session_id" value=session_id /> })}
-            <button type="submit" class=(!class.is_empty()).then_some(class) aria-label=label>{text}</button>
+            <button type="submit" class=(!class.is_empty()).then_some(class) aria-label=label data-pending=pending>{text}</button>
         </form>
     }
 }

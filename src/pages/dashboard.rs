@@ -313,7 +313,7 @@ fn Disown(session: String) -> impl IntoView {
     view! {
         <form action=DisownSignIn::url() method="post" class="inline">
             <input type="hidden" name="session_id" value=session />
-            <button type="submit" class="link danger">"This wasn't me"</button>
+            <button type="submit" class="link danger" data-pending="Signing it out…">"This wasn't me"</button>
         </form>
     }
 }

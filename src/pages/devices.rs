@@ -113,7 +113,7 @@ pub fn DevicesPage() -> impl IntoView {
                                     <p>"Sign out everywhere ends every session, this one included."</p>
                                     // A plain form, JavaScript or not: it ends with the login page.
                                     <form action=SignOutEverywhere::url() method="post" class="inline">
-                                        <button type="submit" class="danger">"Sign out everywhere"</button>
+                                        <button type="submit" class="danger" data-pending="Signing out…">"Sign out everywhere"</button>
                                     </form>
                                 </section>
                             </main>
@@ -183,7 +183,7 @@ fn Rename(session_id: String, name_id: String, label: String, device: String, va
             <input type="hidden" name="session_id" value=session_id />
             <label for=name_id.clone() class="visually-hidden">{label}</label>
             <input id=name_id name="name" maxlength="64" placeholder="Name this device" autocomplete="off" value=value />
-            <button type="submit" class="secondary" aria-label=format!("Save name for {device}")>"Save name"</button>
+            <button type="submit" class="secondary" aria-label=format!("Save name for {device}") data-pending="Saving…">"Save name"</button>
         </form>
     }
 }
@@ -195,7 +195,7 @@ fn SignOut(session_id: String, label: String) -> impl IntoView {
     view! {
         <form action=RevokeDevice::url() method="post" class="inline">
             <input type="hidden" name="session_id" value=session_id />
-            <button type="submit" class="danger" aria-label=label>"Sign out"</button>
+            <button type="submit" class="danger" aria-label=label data-pending="Signing out…">"Sign out"</button>
         </form>
     }
 }
@@ -206,7 +206,7 @@ fn SignOut(session_id: String, label: String) -> impl IntoView {
 fn SignOutOthers() -> impl IntoView {
     view! {
         <form action=RevokeOtherDevices::url() method="post" class="inline">
-            <button type="submit" class="danger">"Sign out other devices"</button>
+            <button type="submit" class="danger" data-pending="Signing out…">"Sign out other devices"</button>
         </form>
     }
 }

@@ -64,7 +64,6 @@ fn SignInForm(next: String, rd: String) -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let form_error = move || error.get().map(|e| e.to_string());
-    let pending = action.pending();
     view! {
         <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
             <input type="hidden" name="next" value=next />
@@ -79,9 +78,7 @@ fn SignInForm(next: String, rd: String) -> impl IntoView {
                 meter=false
             />
             <p class="form-error" role="alert">{form_error}</p>
-            <button type="submit" disabled=move || pending.get()>
-                {move || if pending.get() { "Signing in…" } else { "Sign in" }}
-            </button>
+            <button type="submit" data-pending="Signing in…">"Sign in"</button>
         </RefreshingForm>
     }
 }
@@ -90,7 +87,6 @@ fn SignInForm(next: String, rd: String) -> impl IntoView {
 #[component]
 fn ResendByAddress() -> impl IntoView {
     let resend = ServerAction::<ResendVerificationTo>::new();
-    let pending = resend.pending();
     let outcome = move || match resend.value().get() {
         Some(Ok(())) => Some("If that address has an account waiting for verification, we've sent it a new link.".to_owned()),
         Some(Err(e)) => Some(e.to_string()),
@@ -100,9 +96,7 @@ fn ResendByAddress() -> impl IntoView {
         <RefreshingForm action=*resend class="stack panel" attr:novalidate=true>
             <p>"No link, or did it expire? We can send a new one."</p>
             <Field label="Email address" name="email" kind="email" autocomplete="email" error=Signal::derive(|| None::<String>) />
-            <button type="submit" class="secondary" disabled=move || pending.get()>
-                {move || if pending.get() { "Sending…" } else { "Resend the link" }}
-            </button>
+            <button type="submit" class="secondary" data-pending="Sending…">"Resend the link"</button>
             <p class="status" role="status">{outcome}</p>
         </RefreshingForm>
     }

@@ -88,14 +88,11 @@ fn Report(sign_in: ReportedSignIn, token: String) -> impl IntoView {
 fn NotMeForm(token: String) -> impl IntoView {
     let action = ServerAction::<NotMe>::new();
     let error = move || action.value().get().and_then(Result::err).map(|e| e.to_string());
-    let pending = action.pending();
     view! {
         <RefreshingForm action=*action class="stack">
             <input type="hidden" name="token" value=token />
             <p class="form-error" role="alert">{error}</p>
-            <button type="submit" class="danger" disabled=move || pending.get()>
-                {move || if pending.get() { "Signing it out…" } else { "This wasn't me" }}
-            </button>
+            <button type="submit" class="danger" data-pending="Signing it out…">"This wasn't me"</button>
         </RefreshingForm>
     }
 }

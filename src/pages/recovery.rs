@@ -34,7 +34,6 @@ fn ForgotForm(sent: bool) -> impl IntoView {
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let field_error = Signal::derive(move || error.get().and_then(|e| e.field("email")));
     let form_error = move || error.get().filter(|e| e.field("email").is_none()).map(|e| e.to_string());
-    let pending = action.pending();
     view! {
         {move || sent().then(|| view! {
             <p class="notice" role="status">
@@ -45,9 +44,7 @@ fn ForgotForm(sent: bool) -> impl IntoView {
         <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
             <Field label="Email" name="email" kind="email" autocomplete="username" error=field_error />
             <p class="form-error" role="alert">{form_error}</p>
-            <button type="submit" disabled=move || pending.get()>
-                {move || if pending.get() { "Sending…" } else { "Send reset link" }}
-            </button>
+            <button type="submit" data-pending="Sending…">"Send reset link"</button>
         </RefreshingForm>
     }
 }
@@ -88,7 +85,6 @@ fn ResetForm(token: String) -> impl IntoView {
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let field_error = Signal::derive(move || error.get().and_then(|e| e.field("new_password")));
     let form_error = move || error.get().filter(|e| e.field("new_password").is_none()).map(|e| e.to_string());
-    let pending = action.pending();
     view! {
         <p>"Choose a new password. Every device signed in to your account will be signed out; this browser will be signed in."</p>
         <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
@@ -102,9 +98,7 @@ fn ResetForm(token: String) -> impl IntoView {
                 meter=true
             />
             <p class="form-error" role="alert">{form_error}</p>
-            <button type="submit" disabled=move || pending.get()>
-                {move || if pending.get() { "Setting…" } else { "Set new password" }}
-            </button>
+            <button type="submit" data-pending="Setting…">"Set new password"</button>
         </RefreshingForm>
     }
 }

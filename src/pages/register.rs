@@ -27,7 +27,6 @@ fn RegisterForm() -> impl IntoView {
     let field = move |name: &'static str| errors.field(name);
     // Errors that belong to no single field (e.g. the email is taken) show above the button.
     let form_error = move || errors.form();
-    let pending = action.pending();
     view! {
         <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
             <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
@@ -41,9 +40,7 @@ fn RegisterForm() -> impl IntoView {
                 meter=true
             />
             <p class="form-error" role="alert">{form_error}</p>
-            <button type="submit" disabled=move || pending.get()>
-                {move || if pending.get() { "Creating account…" } else { "Create account" }}
-            </button>
+            <button type="submit" data-pending="Creating account…">"Create account"</button>
         </RefreshingForm>
     }
 }

@@ -44,7 +44,6 @@ fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
     let action = ServerAction::<SecondFactor>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let expired = move || matches!(error.get(), Some(AppError::ChallengeExpired));
-    let pending = action.pending();
     view! {
         <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
             <input type="hidden" name="next" value=next />
@@ -56,9 +55,7 @@ fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
             </details>
             <p class="form-error" role="alert">{move || error.get().map(|e| e.to_string())}</p>
             {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
-            <button type="submit" disabled=move || pending.get()>
-                {move || if pending.get() { "Verifying…" } else { "Verify" }}
-            </button>
+            <button type="submit" data-pending="Verifying…">"Verify"</button>
         </RefreshingForm>
     }
 }

@@ -3,7 +3,7 @@
 //! recent authentication, disabled accounts stay out on every instance, and every action is
 //! audited, shown to the person and mailed.
 
-use crate::helpers::{assert_error, json_body, now, str_at, unique_email, SignedIn, TestApp, PASSWORD};
+use crate::helpers::{assert_error, assert_fn_error, json_body, now, str_at, unique_email, SignedIn, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
@@ -155,6 +155,31 @@ async fn operator_actions_need_a_recent_authentication() {
     let fresh = str_at(&confirmed, "/access_token");
     assert_eq!(call(&app, Method::POST, &format!("/api/v1/admin/users/{}/sign-out", person.user_id), &fresh).await.status(), StatusCode::NO_CONTENT);
     app.assert_session_ended(&person).await;
+}
+
+/// The question a page asks before it sends a plain form that needs a recent sign-in (an
+/// operator's action): the same answer the action would give, and nothing changes.
+#[tokio::test]
+async fn a_page_asks_whether_a_sign_in_is_recent_enough_before_sending_a_sensitive_form() {
+    let app = TestApp::spawn_with(|c| c.step_up_max_age = Duration::from_secs(30)).await;
+    let op = operator(&app).await;
+    const CHECK: &str = "/fn/step-up/check";
+    // Signed in a moment ago: nothing to confirm.
+    assert_eq!(app.call_fn(CHECK, &[], &op.access_token).await.status(), StatusCode::OK);
+    // Two minutes ago: confirm first — with the password alone, then with a code as well.
+    let stale = app.mint_access_token(&op.user_id, &op.session_id, now() - 120);
+    let asked = serde_json::json!({ "ReauthenticationRequired": { "two_step": false, "passkey": false } });
+    assert_fn_error(app.call_fn(CHECK, &[], &stale).await, CHECK, &asked).await;
+    let answer = call(&app, Method::POST, &format!("/api/v1/admin/users/{}/disable", op.user_id), &stale).await;
+    assert_error(answer, StatusCode::FORBIDDEN, "reauthentication_required").await;
+    crate::two_step::turn_on(&app, &op).await; // with the fresh token
+    let with_code = serde_json::json!({ "ReauthenticationRequired": { "two_step": true, "passkey": false } });
+    assert_fn_error(app.call_fn(CHECK, &[], &stale).await, CHECK, &with_code).await;
+    // Without a valid token, no answer about anyone.
+    assert_fn_error(app.call_fn(CHECK, &[], "not.a.jwt").await, CHECK, &serde_json::json!("InvalidToken")).await;
+    // Asking changed nothing: the operator is still in, and still stale.
+    app.assert_session_alive(&op).await;
+    assert_fn_error(app.call_fn(CHECK, &[], &stale).await, CHECK, &with_code).await;
 }
 
 #[tokio::test]

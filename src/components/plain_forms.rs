@@ -1,0 +1,136 @@
+//! The server's own forms, made better once the browser runs the page's script.
+//!
+//! Most forms are plain `<form method=post>`s rendered by the server and sent by the browser,
+//! JavaScript or not (sign in, register, sign out, the devices and operator actions...). With
+//! JavaScript, one listener on the document ([`enhance`]) adds what a page of islands would:
+//! - **a pending state**: the button says what is happening ("Signing in…", from its
+//!   `data-pending`) and is disabled until the next page arrives; a second press is ignored;
+//! - on signed-in pages, **fresh tokens**: a form sent after the access token's life would be
+//!   refused as expired, so the tokens are refreshed first (as `with_refresh` does for the
+//!   islands' own calls) and the form then goes;
+//! - on signed-in pages, **step-up**: a form marked `data-step-up` (an action that needs a
+//!   recent sign-in) asks the server first; when it is too long ago, "Confirm it's you" opens,
+//!   and once confirmed the form goes on by itself. Cancelled, the button is back as it was.
+//!
+//! Forms inside an island are the island's own (`RefreshingForm`): left alone here.
+
+use crate::components::step_up::StepUp;
+
+/// What a signed-in page adds: `left`, the seconds its access token had to live when the page
+/// was rendered, and the page's "Confirm it's you".
+#[derive(Clone, Copy)]
+pub struct SignedIn {
+    pub left: i64,
+    pub step_up: Option<StepUp>,
+}
+
+/// Listens for the page's plain forms being sent (once per page: call it from one island).
+pub fn enhance(signed_in: Option<SignedIn>) {
+    #[cfg(feature = "hydrate")]
+    browser::listen(signed_in);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = signed_in;
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use super::SignedIn;
+    use crate::{
+        api::{auth::refresh_session, go_to_login, security::recent_sign_in},
+        components::step_up::with_step_up,
+        error::AppError,
+    };
+    use leptos::prelude::*;
+    use wasm_bindgen::{closure::Closure, JsCast};
+    use web_sys::{Element, HtmlFormElement, SubmitEvent};
+
+    pub fn listen(signed_in: Option<SignedIn>) {
+        // A little early: the form still has to travel.
+        let stale_at = signed_in.map(|s| js_sys::Date::now() + (s.left - 2) as f64 * 1000.0);
+        let on_submit = Closure::<dyn FnMut(SubmitEvent)>::new(move |ev: SubmitEvent| {
+            let Some(form) = ev.target().and_then(|target| target.dyn_into::<HtmlFormElement>().ok()) else { return };
+            if !form.method().eq_ignore_ascii_case("post") || form.closest("leptos-island").ok().flatten().is_some() {
+                return;
+            }
+            if form.has_attribute("aria-busy") {
+                // On its way already.
+                ev.prevent_default();
+                return;
+            }
+            if ev.default_prevented() {
+                return;
+            }
+            busy(&form, true);
+            let Some(SignedIn { step_up, .. }) = signed_in else { return };
+            let asks = form.has_attribute("data-step-up");
+            // Calls under /auth (sign out, everywhere) take the refresh cookie themselves.
+            let stale = stale_at.is_some_and(|at| js_sys::Date::now() >= at) && !form.action().contains("/auth/");
+            if !asks && !stale {
+                return;
+            }
+            ev.prevent_default();
+            leptos::task::spawn_local(async move {
+                let ready = if asks { with_step_up(step_up, recent_sign_in).await } else { refresh_session().await };
+                match ready {
+                    Err(e) if e.session_ended() => go_to_login(true),
+                    // Not confirmed: nothing was sent.
+                    Err(AppError::ReauthenticationRequired { .. }) => busy(&form, false),
+                    // Ready (or not, for a passing reason: the server's answer then says so).
+                    _ => {
+                        let _ = form.submit();
+                    }
+                }
+            });
+        });
+        let _ = document().add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+        on_submit.forget();
+        // A page brought back by the browser's Back button shows its forms ready again.
+        let on_show = Closure::<dyn FnMut(web_sys::PageTransitionEvent)>::new(|ev: web_sys::PageTransitionEvent| {
+            if !ev.persisted() {
+                return;
+            }
+            if let Ok(forms) = document().query_selector_all("form[aria-busy]") {
+                for form in (0..forms.length()).filter_map(|i| forms.item(i)).filter_map(|n| n.dyn_into::<HtmlFormElement>().ok()) {
+                    busy(&form, false);
+                }
+            }
+        });
+        let _ = window().add_event_listener_with_callback("pageshow", on_show.as_ref().unchecked_ref());
+        on_show.forget();
+    }
+
+    /// Marks `form` as on its way (its buttons say their `data-pending` and are disabled), or
+    /// ready again. The buttons are disabled a moment later: a button disabled while its form
+    /// is being sent would drop its own name and value from what is sent.
+    fn busy(form: &HtmlFormElement, on: bool) {
+        let Ok(buttons) = form.query_selector_all("button[type=submit]") else { return };
+        let buttons: Vec<Element> = (0..buttons.length()).filter_map(|i| buttons.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+        if on {
+            let _ = form.set_attribute("aria-busy", "true");
+            for button in &buttons {
+                if let Some(pending) = button.get_attribute("data-pending") {
+                    let _ = button.set_attribute("data-label", &button.inner_html());
+                    button.set_text_content(Some(&pending));
+                }
+            }
+            set_timeout(
+                move || {
+                    for button in &buttons {
+                        let _ = button.set_attribute("disabled", "");
+                    }
+                },
+                std::time::Duration::ZERO,
+            );
+        } else {
+            let _ = form.remove_attribute("aria-busy");
+            for button in &buttons {
+                // The server's own markup, as it was.
+                if let Some(label) = button.get_attribute("data-label") {
+                    button.set_inner_html(&label);
+                    let _ = button.remove_attribute("data-label");
+                }
+                let _ = button.remove_attribute("disabled");
+            }
+        }
+    }
+}
