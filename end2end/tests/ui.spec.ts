@@ -38,6 +38,15 @@ test("the strength meter rates as you type; the server refuses what it calls too
   await expect(page.getByText("Password is too easy to guess.")).toBeVisible();
   await expect(password).toHaveAttribute("aria-invalid", "true");
   await expect(page).toHaveURL(/\/register/);
+  // What was typed is still there, but the password.
+  await hydrated(page);
+  await expect(page.getByLabel("Display name")).toHaveValue(person.name);
+  await expect(page.getByLabel("Email")).toHaveValue(person.email);
+  await expect(password).toHaveValue("");
+  // Put back once: the page opened again starts empty.
+  await page.goto(page.url());
+  await hydrated(page);
+  await expect(page.getByLabel("Email")).toHaveValue("");
 });
 
 test("a plain form says what it is doing until the server answers, and a second press sends nothing", async ({ page }) => {

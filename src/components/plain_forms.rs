@@ -12,6 +12,10 @@
 //!   recent sign-in) asks the server first; when it is too long ago, "Confirm it's you" opens,
 //!   and once confirmed the form goes on by itself. Cancelled, the button is back as it was.
 //!
+//! - **nothing typed is lost**: a form the server refuses comes back as the page again, its
+//!   message in place (`?__path=…&__err=…`); what was typed in its text fields (never a
+//!   password) is kept for that moment in the tab's sessionStorage and put back.
+//!
 //! Forms inside an island are the island's own (`RefreshingForm`): left alone here.
 
 use crate::components::step_up::StepUp;
@@ -45,6 +49,7 @@ mod browser {
     use web_sys::{Element, HtmlFormElement, SubmitEvent};
 
     pub fn listen(signed_in: Option<SignedIn>) {
+        put_back();
         // A little early: the form still has to travel.
         let stale_at = signed_in.map(|s| js_sys::Date::now() + (s.left - 2) as f64 * 1000.0);
         let on_submit = Closure::<dyn FnMut(SubmitEvent)>::new(move |ev: SubmitEvent| {
@@ -61,6 +66,7 @@ mod browser {
                 return;
             }
             busy(&form, true);
+            keep(&form);
             let Some(SignedIn { step_up, .. }) = signed_in else { return };
             let asks = form.has_attribute("data-step-up");
             // Calls under /auth (sign out, everywhere) take the refresh cookie themselves.
@@ -97,6 +103,77 @@ mod browser {
         });
         let _ = window().add_event_listener_with_callback("pageshow", on_show.as_ref().unchecked_ref());
         on_show.forget();
+    }
+
+    /// Where a sent form's typed text waits for the answer, for this tab only.
+    const KEPT: &str = "gatehouse.sent-form";
+
+    /// The fields of `form` as `(name, value, kind)`: what names the form (hidden fields, by
+    /// which one of a page's forms to the same address is told from another), and what a
+    /// person typed (text and email fields; a password never leaves the field).
+    fn fields(form: &HtmlFormElement) -> Vec<(String, String, &'static str)> {
+        let Ok(inputs) = form.query_selector_all("input[name]") else { return Vec::new() };
+        (0..inputs.length())
+            .filter_map(|i| inputs.item(i))
+            .filter_map(|node| node.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .filter_map(|input| {
+                let kind = match input.type_().as_str() {
+                    "hidden" => "hidden",
+                    "text" | "email" | "search" | "tel" | "url" => "typed",
+                    _ => return None,
+                };
+                Some((input.name(), input.value(), kind))
+            })
+            .collect()
+    }
+
+    /// Keeps what was typed in `form` until the next page (`put_back`).
+    fn keep(form: &HtmlFormElement) {
+        let Some(storage) = window().session_storage().ok().flatten() else { return };
+        let action = web_sys::Url::new(&form.action()).map(|url| url.pathname()).unwrap_or_default();
+        let kept = (action, fields(form));
+        if let Ok(json) = serde_json::to_string(&kept) {
+            let _ = storage.set_item(KEPT, &json);
+        }
+    }
+
+    /// After a refusal (the page has `__path`): fills the refused form's text fields with
+    /// what was typed, unless the page filled them itself. What was kept is gone either way.
+    fn put_back() {
+        let Some(storage) = window().session_storage().ok().flatten() else { return };
+        let Some(json) = storage.get_item(KEPT).ok().flatten() else { return };
+        let _ = storage.remove_item(KEPT);
+        let Ok((action, kept)) = serde_json::from_str::<(String, Vec<(String, String, String)>)>(&json) else { return };
+        let refused = window()
+            .location()
+            .search()
+            .ok()
+            .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+            .and_then(|params| params.get("__path"));
+        if refused.as_deref() != Some(action.as_str()) {
+            return;
+        }
+        let Ok(forms) = document().query_selector_all("form[method=post]") else { return };
+        let forms = (0..forms.length()).filter_map(|i| forms.item(i)).filter_map(|n| n.dyn_into::<HtmlFormElement>().ok());
+        for form in forms {
+            let same_action = web_sys::Url::new(&form.action()).is_ok_and(|url| url.pathname() == action);
+            let now = fields(&form);
+            let same_form = kept.iter().filter(|(_, _, kind)| kind == "hidden").all(|(name, value, _)| {
+                now.iter().any(|(n, v, kind)| *kind == "hidden" && n == name && v == value)
+            });
+            if !same_action || !same_form {
+                continue;
+            }
+            for (name, value, _) in kept.iter().filter(|(_, _, kind)| kind == "typed") {
+                let selector = format!("input[name=\"{}\"]", name.replace(['"', '\\'], ""));
+                if let Some(input) = form.query_selector(&selector).ok().flatten().and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                    if input.value().is_empty() {
+                        input.set_value(value);
+                    }
+                }
+            }
+            return;
+        }
     }
 
     /// Marks `form` as on its way (its buttons say their `data-pending` and are disabled), or
