@@ -35,18 +35,10 @@ const DEVICES_PAGE: &str = "/settings/sessions";
 /// the page's response.
 #[cfg(feature = "ssr")]
 pub fn take_done() -> Option<String> {
-    use crate::server::cookies::DONE_COOKIE;
+    use crate::server::cookies::{cookie_in_headers, DONE_COOKIE};
     let state = super::ctx::state().ok()?;
     let parts = super::ctx::parts().ok()?;
-    let done = parts
-        .headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == DONE_COOKIE)
-        .map(|(_, value)| value.to_owned())?;
+    let done = cookie_in_headers(&parts.headers, DONE_COOKIE)?.to_owned();
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(gone) = axum::http::HeaderValue::from_str(&state.cookies.done_cleared(DEVICES_PAGE).to_string()) {
             response.append_header(axum::http::header::SET_COOKIE, gone);

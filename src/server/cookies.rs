@@ -166,7 +166,6 @@ impl CookieSettings {
         cookies.add(self.scoped(access).build());
     }
 
-    /// Keeps a sign-in challenge in the browser until its code is entered.
     /// After a plain form's action: `done` (a word the page knows) for the page at `path`.
     pub fn set_done(&self, cookies: &Cookies, path: &'static str, done: &'static str) {
         let cookie = Cookie::build((DONE_COOKIE, done))
@@ -183,6 +182,7 @@ impl CookieSettings {
         Cookie::build((DONE_COOKIE, "")).http_only(true).secure(self.secure).same_site(SameSite::Strict).path(path).max_age(Duration::ZERO).build()
     }
 
+    /// Keeps a sign-in challenge in the browser until its code is entered.
     pub fn set_challenge(&self, cookies: &Cookies, challenge: &Secret) {
         let cookie = Cookie::build((self.challenge_name, challenge.expose().to_owned()))
             .http_only(true)

@@ -45,12 +45,6 @@ const MAX_BATCH: usize = 64;
 #[derive(Debug, Clone)]
 pub struct Swaps(mpsc::UnboundedSender<Queued>);
 
-impl std::fmt::Debug for Queued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Queued")
-    }
-}
-
 impl Swaps {
     /// Starts the task that writes the swaps through `writes` (the one-connection pool). It
     /// ends when the last `Swaps` is dropped.
