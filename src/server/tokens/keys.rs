@@ -150,23 +150,7 @@ impl KeyRing {
     /// Loads the keys, creating the first one when the database has none.
     async fn load_or_create(db: &Db, retired_keep_secs: i64, now: i64) -> Result<KeyRing, sqlx::Error> {
         if !active_keys(db, retired_keep_secs, now).await?.iter().any(|k| k.signing) {
-            let (kid, der, x) = generate();
-            // `or ignore`/`on conflict do nothing`: two instances starting at once both try;
-            // both then read back whatever is there.
-            with_db!(db.write(), |pool| {
-                sqlx::query(
-                    "insert into signing_keys (kid, algorithm, private_key, public_key, created_at)
-                     values ($1, $2, $3, $4, $5) on conflict (kid) do nothing",
-                )
-                .bind(&kid)
-                .bind(ALGORITHM)
-                .bind(der.as_slice())
-                .bind(&x)
-                .bind(now)
-                .execute(pool)
-                .await.map(|done| done.rows_affected())
-            })?;
-            tracing::info!(kid = %kid, "created a new access-token signing key");
+            add_first_key(db, now).await?;
         }
         let keys = active_keys(db, retired_keep_secs, now).await?;
         KeyRing::from_stored(keys).ok_or_else(|| sqlx::Error::Protocol("no usable signing key".into()))
@@ -222,6 +206,32 @@ impl KeyRing {
         KeyRing::from_stored(vec![StoredKey { kid, private_der: Secret::new(B64.encode(der)), public_x: x, signing: true }])
             .expect("fresh key")
     }
+}
+
+/// Adds a first signing key; false when another instance's came first. Instances starting at
+/// once on an empty database all find no key and all get here: the database holds at most one
+/// key without a retirement time (index `signing_keys_one_unretired`), so one insert wins, the
+/// others do nothing, and every instance then reads the winner's key.
+async fn add_first_key(db: &Db, now: i64) -> Result<bool, sqlx::Error> {
+    let (kid, der, x) = generate();
+    let added = with_db!(db.write(), |pool| {
+        sqlx::query(
+            "insert into signing_keys (kid, algorithm, private_key, public_key, created_at)
+             values ($1, $2, $3, $4, $5) on conflict do nothing",
+        )
+        .bind(&kid)
+        .bind(ALGORITHM)
+        .bind(der.as_slice())
+        .bind(&x)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() == 1)
+    })?;
+    if added {
+        tracing::info!(kid = %kid, "created a new access-token signing key");
+    }
+    Ok(added)
 }
 
 /// A new key: (kid, PKCS#8 DER private key, base64url public key).
@@ -326,6 +336,28 @@ mod tests {
         // ...until its last token can have expired.
         store.reload(&db, T0 + 10 + delay + keep + 1).await.unwrap();
         assert!(store.current().verifying_key(&old_kid).is_none());
+    }
+
+    /// The race of instances starting at once on an empty database, made deterministic: each
+    /// found no key, and each now adds its own first key.
+    #[tokio::test]
+    async fn instances_that_all_found_no_key_add_one_first_key_between_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::connect(&format!("sqlite://{}", dir.path().join("k.db").display()), db::PoolSize::default()).await.unwrap();
+        db::migrate(&db).await.unwrap();
+        assert!(add_first_key(&db, T0).await.unwrap(), "the first instance's key goes in");
+        assert!(!add_first_key(&db, T0).await.unwrap(), "the second's is refused");
+        assert!(!add_first_key(&db, T0 + 1).await.unwrap(), "and a third's");
+        let unretired: i64 = with_db!(db.read(), |pool| {
+            sqlx::query_scalar("select count(*) from signing_keys where retired_at is null").fetch_one(pool).await
+        })
+        .unwrap();
+        assert_eq!(unretired, 1);
+        let (a, b) = (KeyStore::open(&db, 960, T0 + 2).await.unwrap(), KeyStore::open(&db, 960, T0 + 2).await.unwrap());
+        assert_eq!(a.current().signing_kid(), b.current().signing_kid(), "every instance signs with the one key");
+        // A rotation still works under the rule: the old key is given its retirement first.
+        let next = rotate(&db, T0 + 3).await.unwrap();
+        assert_ne!(next, a.current().signing_kid());
     }
 
     #[test]
