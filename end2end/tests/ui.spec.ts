@@ -89,6 +89,30 @@ test("a plain form says what it is doing until the server answers, and a second 
   expect(sent).toBe(1);
 });
 
+test("with JavaScript a required field left empty is said at the field, and nothing is sent", async ({ page }) => {
+  let sent = 0;
+  await page.route("**/fn/register", async (route) => {
+    sent += 1;
+    await route.continue();
+  });
+  await page.goto(`${BASE_URL}/register`);
+  await hydrated(page);
+  await page.getByLabel("Email").fill("   ");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText("Enter a display name")).toBeVisible();
+  await expect(page.getByText("Enter your email address")).toBeVisible();
+  await expect(page.getByText("Enter your password")).toBeVisible();
+  await expect(page.getByLabel("Display name")).toBeFocused();
+  await expect(page.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");
+  // Typing takes that field's message away; the others stay.
+  await page.getByLabel("Display name").fill("Someone");
+  await expect(page.getByText("Enter a display name")).toHaveCount(0);
+  await expect(page.getByLabel("Display name")).not.toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByText("Enter your email address")).toBeVisible();
+  expect(sent).toBe(0);
+  await expect(page).toHaveURL(`${BASE_URL}/register`);
+});
+
 test("an unknown address answers 404 with a way back", async ({ page }) => {
   const response = await page.goto(`${BASE_URL}/no/such/page`);
   expect(response!.status()).toBe(404);

@@ -27,7 +27,21 @@ pub fn Field(
     /// Show a strength meter under a new password.
     #[prop(optional)]
     meter: bool,
+    /// The form needs it filled in (false where one of several fields will do).
+    #[prop(default = true)]
+    required: bool,
+    /// What to say when the field is left empty (checked in the browser before a plain form
+    /// is sent, see `plain_forms`); by default "Enter your <label>".
+    #[prop(optional, into)]
+    missing: Oco<'static, str>,
 ) -> impl IntoView {
+    let missing = if !missing.is_empty() {
+        missing
+    } else if kind == "email" {
+        Oco::Borrowed("Enter your email address")
+    } else {
+        Oco::Owned(format!("Enter your {}", label.to_lowercase()))
+    };
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -137,7 +151,8 @@ pub fn Field(
                     name=name
                     type=input_type
                     autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
-                    required=true
+                    required=required
+                    data-missing=required.then_some(missing)
                     spellcheck=password.then_some("false")
                     aria-invalid=move || error.get().is_some().then_some("true")
                     aria-describedby=described

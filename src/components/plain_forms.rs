@@ -3,6 +3,9 @@
 //! Most forms are plain `<form method=post>`s rendered by the server and sent by the browser,
 //! JavaScript or not (sign in, register, sign out, the devices and operator actions...). With
 //! JavaScript, one listener on the document ([`enhance`]) adds what a page of islands would:
+//! - **inline checks**: a required field left empty gets its message in place (the field's
+//!   `data-missing`, where the server's message would go) and the form is not sent; the
+//!   message goes as soon as the field is typed in. Everything else is the server's to say;
 //! - **a pending state**: the button says what is happening ("Signing in…", from its
 //!   `data-pending`) and is disabled until the next page arrives; a second press is ignored;
 //! - on signed-in pages, **fresh tokens**: a form sent after the access token's life would be
@@ -46,7 +49,7 @@ mod browser {
     };
     use leptos::prelude::*;
     use wasm_bindgen::{closure::Closure, JsCast};
-    use web_sys::{Element, HtmlFormElement, SubmitEvent};
+    use web_sys::{Element, HtmlFormElement, HtmlInputElement, SubmitEvent};
 
     pub fn listen(signed_in: Option<SignedIn>) {
         put_back();
@@ -63,6 +66,10 @@ mod browser {
                 return;
             }
             if ev.default_prevented() {
+                return;
+            }
+            if !filled_in(&form) {
+                ev.prevent_default();
                 return;
             }
             busy(&form, true);
@@ -90,6 +97,20 @@ mod browser {
         });
         let _ = document().add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
         on_submit.forget();
+        // Typing in a field takes its "Enter your …" away.
+        let on_input = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
+            if let Some(input) = ev.target().and_then(|target| target.dyn_into::<HtmlInputElement>().ok()) {
+                if input.has_attribute("data-missing-shown") {
+                    let _ = input.remove_attribute("data-missing-shown");
+                    let _ = input.remove_attribute("aria-invalid");
+                    if let Some(slot) = document().get_element_by_id(&format!("{}-error", input.id())) {
+                        slot.set_text_content(None);
+                    }
+                }
+            }
+        });
+        let _ = document().add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
+        on_input.forget();
         // A page brought back by the browser's Back button shows its forms ready again.
         let on_show = Closure::<dyn FnMut(web_sys::PageTransitionEvent)>::new(|ev: web_sys::PageTransitionEvent| {
             if !ev.persisted() {
@@ -105,6 +126,41 @@ mod browser {
         on_show.forget();
     }
 
+    /// Whether every required field of `form` is filled in. Each one that is not gets its
+    /// `data-missing` message in its error slot (`Field`'s `<id>-error`, announced as an
+    /// alert), and the first of them the focus.
+    fn filled_in(form: &HtmlFormElement) -> bool {
+        let Ok(inputs) = form.query_selector_all("input[required][data-missing]") else { return true };
+        let mut first: Option<HtmlInputElement> = None;
+        for input in (0..inputs.length()).filter_map(|i| inputs.item(i)).filter_map(|n| n.dyn_into::<HtmlInputElement>().ok()) {
+            // A password is what it is, spaces too; other text is trimmed by the server.
+            let value = input.value();
+            let empty = if input.type_() == "password" { value.is_empty() } else { value.trim().is_empty() };
+            if input.disabled() || !empty {
+                continue;
+            }
+            let error_id = format!("{}-error", input.id());
+            if let Some(slot) = document().get_element_by_id(&error_id) {
+                slot.set_text_content(input.get_attribute("data-missing").as_deref());
+            }
+            let _ = input.set_attribute("aria-invalid", "true");
+            let _ = input.set_attribute("data-missing-shown", "");
+            let described = input.get_attribute("aria-describedby").unwrap_or_default();
+            if !described.split(' ').any(|id| id == error_id) {
+                let joined = if described.is_empty() { error_id.clone() } else { format!("{described} {error_id}") };
+                let _ = input.set_attribute("aria-describedby", &joined);
+            }
+            first.get_or_insert(input);
+        }
+        match first {
+            Some(input) => {
+                let _ = input.focus();
+                false
+            }
+            None => true,
+        }
+    }
+
     /// Where a sent form's typed text waits for the answer, for this tab only.
     const KEPT: &str = "gatehouse.sent-form";
 
@@ -115,7 +171,7 @@ mod browser {
         let Ok(inputs) = form.query_selector_all("input[name]") else { return Vec::new() };
         (0..inputs.length())
             .filter_map(|i| inputs.item(i))
-            .filter_map(|node| node.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .filter_map(|node| node.dyn_into::<HtmlInputElement>().ok())
             .filter_map(|input| {
                 let kind = match input.type_().as_str() {
                     "hidden" => "hidden",
@@ -166,7 +222,7 @@ mod browser {
             }
             for (name, value, _) in kept.iter().filter(|(_, _, kind)| kind == "typed") {
                 let selector = format!("input[name=\"{}\"]", name.replace(['"', '\\'], ""));
-                if let Some(input) = form.query_selector(&selector).ok().flatten().and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                if let Some(input) = form.query_selector(&selector).ok().flatten().and_then(|el| el.dyn_into::<HtmlInputElement>().ok()) {
                     if input.value().is_empty() {
                         input.set_value(value);
                     }

@@ -29,7 +29,7 @@ fn RegisterForm() -> impl IntoView {
     let form_error = move || errors.form();
     view! {
         <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
-            <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") />
+            <Field label="Display name" name="display_name" autocomplete="nickname" error=field("display_name") missing="Enter a display name" />
             <Field label="Email" name="email" kind="email" autocomplete="email" error=field("email") />
             <PasswordField
                 label="Password".into()

@@ -48,10 +48,11 @@ fn SecondFactorForm(next: String, rd: String) -> impl IntoView {
         <RefreshingForm action=*action class="stack panel" attr:novalidate=true>
             <input type="hidden" name="next" value=next />
             <input type="hidden" name="rd" value=rd />
-            <Field label="Authentication code" name="code" autocomplete="one-time-code" error=Signal::derive(|| None::<String>) />
+            // One of the two codes: neither field is required on its own (the server says what is missing).
+            <Field label="Authentication code" name="code" autocomplete="one-time-code" error=Signal::derive(|| None::<String>) required=false />
             <details class="recovery">
                 <summary>"Lost your phone? Use a recovery code"</summary>
-                <Field label="Recovery code" name="recovery_code" autocomplete="off" error=Signal::derive(|| None::<String>) hint="One of the ten codes you saved when you turned two-step verification on. Each works once." />
+                <Field label="Recovery code" name="recovery_code" autocomplete="off" error=Signal::derive(|| None::<String>) required=false hint="One of the ten codes you saved when you turned two-step verification on. Each works once." />
             </details>
             <p class="form-error" role="alert">{move || error.get().map(|e| e.to_string())}</p>
             {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
