@@ -40,7 +40,7 @@ pub fn Field(
     } else if kind == "email" {
         Oco::Borrowed("Enter your email address")
     } else {
-        Oco::Owned(format!("Enter your {}", label.to_lowercase()))
+        Oco::Owned(format!("Enter your {}", label.to_ascii_lowercase()))
     };
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
