@@ -13,8 +13,7 @@
 //!   islands' own calls) and the form then goes;
 //! - on signed-in pages, **step-up**: a form marked `data-step-up` (an action that needs a
 //!   recent sign-in) asks the server first; when it is too long ago, "Confirm it's you" opens,
-//!   and once confirmed the form goes on by itself. Cancelled, the button is back as it was.
-//!
+//!   and once confirmed the form goes on by itself. Cancelled, the button is back as it was;
 //! - **nothing typed is lost**: a form the server refuses comes back as the page again, its
 //!   message in place (`?__path=…&__err=…`); what was typed in its text fields (never a
 //!   password) is kept for that moment in the tab's sessionStorage and put back.
@@ -50,6 +49,13 @@ mod browser {
     use leptos::prelude::*;
     use wasm_bindgen::{closure::Closure, JsCast};
     use web_sys::{Element, HtmlFormElement, HtmlInputElement, SubmitEvent};
+
+    /// The nodes of `list` that are `T`s (a query's answer as elements).
+    fn all<T: JsCast>(list: Result<web_sys::NodeList, wasm_bindgen::JsValue>) -> impl Iterator<Item = T> {
+        let list = list.ok();
+        let len = list.as_ref().map_or(0, |l| l.length());
+        (0..len).filter_map(move |i| list.as_ref()?.item(i)).filter_map(|node| node.dyn_into().ok())
+    }
 
     pub fn listen(signed_in: Option<SignedIn>) {
         put_back();
@@ -116,10 +122,8 @@ mod browser {
             if !ev.persisted() {
                 return;
             }
-            if let Ok(forms) = document().query_selector_all("form[aria-busy]") {
-                for form in (0..forms.length()).filter_map(|i| forms.item(i)).filter_map(|n| n.dyn_into::<HtmlFormElement>().ok()) {
-                    busy(&form, false);
-                }
+            for form in all::<HtmlFormElement>(document().query_selector_all("form[aria-busy]")) {
+                busy(&form, false);
             }
         });
         let _ = window().add_event_listener_with_callback("pageshow", on_show.as_ref().unchecked_ref());
@@ -130,9 +134,8 @@ mod browser {
     /// `data-missing` message in its error slot (`Field`'s `<id>-error`, announced as an
     /// alert), and the first of them the focus.
     fn filled_in(form: &HtmlFormElement) -> bool {
-        let Ok(inputs) = form.query_selector_all("input[required][data-missing]") else { return true };
         let mut first: Option<HtmlInputElement> = None;
-        for input in (0..inputs.length()).filter_map(|i| inputs.item(i)).filter_map(|n| n.dyn_into::<HtmlInputElement>().ok()) {
+        for input in all::<HtmlInputElement>(form.query_selector_all("input[required][data-missing]")) {
             // A password is what it is, spaces too; other text is trimmed by the server.
             let value = input.value();
             let empty = if input.type_() == "password" { value.is_empty() } else { value.trim().is_empty() };
@@ -168,10 +171,7 @@ mod browser {
     /// which one of a page's forms to the same address is told from another), and what a
     /// person typed (text and email fields; a password never leaves the field).
     fn fields(form: &HtmlFormElement) -> Vec<(String, String, &'static str)> {
-        let Ok(inputs) = form.query_selector_all("input[name]") else { return Vec::new() };
-        (0..inputs.length())
-            .filter_map(|i| inputs.item(i))
-            .filter_map(|node| node.dyn_into::<HtmlInputElement>().ok())
+        all::<HtmlInputElement>(form.query_selector_all("input[name]"))
             .filter_map(|input| {
                 let kind = match input.type_().as_str() {
                     "hidden" => "hidden",
@@ -193,25 +193,19 @@ mod browser {
         }
     }
 
-    /// After a refusal (the page has `__path`): fills the refused form's text fields with
+    /// After a refusal (the page came back with `__path`): fills the refused form's text fields with
     /// what was typed, unless the page filled them itself. What was kept is gone either way.
     fn put_back() {
         let Some(storage) = window().session_storage().ok().flatten() else { return };
         let Some(json) = storage.get_item(KEPT).ok().flatten() else { return };
         let _ = storage.remove_item(KEPT);
         let Ok((action, kept)) = serde_json::from_str::<(String, Vec<(String, String, String)>)>(&json) else { return };
-        let refused = window()
-            .location()
-            .search()
-            .ok()
-            .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
-            .and_then(|params| params.get("__path"));
-        if refused.as_deref() != Some(action.as_str()) {
+        // The refusal `hydrate()` read from the URL.
+        let refused = use_context::<leptos::server::ServerActionError>();
+        if refused.as_ref().map(|e| e.path()) != Some(action.as_str()) {
             return;
         }
-        let Ok(forms) = document().query_selector_all("form[method=post]") else { return };
-        let forms = (0..forms.length()).filter_map(|i| forms.item(i)).filter_map(|n| n.dyn_into::<HtmlFormElement>().ok());
-        for form in forms {
+        for form in all::<HtmlFormElement>(document().query_selector_all("form[method=post]")) {
             let same_action = web_sys::Url::new(&form.action()).is_ok_and(|url| url.pathname() == action);
             let now = fields(&form);
             let same_form = kept.iter().filter(|(_, _, kind)| kind == "hidden").all(|(name, value, _)| {
@@ -236,8 +230,7 @@ mod browser {
     /// ready again. The buttons are disabled a moment later: a button disabled while its form
     /// is being sent would drop its own name and value from what is sent.
     fn busy(form: &HtmlFormElement, on: bool) {
-        let Ok(buttons) = form.query_selector_all("button[type=submit]") else { return };
-        let buttons: Vec<Element> = (0..buttons.length()).filter_map(|i| buttons.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+        let buttons: Vec<Element> = all(form.query_selector_all("button[type=submit]")).collect();
         if on {
             let _ = form.set_attribute("aria-busy", "true");
             for button in &buttons {
