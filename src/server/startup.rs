@@ -340,9 +340,16 @@ fn mailer(config: &Config, origin: &str) -> Result<Mailer, StartError> {
     Ok(Mailer::new(transport, from, host))
 }
 
+/// The app's page routes, listed once per process. Listing them renders the app with every
+/// resource's loading switched off by a flag that is global to the process (leptos_server's
+/// `SuppressResourceLoad`): a page whose resource first runs while another router is being
+/// built would wait forever (a 408 after 30 s). Only the tests build several routers in one
+/// process, but this way a second router never lists them again while pages are served.
+static ROUTES: std::sync::LazyLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::LazyLock::new(|| generate_route_list(App));
+
 /// The whole HTTP surface: JSON API, browser refresh, server functions, pages, static files.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
     let fallback_state = state.clone();
